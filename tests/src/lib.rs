@@ -1,0 +1,1 @@
+//! Host fixture: a [`cloudnic_common::Platform`] over the device models.
