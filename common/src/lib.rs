@@ -15,11 +15,18 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod cmdq;
 pub mod error;
+pub mod health;
 pub mod log;
+pub mod moderation;
 pub mod nic;
 pub mod platform;
+pub mod reqid;
 pub mod reset;
+pub mod ring;
+pub mod rss;
+pub mod stats;
 
 pub use error::{ConfigError, Error};
 pub use platform::{DmaRegion, LogLevel, Platform, RegisterBar};
