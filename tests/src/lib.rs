@@ -1,1 +1,7 @@
-//! Host fixture: a [`cloudnic_common::Platform`] over the device models.
+//! cloudnic host fixture: the platform contract over the device models
+//! ([`platform::HostPlatform`]), shared by every integration test, the demo
+//! and the benchmark.
+
+pub mod platform;
+
+pub use platform::{HostBar, HostDma, HostPlatform, LogSink, SharedDevice};

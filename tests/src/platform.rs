@@ -1,0 +1,238 @@
+//! [`HostPlatform`]: the platform contract implemented over the device models,
+//! in one thread, in virtual time. The one fixture every host test, the demo
+//! and the benchmark use.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::rc::Rc;
+
+use cloudnic_common::{DmaRegion, Error, LogLevel, Platform, RegisterBar};
+use cloudnic_models::{Arena, Device, VirtualClock};
+
+/// A shared, dynamically typed device model.
+pub type SharedDevice = Rc<RefCell<dyn Device>>;
+
+/// Log lines captured from the driver, with a device prefix like the kernel's
+/// `ena 0000:00:05.0 eth0:`.
+#[derive(Debug, Default)]
+pub struct LogSink {
+    lines: RefCell<Vec<(LogLevel, String)>>,
+    echo: Cell<bool>,
+}
+
+impl LogSink {
+    /// Every line so far.
+    pub fn lines(&self) -> Vec<(LogLevel, String)> {
+        self.lines.borrow().clone()
+    }
+    /// True if some line contains `needle`.
+    pub fn contains(&self, needle: &str) -> bool {
+        self.lines.borrow().iter().any(|(_, l)| l.contains(needle))
+    }
+    /// Number of lines containing `needle`.
+    pub fn count(&self, needle: &str) -> usize {
+        self.lines.borrow().iter().filter(|(_, l)| l.contains(needle)).count()
+    }
+    /// Forget captured lines.
+    pub fn clear(&self) {
+        self.lines.borrow_mut().clear();
+    }
+    /// Print lines to stdout as they arrive (demo).
+    pub fn set_echo(&self, echo: bool) {
+        self.echo.set(echo);
+    }
+}
+
+/// Driver-side view of the models: DMA memory from the arena, registers from
+/// the device model, time from the virtual clock.
+#[derive(Clone)]
+pub struct HostPlatform {
+    arena: Rc<Arena>,
+    clock: Rc<VirtualClock>,
+    device: SharedDevice,
+    log: Rc<LogSink>,
+    prefix: Rc<str>,
+    /// Fail the n-th next DMA allocation (1 = the next one); 0 = never.
+    fail_dma_after: Rc<Cell<u32>>,
+    dma_allocs: Rc<Cell<u64>>,
+}
+
+impl HostPlatform {
+    /// A platform for `device`, logging with `prefix` (e.g. "ena 0000:00:05.0").
+    pub fn new(arena: Rc<Arena>, clock: Rc<VirtualClock>, device: SharedDevice, prefix: &str) -> Self {
+        Self {
+            arena,
+            clock,
+            device,
+            log: Rc::new(LogSink::default()),
+            prefix: prefix.into(),
+            fail_dma_after: Rc::new(Cell::new(0)),
+            dma_allocs: Rc::new(Cell::new(0)),
+        }
+    }
+    /// Captured driver log.
+    pub fn log_sink(&self) -> &Rc<LogSink> {
+        &self.log
+    }
+    /// Guest memory.
+    pub fn arena(&self) -> &Rc<Arena> {
+        &self.arena
+    }
+    /// Virtual clock.
+    pub fn clock(&self) -> &Rc<VirtualClock> {
+        &self.clock
+    }
+    /// A register BAR of the device.
+    pub fn bar(&self, bar: u8) -> HostBar {
+        HostBar { device: self.device.clone(), bar }
+    }
+    /// Fault injection: the `n`-th DMA allocation from now fails (1 = next).
+    pub fn fail_dma_allocation(&self, n: u32) {
+        self.fail_dma_after.set(n);
+    }
+    /// DMA allocations made so far.
+    pub fn dma_allocations(&self) -> u64 {
+        self.dma_allocs.get()
+    }
+    /// Advance virtual time and let the device run its timers.
+    pub fn advance_us(&self, us: u64) {
+        self.clock.advance_us(us);
+        if let Ok(mut d) = self.device.try_borrow_mut() {
+            d.tick();
+        }
+    }
+}
+
+impl Platform for HostPlatform {
+    type Dma = HostDma;
+    type Table<T> = Box<[T]>;
+
+    fn alloc_dma(&self, size: usize, align: usize) -> Result<HostDma, Error> {
+        let n = self.fail_dma_after.get();
+        if n > 0 {
+            self.fail_dma_after.set(n - 1);
+            if n == 1 {
+                return Err(Error::NoMemory);
+            }
+        }
+        let bus = self.arena.alloc(size, align).ok_or(Error::NoMemory)?;
+        self.dma_allocs.set(self.dma_allocs.get() + 1);
+        Ok(HostDma { arena: self.arena.clone(), bus, len: size })
+    }
+
+    fn alloc_table<T>(&self, len: usize, init: impl FnMut(usize) -> T) -> Result<Box<[T]>, Error> {
+        Ok((0..len).map(init).collect())
+    }
+
+    fn now_us(&self) -> u64 {
+        self.clock.now_us()
+    }
+
+    fn delay_us(&self, us: u32) {
+        self.advance_us(us as u64);
+    }
+
+    fn sleep_us(&self, us: u32) {
+        self.advance_us(us as u64);
+    }
+
+    fn log(&self, level: LogLevel, args: fmt::Arguments<'_>) {
+        let line = format!("{}: {}", self.prefix, args);
+        if self.log.echo.get() {
+            println!("[{:>10.6}] {}", self.clock.now_us() as f64 / 1e6, line);
+        }
+        self.log.lines.borrow_mut().push((level, line));
+    }
+}
+
+/// One BAR of a model, accessed through its MMIO handlers.
+#[derive(Clone)]
+pub struct HostBar {
+    device: SharedDevice,
+    bar: u8,
+}
+
+impl RegisterBar for HostBar {
+    fn read32(&self, offset: u32) -> u32 {
+        self.device.borrow_mut().mmio_read(self.bar, offset as u64, 4) as u32
+    }
+    fn write32(&self, offset: u32, value: u32) {
+        self.device.borrow_mut().mmio_write(self.bar, offset as u64, 4, value as u64)
+    }
+    fn write64_block(&self, offset: u32, words: &[u64]) {
+        let mut d = self.device.borrow_mut();
+        for (i, w) in words.iter().enumerate() {
+            d.mmio_write(self.bar, offset as u64 + 8 * i as u64, 8, *w);
+        }
+    }
+}
+
+/// A DMA-coherent region carved from the arena; freed on drop.
+pub struct HostDma {
+    arena: Rc<Arena>,
+    bus: u64,
+    len: usize,
+}
+
+impl HostDma {
+    fn in_bounds(&self, offset: usize, n: usize) -> bool {
+        offset.checked_add(n).is_some_and(|end| end <= self.len)
+    }
+}
+
+impl DmaRegion for HostDma {
+    fn bus_addr(&self) -> u64 {
+        self.bus
+    }
+    fn len(&self) -> usize {
+        self.len
+    }
+    fn read32(&self, offset: usize) -> u32 {
+        if !self.in_bounds(offset, 4) {
+            return 0;
+        }
+        let addr = self.bus + offset as u64;
+        let word = self.arena.load64(addr & !7);
+        (word >> ((addr & 4) * 8)) as u32
+    }
+    fn read64(&self, offset: usize) -> u64 {
+        if !self.in_bounds(offset, 8) {
+            return 0;
+        }
+        self.arena.load64(self.bus + offset as u64)
+    }
+    fn write32(&self, offset: usize, value: u32) {
+        if !self.in_bounds(offset, 4) {
+            return;
+        }
+        let addr = self.bus + offset as u64;
+        let aligned = addr & !7;
+        let shift = (addr & 4) * 8;
+        let old = self.arena.load64(aligned);
+        let new = (old & !(0xFFFF_FFFFu64 << shift)) | ((value as u64) << shift);
+        self.arena.store64(aligned, new);
+    }
+    fn write64(&self, offset: usize, value: u64) {
+        if self.in_bounds(offset, 8) {
+            self.arena.store64(self.bus + offset as u64, value);
+        }
+    }
+    fn read_bytes(&self, offset: usize, dst: &mut [u8]) {
+        if self.in_bounds(offset, dst.len()) {
+            self.arena.load_bytes(self.bus + offset as u64, dst);
+        } else {
+            dst.fill(0);
+        }
+    }
+    fn write_bytes(&self, offset: usize, src: &[u8]) {
+        if self.in_bounds(offset, src.len()) {
+            self.arena.store_bytes(self.bus + offset as u64, src);
+        }
+    }
+}
+
+impl Drop for HostDma {
+    fn drop(&mut self) {
+        self.arena.free(self.bus);
+    }
+}
