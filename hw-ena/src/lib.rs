@@ -16,5 +16,10 @@ pub mod defs;
 pub mod device;
 pub mod features;
 pub mod io;
+pub mod llq_negotiation;
 pub mod mmio;
+pub mod rss;
 pub mod stats;
+
+#[cfg(test)]
+mod test_support;

@@ -1,12 +1,17 @@
-//! cloudnic-mana: Azure Network Adapter (MANA, PCI 1414:00ba VF / 00b9 PF).
+//! cloudnic-mana: the Azure Network Adapter (MANA, PCI 1414:00ba VF / 00b9 PF)
+//! on the shared cloudnic core.
 //!
-//! Placeholder until the MANA issue lands: GDMA, the shared-memory channel,
-//! the hardware channel, GDMA queues and the MANA Ethernet protocol will live
-//! here on top of `cloudnic-common`, like `cloudnic-ena` does for ENA.
+//! `defs` holds every wire format (BAR0 registers and doorbells, the shared
+//! memory channel, GDMA/HWC messages, WQE/CQE/EQE, MANA Ethernet commands and
+//! OOBs) as zerocopy structs shared with the device model.
 #![no_std]
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod defs;
 
 /// PCI vendor id of Microsoft (MANA sheet §1.1).
 pub const PCI_VENDOR_MICROSOFT: u16 = 0x1414;
-/// MANA PCI device ids: VF 0x00BA, PF 0x00B9 (MANA sheet §1.1).
+/// MANA PCI device ids: VF 0x00BA, PF 0x00B9 (MANA sheet §1.1). The PF2 id
+/// 0x00C1 is [`defs::regs::PCI_DEVICE_ID_PF2`].
 pub const PCI_DEVICE_IDS: [u16; 2] = [0x00BA, 0x00B9];

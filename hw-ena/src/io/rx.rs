@@ -1,1 +1,312 @@
-//! (being written)
+//! ENA RX ring: host-memory submission queue of single-buffer descriptors and
+//! the RX completion queue (ena.md §5.1, §5.5, §5.6).
+//!
+//! `sq_pos` counts descriptors posted, `next_to_comp` descriptors whose
+//! completion was consumed, `cq_pos` completions consumed (all free-running
+//! u16 with the ENA phase). A packet may span several completions (first …
+//! last); the buffers gathered so far live in `frags` until `last` arrives,
+//! so a packet split across two polls is finished on the next one and
+//! nothing is lost if the device misbehaves in between.
+
+use cloudnic_common::nic::{L3Proto, L4Proto, Released, RssHashType, RxBuffer, RxChecksum, RxFragment, RxPacket};
+use cloudnic_common::reqid::ReqIdPool;
+use cloudnic_common::stats::{add, inc};
+use cloudnic_common::ring::{entries_free, entries_in_use, PhaseRing};
+use cloudnic_common::{DmaRegion, Error, Platform, RegisterBar, ResetReason};
+
+use crate::defs::io::{
+    RxCdesc, RxCdescStatus, RxDesc, L3_PROTO_IPV4, L3_PROTO_IPV6, L4_PROTO_TCP, L4_PROTO_UDP, RX_CDESC_WORDS,
+    RX_DESC_SIZE,
+};
+use crate::io::intr::QueueIntr;
+use crate::io::tx::CQ_ALIGN;
+pub use crate::io::stats::RxQueueStats;
+
+/// Most buffers one packet may span that this ring can gather (Linux caps
+/// the device's limit at 19; the stack array of fragments is this long).
+pub const RX_MAX_FRAGS: usize = 32;
+/// Largest buffer an RX descriptor can describe (length 0 = 64 KiB, §5.5).
+pub const RX_MAX_BUF_LEN: u32 = 0x1_0000;
+/// Bus addresses above 48 bits cannot be described (§5.5).
+const ADDR_LIMIT: u64 = 1 << 48;
+const CDESC_SIZE: usize = RX_CDESC_WORDS as usize * 4;
+const STATUS_PHASE: u32 = RxCdescStatus::PHASE.bits();
+
+/// Per-request-id bookkeeping (valid while the id is in flight in the pool).
+#[derive(Clone, Copy, Debug, Default)]
+struct RxSlot {
+    token: u64,
+    len: u32,
+}
+
+/// One ENA RX queue.
+pub struct RxRing<P: Platform> {
+    sq: P::Dma,
+    cq: P::Dma,
+    slots: P::Table<RxSlot>,
+    ids: ReqIdPool<P>,
+    sq_pos: PhaseRing,
+    cq_pos: PhaseRing,
+    next_to_comp: u16,
+    max_sgl: u16,
+    mbz_checked: bool,
+    sq_db: u32,
+    intr: QueueIntr,
+    frags: [RxFragment; RX_MAX_FRAGS],
+    nfrags: u16,
+    pkt_offset: u32,
+    stats: RxQueueStats,
+}
+
+impl<P: Platform> RxRing<P> {
+    /// Allocate the SQ and CQ rings (4 KiB aligned) and the bookkeeping.
+    /// `max_sgl` (the device's RX descriptors per packet) is capped at
+    /// [`RX_MAX_FRAGS`].
+    pub fn new(plat: &P, depth: u16, max_sgl: u16, cdesc_mbz_checked: bool) -> Result<Self, Error> {
+        let sq_pos = PhaseRing::new(depth.into())?;
+        let max_sgl = max_sgl.min(RX_MAX_FRAGS as u16);
+        if max_sgl == 0 {
+            return Err(Error::IncompatibleDevice);
+        }
+        let n = usize::from(depth);
+        Ok(RxRing {
+            sq: plat.alloc_dma((n * RX_DESC_SIZE).max(CQ_ALIGN), CQ_ALIGN)?,
+            cq: plat.alloc_dma((n * CDESC_SIZE).max(CQ_ALIGN), CQ_ALIGN)?,
+            slots: plat.alloc_table(n, |_| RxSlot::default())?,
+            ids: ReqIdPool::new(plat, depth.into())?,
+            sq_pos,
+            cq_pos: sq_pos,
+            next_to_comp: 0,
+            max_sgl,
+            mbz_checked: cdesc_mbz_checked,
+            sq_db: 0,
+            intr: QueueIntr::new(0),
+            frags: [RxFragment::default(); RX_MAX_FRAGS],
+            nfrags: 0,
+            pkt_offset: 0,
+            stats: RxQueueStats::default(),
+        })
+    }
+
+    /// Bus address of the SQ ring (for CREATE_SQ).
+    pub fn sq_bus_addr(&self) -> u64 {
+        self.sq.bus_addr()
+    }
+    /// Bus address of the CQ ring (for CREATE_CQ).
+    pub fn cq_bus_addr(&self) -> u64 {
+        self.cq.bus_addr()
+    }
+    /// CQ entry size in 32-bit words for CREATE_CQ (16-byte completions).
+    pub fn cq_entry_words(&self) -> u8 {
+        RX_CDESC_WORDS
+    }
+    /// Ring depth.
+    pub fn depth(&self) -> u16 {
+        self.sq_pos.mask().wrapping_add(1)
+    }
+    /// Record the SQ doorbell and interrupt unmask offsets (BAR 0).
+    pub fn attach(&mut self, sq_doorbell_offset: u32, unmask_offset: u32) {
+        self.sq_db = sq_doorbell_offset;
+        self.intr = QueueIntr::new(unmask_offset);
+    }
+    /// The queue pair's interrupt register.
+    pub fn intr(&self) -> QueueIntr {
+        self.intr
+    }
+
+    /// Buffers the ring can still take (one slot stays empty).
+    pub fn space(&self) -> u32 {
+        entries_free(self.sq_pos.depth(), self.sq_pos.counter(), self.next_to_comp).into()
+    }
+    /// Buffers posted and not yet returned.
+    pub fn posted(&self) -> u16 {
+        entries_in_use(self.sq_pos.counter(), self.next_to_comp)
+    }
+    /// True if the device holds no buffer (health check "empty RX ring").
+    pub fn is_empty(&self) -> bool {
+        self.posted() == 0
+    }
+
+    /// Post one descriptor per buffer (first = last = comp_req) and ring the
+    /// doorbell once for the batch. Stops at the first buffer it cannot
+    /// describe (length 0, address beyond 48 bits) or when the ring is full;
+    /// returns how many buffers were taken. Lengths above 64 KiB are
+    /// announced as 64 KiB (the descriptor's maximum).
+    pub fn refill<R: RegisterBar>(&mut self, bar0: &R, bufs: &[RxBuffer]) -> u32 {
+        let room = self.space() as usize;
+        let mut taken = 0u32;
+        for b in bufs.iter().take(room) {
+            if b.len == 0 || b.addr >= ADDR_LIMIT {
+                break;
+            }
+            let Some(id) = self.ids.alloc() else { break };
+            let len = b.len.min(RX_MAX_BUF_LEN);
+            if let Some(slot) = self.slots.get_mut(usize::from(id)) {
+                *slot = RxSlot { token: b.token, len };
+            }
+            let q = RxDesc::new(len, id, b.addr, self.sq_pos.phase()).to_qwords();
+            let off = usize::from(self.sq_pos.index()) * RX_DESC_SIZE;
+            self.sq.write64(off, q[0]);
+            self.sq.write64(off + 8, q[1]);
+            self.sq_pos.advance(1);
+            taken += 1;
+        }
+        if taken != 0 {
+            bar0.write32(self.sq_db, u32::from(self.sq_pos.counter()));
+        }
+        taken
+    }
+
+    /// True if the completion at the CQ head is valid (peek, no side effects).
+    pub fn cq_has_completion(&self) -> bool {
+        let st = self.cq.read32(usize::from(self.cq_pos.index()) * CDESC_SIZE);
+        self.cq_pos.is_new(st & STATUS_PHASE != 0)
+    }
+
+    /// Deliver up to `budget` packets. Validation (ena.md §5.6): `first` on a
+    /// non-first completion, or must-be-zero bits with CDESC_MBZ →
+    /// RxDescriptorMalformed; req_id out of range or not posted →
+    /// InvalidRxReqId; more than `max_sgl` completions → TooManyRxDescs;
+    /// a length beyond the posted buffer (offset included for the first) →
+    /// RxDescriptorMalformed (stricter than Linux: a device must never claim
+    /// more bytes than it was given). Packets before the bad one were delivered.
+    pub fn poll(
+        &mut self,
+        plat: &P,
+        budget: u32,
+        deliver: &mut dyn FnMut(&RxPacket<'_>),
+    ) -> Result<u32, ResetReason> {
+        let mut pkts = 0u32;
+        while pkts < budget {
+            let off = usize::from(self.cq_pos.index()) * CDESC_SIZE;
+            if !self.cq_pos.is_new(self.cq.read32(off) & STATUS_PHASE != 0) {
+                break;
+            }
+            plat.dma_read_barrier();
+            let c = RxCdesc::from_qwords([self.cq.read64(off), self.cq.read64(off + 8)]);
+            let flags = c.flags();
+            if flags.contains(RxCdescStatus::FIRST) && self.nfrags != 0 {
+                return Err(ResetReason::RxDescriptorMalformed);
+            }
+            if self.mbz_checked && c.mbz_violated() {
+                return Err(ResetReason::RxDescriptorMalformed);
+            }
+            if self.nfrags >= self.max_sgl {
+                inc(&mut self.stats.bad_desc_num);
+                return Err(ResetReason::TooManyRxDescs);
+            }
+            if self.ids.validate(c.req_id).is_err() {
+                inc(&mut self.stats.bad_req_id);
+                return Err(ResetReason::InvalidRxReqId);
+            }
+            let slot = self.slots.get(usize::from(c.req_id)).copied().unwrap_or_default();
+            let offset = if self.nfrags == 0 { u32::from(c.offset) } else { 0 };
+            if u32::from(c.length) + offset > slot.len {
+                return Err(ResetReason::RxDescriptorMalformed);
+            }
+            // Validated: take the buffer out of the device's hands.
+            let _ = self.ids.free(c.req_id);
+            if let Some(f) = self.frags.get_mut(usize::from(self.nfrags)) {
+                *f = RxFragment { token: slot.token, len: c.length.into() };
+            }
+            if self.nfrags == 0 {
+                self.pkt_offset = offset;
+            }
+            self.nfrags += 1;
+            self.cq_pos.advance(1);
+            self.next_to_comp = self.next_to_comp.wrapping_add(1);
+            if flags.contains(RxCdescStatus::LAST) {
+                self.deliver(&c, deliver);
+                pkts += 1;
+            }
+        }
+        Ok(pkts)
+    }
+
+    /// Translate the last completion's fields (Linux policy, ena.md §5.6)
+    /// and hand the gathered packet over.
+    fn deliver(&mut self, c: &RxCdesc, deliver: &mut dyn FnMut(&RxPacket<'_>)) {
+        let n = usize::from(self.nfrags).min(RX_MAX_FRAGS);
+        self.nfrags = 0;
+        let frags = self.frags.get(..n).unwrap_or(&[]);
+        // ≤ 32 fragments of ≤ 65535 bytes: the sum fits in u32.
+        let len = frags.iter().map(|f| f.len).sum::<u32>();
+        let flags = c.flags();
+        let l3 = match c.l3_proto() {
+            L3_PROTO_IPV4 => L3Proto::Ipv4,
+            L3_PROTO_IPV6 => L3Proto::Ipv6,
+            _ => L3Proto::Unknown,
+        };
+        let l4 = match c.l4_proto() {
+            L4_PROTO_TCP => L4Proto::Tcp,
+            L4_PROTO_UDP => L4Proto::Udp,
+            _ => L4Proto::Unknown,
+        };
+        let frag = flags.contains(RxCdescStatus::IPV4_FRAG);
+        let csum = if frag {
+            RxChecksum::NotChecked
+        } else if l3 == L3Proto::Ipv4 && flags.contains(RxCdescStatus::L3_CSUM_ERR) {
+            inc(&mut self.stats.csum_bad);
+            RxChecksum::Bad
+        } else if l4 == L4Proto::Unknown {
+            RxChecksum::NotChecked
+        } else if flags.contains(RxCdescStatus::L4_CSUM_ERR) {
+            inc(&mut self.stats.csum_bad);
+            RxChecksum::Bad
+        } else if flags.contains(RxCdescStatus::L4_CSUM_CHECKED) {
+            inc(&mut self.stats.csum_good);
+            RxChecksum::Good
+        } else {
+            inc(&mut self.stats.csum_unchecked);
+            RxChecksum::NotChecked
+        };
+        // L4 only for unfragmented TCP/UDP (§5.6); other IP packets were
+        // hashed over addresses (default RSS fields, §6.7).
+        let hash_type = if l4 != L4Proto::Unknown && !frag {
+            RssHashType::L4
+        } else if l3 != L3Proto::Unknown {
+            RssHashType::L3
+        } else {
+            RssHashType::None
+        };
+        inc(&mut self.stats.cnt);
+        add(&mut self.stats.bytes, u64::from(len));
+        deliver(&RxPacket { frags, offset: self.pkt_offset, len, csum, hash: c.hash, hash_type, l3, l4 });
+    }
+
+    /// Give back every posted buffer and any partly gathered packet (queue
+    /// destroyed or device reset). The ring must be re-created before reuse.
+    pub fn release_all(&mut self, f: &mut dyn FnMut(Released)) {
+        for frag in self.frags.iter().take(usize::from(self.nfrags)) {
+            f(Released::Rx(frag.token));
+        }
+        self.nfrags = 0;
+        let slots = &self.slots;
+        self.ids.for_each_in_flight(|id| {
+            if let Some(s) = slots.get(usize::from(id)) {
+                f(Released::Rx(s.token));
+            }
+        });
+        self.ids.reset();
+        self.next_to_comp = self.sq_pos.counter();
+    }
+
+    /// Re-arm the pair's interrupt (the TX ring counts `unmask_interrupt`;
+    /// use this when only the RX ring is at hand).
+    pub fn unmask<R: RegisterBar>(&self, bar0: &R, rx_delay: u32, tx_delay: u32) {
+        self.intr.unmask(bar0, rx_delay, tx_delay);
+    }
+
+    /// Counters, in ethtool order.
+    pub fn stats(&self) -> &RxQueueStats {
+        &self.stats
+    }
+    /// Counters the device layer maintains (refil_partial, empty_rx_ring, ...).
+    pub fn stats_mut(&mut self) -> &mut RxQueueStats {
+        &mut self.stats
+    }
+}
+
+#[cfg(test)]
+#[path = "rx_tests.rs"]
+mod tests;

@@ -1,1 +1,554 @@
-//! (being written)
+//! ENA TX ring: submission queue in host memory or LLQ device memory, the
+//! TX completion queue, request ids and per-packet bookkeeping (ena.md §5.1–§5.4,
+//! §5.8, §5.9, §6.2).
+//!
+//! Positions are free-running `u16` counters (wrapping arithmetic, masked on
+//! use): `sq_pos` (with its phase) counts SQ slots produced — descriptors, or
+//! lines with LLQ — and is what the doorbell carries; `next_to_comp` counts
+//! slots the device gave back; `cq_pos` counts completions consumed. A
+//! packet's slots are credited when its completion arrives; completions may
+//! arrive in any order (the req_id names the packet).
+
+use cloudnic_common::nic::{DmaSegment, Released, Token, TxError, TxPacket};
+use cloudnic_common::reqid::ReqIdPool;
+use cloudnic_common::stats::{add, inc};
+use cloudnic_common::ring::{entries_free, PhaseRing};
+use cloudnic_common::{DmaRegion, Error, Platform, RegisterBar, ResetReason};
+
+use crate::defs::io::{
+    TxCdesc, TxDesc, TxDescCtrl, TxMeta, TxMetaDesc, TX_CDESC_W0_PHASE, TX_CDESC_WORDS, TX_DESC_SIZE,
+};
+use crate::io::intr::QueueIntr;
+use crate::io::llq::{LlqConfig, LlqWriter, LLQ_MAX_ENTRY_QWORDS};
+use crate::io::tx_offload::{host_header_len, prepare_offload};
+pub use crate::io::stats::TxQueueStats;
+
+/// CQ rings are 4 KiB aligned (ena.md §5.1).
+pub const CQ_ALIGN: usize = 4096;
+/// Largest descriptor buffer length (16-bit field, ena.md §5.2).
+pub const TX_MAX_DESC_LEN: u32 = 0xFFFF;
+const CDESC_SIZE: usize = TX_CDESC_WORDS as usize * 4;
+
+/// Where the TX submission ring lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TxPlacement {
+    /// Host memory, fetched by the device.
+    Host,
+    /// Device memory in BAR 2, written by the CPU (LLQ).
+    Llq(LlqConfig),
+}
+
+/// Parameters of one TX ring.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TxRingParams {
+    /// Ring depth (power of two, SQ and CQ alike).
+    pub depth: u16,
+    /// Most descriptors per packet, meta descriptor included.
+    pub max_sgl: u16,
+    /// Device's largest header length (MAX_QUEUES `max_header_size`).
+    pub max_header_size: u16,
+    /// Host or LLQ placement.
+    pub placement: TxPlacement,
+    /// The device has the CDESC_MBZ capability: check must-be-zero bits.
+    pub cdesc_mbz_checked: bool,
+}
+
+/// Per-request-id bookkeeping (valid while the id is in flight in the pool).
+#[derive(Clone, Copy, Debug, Default)]
+struct TxSlot {
+    token: Token,
+    posted_us: u64,
+    slots: u16,
+    missed: bool,
+}
+
+/// One ENA TX queue. See the module docs for the counter model.
+pub struct TxRing<P: Platform> {
+    sq: Option<P::Dma>,
+    cq: P::Dma,
+    slots: P::Table<TxSlot>,
+    ids: ReqIdPool<P>,
+    llq: Option<LlqConfig>,
+    bounce: [u64; LLQ_MAX_ENTRY_QWORDS],
+    sq_pos: PhaseRing,
+    cq_pos: PhaseRing,
+    next_to_comp: u16,
+    kicked_tail: u16,
+    max_sgl: u16,
+    max_header: u16,
+    cached_meta: Option<TxMeta>,
+    burst_left: u16,
+    sq_db: u32,
+    llq_base: u32,
+    intr: QueueIntr,
+    mbz_checked: bool,
+    stats: TxQueueStats,
+}
+
+impl<P: Platform> TxRing<P> {
+    /// Allocate the rings (SQ only for host placement; CQ 4 KiB aligned) and
+    /// the bookkeeping tables. Refuses geometries where a maximal packet
+    /// could never be posted.
+    pub fn new(plat: &P, params: &TxRingParams) -> Result<Self, Error> {
+        let sq_pos = PhaseRing::new(params.depth.into())?;
+        let mask = sq_pos.mask();
+        let llq = match params.placement {
+            TxPlacement::Host => None,
+            TxPlacement::Llq(c) => Some(c),
+        };
+        let max_sgl = params.max_sgl;
+        let worst = match &llq {
+            None => max_sgl,
+            Some(c) => {
+                if c.entry_qwords() > LLQ_MAX_ENTRY_QWORDS || !c.entry_size.is_multiple_of(8) {
+                    return Err(Error::IncompatibleDevice);
+                }
+                c.entries_for(max_sgl)
+            }
+        };
+        if max_sgl == 0 || worst > mask {
+            return Err(Error::IncompatibleDevice);
+        }
+        if let Some(c) = &llq {
+            if c.burst_entries != 0 && c.burst_entries < worst {
+                return Err(Error::IncompatibleDevice);
+            }
+        }
+        let depth = usize::from(params.depth);
+        let sq = match llq {
+            None => Some(plat.alloc_dma(depth * TX_DESC_SIZE, CQ_ALIGN)?),
+            Some(_) => None,
+        };
+        let cq = plat.alloc_dma((depth * CDESC_SIZE).max(CQ_ALIGN), CQ_ALIGN)?;
+        let slots = plat.alloc_table(depth, |_| TxSlot::default())?;
+        let ids = ReqIdPool::new(plat, params.depth.into())?;
+        let max_header = match &llq {
+            None => params.max_header_size,
+            Some(c) => params.max_header_size.min(c.max_header_size),
+        };
+        Ok(TxRing {
+            sq,
+            cq,
+            slots,
+            ids,
+            burst_left: llq.map_or(0, |c| c.burst_entries),
+            llq,
+            bounce: [0; LLQ_MAX_ENTRY_QWORDS],
+            sq_pos,
+            cq_pos: sq_pos,
+            next_to_comp: 0,
+            kicked_tail: 0,
+            max_sgl,
+            max_header,
+            cached_meta: None,
+            sq_db: 0,
+            llq_base: 0,
+            intr: QueueIntr::new(0),
+            mbz_checked: params.cdesc_mbz_checked,
+            stats: TxQueueStats::default(),
+        })
+    }
+
+    /// Bus address of the host SQ ring (for CREATE_SQ); `None` with LLQ.
+    pub fn sq_bus_addr(&self) -> Option<u64> {
+        self.sq.as_ref().map(|s| s.bus_addr())
+    }
+    /// Bus address of the CQ ring (for CREATE_CQ).
+    pub fn cq_bus_addr(&self) -> u64 {
+        self.cq.bus_addr()
+    }
+    /// CQ entry size in 32-bit words for CREATE_CQ (8-byte completions).
+    pub fn cq_entry_words(&self) -> u8 {
+        TX_CDESC_WORDS
+    }
+    /// Ring depth.
+    pub fn depth(&self) -> u16 {
+        self.sq_pos.mask().wrapping_add(1)
+    }
+    /// Largest header length accepted for this placement.
+    pub fn max_header_size(&self) -> u16 {
+        self.max_header
+    }
+    /// Record the offsets from CREATE_SQ / CREATE_CQ: SQ doorbell (BAR 0),
+    /// LLQ descriptors base (BAR 2, LLQ only) and interrupt unmask (BAR 0).
+    pub fn attach(&mut self, sq_doorbell_offset: u32, llq_desc_offset: u32, unmask_offset: u32) {
+        self.sq_db = sq_doorbell_offset;
+        self.llq_base = llq_desc_offset;
+        self.intr = QueueIntr::new(unmask_offset);
+    }
+    /// The queue pair's interrupt register.
+    pub fn intr(&self) -> QueueIntr {
+        self.intr
+    }
+
+    /// SQ slots (descriptors, or LLQ lines) free now; one is kept empty.
+    #[inline]
+    pub fn free_slots(&self) -> u16 {
+        entries_free(self.sq_pos.depth(), self.sq_pos.counter(), self.next_to_comp)
+    }
+    fn worst_case_slots(&self) -> u16 {
+        match &self.llq {
+            None => self.max_sgl,
+            Some(c) => c.entries_for(self.max_sgl),
+        }
+    }
+    /// Packets of the worst-case size that still fit.
+    pub fn space(&self) -> u32 {
+        u32::from(self.free_slots()) / u32::from(self.worst_case_slots().max(1))
+    }
+    /// True if `descs` descriptors fit, with Linux's test: host = free ≥ n,
+    /// LLQ = free > n / descs_per_entry + 2 (ena.md §5.8 "Space check").
+    pub fn has_room_for(&self, descs: u16) -> bool {
+        let free = self.free_slots();
+        match &self.llq {
+            None => free >= descs,
+            Some(c) => free > (descs / c.descs_per_entry.max(1)).saturating_add(2),
+        }
+    }
+    /// §6.2: stop the OS queue when fewer than `max_sgl + 2` descriptors fit.
+    pub fn should_stop(&self) -> bool {
+        !self.has_room_for(self.max_sgl.saturating_add(2))
+    }
+    /// §6.2: wake a stopped OS queue once `max_sgl + 2` descriptors fit again.
+    pub fn can_wake(&self) -> bool {
+        self.has_room_for(self.max_sgl.saturating_add(2))
+    }
+    /// Packets posted and not completed.
+    pub fn in_flight(&self) -> u16 {
+        self.ids.in_flight()
+    }
+
+    /// Write one packet's descriptors (no doorbell; see [`TxRing::kick`]).
+    /// `bar2` is required for LLQ placement. The token stays with the caller
+    /// on error.
+    pub fn post<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar0: &R,
+        bar2: Option<&R>,
+        pkt: &TxPacket<'_>,
+        now_us: u64,
+    ) -> Result<(), TxError> {
+        let r = self.post_inner(plat, bar0, bar2, pkt, now_us);
+        // NoSpace is ordinary back-pressure; anything else is a bad request.
+        if matches!(r, Err(e) if e != TxError::NoSpace) {
+            inc(&mut self.stats.prepare_ctx_err);
+        }
+        r
+    }
+
+    fn post_inner<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar0: &R,
+        bar2: Option<&R>,
+        pkt: &TxPacket<'_>,
+        now_us: u64,
+    ) -> Result<(), TxError> {
+        let segs = pkt.segments;
+        if self.llq.is_some() && bar2.is_none() {
+            return Err(TxError::NotRunning);
+        }
+        let mut total: u32 = 0;
+        for s in segs {
+            if s.len == 0 || s.len > TX_MAX_DESC_LEN {
+                return Err(TxError::Invalid);
+            }
+            total = total.checked_add(s.len).ok_or(TxError::Invalid)?;
+        }
+        if total == 0 {
+            return Err(TxError::Invalid);
+        }
+        let prep = prepare_offload(&pkt.offload)?;
+        let meta = match (&self.llq, prep.meta) {
+            (Some(c), m) if c.disable_meta_caching => Some(m.unwrap_or_default()),
+            (_, Some(m)) if self.cached_meta != Some(m) => Some(m),
+            _ => None,
+        };
+        // Header pushed inline (LLQ) or announced (host), and data descriptors.
+        let (header_len, skip) = match &self.llq {
+            None => (host_header_len(&pkt.offload, total, self.max_header), 0),
+            Some(_) => {
+                let push = total.min(u32::from(self.max_header)).min(pkt.header.len() as u32);
+                if push == 0 {
+                    return Err(TxError::Invalid);
+                }
+                (push as u8, push)
+            }
+        };
+        let data_descs = if skip == 0 {
+            u16::try_from(segs.len()).unwrap_or(u16::MAX)
+        } else {
+            count_after_skip(segs, skip).max(1)
+        };
+        let descs = data_descs.saturating_add(u16::from(meta.is_some()));
+        if descs > self.max_sgl {
+            return Err(TxError::TooManySegments);
+        }
+        let need = match &self.llq {
+            None => descs,
+            Some(c) => c.entries_for(descs),
+        };
+        if need > self.free_slots() {
+            return Err(TxError::NoSpace);
+        }
+        let req_id = self.ids.alloc().ok_or(TxError::NoSpace)?;
+        let pd = PacketDescs { segs, skip, req_id, offload: prep.ctrl, header_len, meta };
+        match (self.llq, bar2, self.sq.as_ref()) {
+            (Some(cfg), Some(bar2), _) => {
+                if cfg.burst_entries != 0 && need > self.burst_left {
+                    self.kick(bar0);
+                }
+                let hdr = pkt.header.get(..skip as usize).unwrap_or(&[]);
+                let mut w = LlqWriter::start(&cfg, bar2, &mut self.bounce, self.llq_base, &mut self.sq_pos, hdr);
+                pd.emit(&mut w);
+                let lines = w.finish();
+                self.burst_left = self.burst_left.saturating_sub(lines);
+                // Order the write-combining line copies before the doorbell.
+                plat.write_barrier();
+            }
+            (None, _, Some(sq)) => pd.emit(&mut HostSink { sq, pos: &mut self.sq_pos }),
+            // Excluded above (LLQ without BAR 2) or by construction (host
+            // placement always has an SQ).
+            _ => {
+                let _ = self.ids.free(req_id);
+                return Err(TxError::NotRunning);
+            }
+        }
+        if let Some(m) = meta {
+            self.cached_meta = Some(m);
+        }
+        if let Some(slot) = self.slots.get_mut(usize::from(req_id)) {
+            *slot = TxSlot { token: pkt.token, posted_us: now_us, slots: need, missed: false };
+        }
+        inc(&mut self.stats.cnt);
+        add(&mut self.stats.bytes, u64::from(total));
+        Ok(())
+    }
+
+    /// Ring the SQ doorbell with the free-running tail if anything was posted
+    /// since the last kick (ena.md §5.9). Resets the LLQ burst budget.
+    pub fn kick<R: RegisterBar>(&mut self, bar0: &R) {
+        let tail = self.sq_pos.counter();
+        if tail == self.kicked_tail {
+            return;
+        }
+        bar0.write32(self.sq_db, u32::from(tail));
+        self.kicked_tail = tail;
+        self.burst_left = self.llq.map_or(0, |c| c.burst_entries);
+        inc(&mut self.stats.doorbells);
+    }
+
+    /// True if entries were posted but no doorbell rung yet.
+    pub fn kick_pending(&self) -> bool {
+        self.sq_pos.counter() != self.kicked_tail
+    }
+
+    /// True if the completion at the CQ head is valid (peek, no side effects).
+    pub fn cq_has_completion(&self) -> bool {
+        let w0 = self.cq.read32(usize::from(self.cq_pos.index()) * CDESC_SIZE);
+        self.cq_pos.is_new(w0 & TX_CDESC_W0_PHASE != 0)
+    }
+
+    /// Reap up to `budget` completions, handing each packet's token to `done`.
+    /// A req_id that is out of range or not in flight, or (with CDESC_MBZ)
+    /// set must-be-zero bits, stop the poll and return the reset reason;
+    /// completions before it were delivered.
+    pub fn poll(&mut self, plat: &P, budget: u32, done: &mut dyn FnMut(Token)) -> Result<u32, ResetReason> {
+        inc(&mut self.stats.tx_poll);
+        let mut n = 0u32;
+        while n < budget {
+            let off = usize::from(self.cq_pos.index()) * CDESC_SIZE;
+            if !self.cq_pos.is_new(self.cq.read32(off) & TX_CDESC_W0_PHASE != 0) {
+                break;
+            }
+            plat.dma_read_barrier();
+            let c = TxCdesc::from_qword(self.cq.read64(off));
+            if self.mbz_checked && c.mbz_violated() {
+                return Err(ResetReason::TxDescriptorMalformed);
+            }
+            // The pool refuses ids out of range or not in flight (duplicates).
+            let slot = match self.ids.free(c.req_id) {
+                Ok(()) => self.slots.get(usize::from(c.req_id)).copied().unwrap_or_default(),
+                Err(_) => {
+                    inc(&mut self.stats.bad_req_id);
+                    return Err(ResetReason::InvalidTxReqId);
+                }
+            };
+            self.next_to_comp = self.next_to_comp.wrapping_add(slot.slots);
+            let token = slot.token;
+            self.cq_pos.advance(1);
+            n += 1;
+            done(token);
+        }
+        Ok(n)
+    }
+
+    /// Give back every in-flight packet's token (queue destroyed or device
+    /// reset). The ring must be re-created with the device before reuse.
+    pub fn release_all(&mut self, f: &mut dyn FnMut(Released)) {
+        let slots = &self.slots;
+        self.ids.for_each_in_flight(|id| {
+            if let Some(s) = slots.get(usize::from(id)) {
+                f(Released::Tx(s.token));
+            }
+        });
+        self.ids.reset();
+        self.next_to_comp = self.sq_pos.counter();
+    }
+
+    /// Count in-flight packets posted more than `timeout_us` ago; each one
+    /// bumps `missed_tx` the first time it is seen late (ena.md §6.4). The
+    /// count is also stored in `pending_timedout_pkts`.
+    pub fn timed_out_packets(&mut self, now_us: u64, timeout_us: u64) -> u32 {
+        let mut late = 0u32;
+        let mut newly_missed = 0u64;
+        let slots = &mut self.slots;
+        self.ids.for_each_in_flight(|id| {
+            if let Some(slot) = slots.get_mut(usize::from(id)) {
+                if now_us.saturating_sub(slot.posted_us) > timeout_us {
+                    late += 1;
+                    if !slot.missed {
+                        slot.missed = true;
+                        newly_missed += 1;
+                    }
+                }
+            }
+        });
+        add(&mut self.stats.missed_tx, newly_missed);
+        self.stats.pending_timedout_pkts = u64::from(late);
+        late
+    }
+
+    /// Post time of the oldest in-flight packet.
+    pub fn oldest_pending_us(&self) -> Option<u64> {
+        let mut oldest: Option<u64> = None;
+        self.ids.for_each_in_flight(|id| {
+            if let Some(s) = self.slots.get(usize::from(id)) {
+                oldest = Some(oldest.map_or(s.posted_us, |o| o.min(s.posted_us)));
+            }
+        });
+        oldest
+    }
+
+    /// Re-arm the pair's interrupt with the given delays (device units) and
+    /// count `unmask_interrupt`.
+    pub fn unmask<R: RegisterBar>(&mut self, bar0: &R, rx_delay: u32, tx_delay: u32) {
+        self.intr.unmask(bar0, rx_delay, tx_delay);
+        inc(&mut self.stats.unmask_interrupt);
+    }
+
+    /// Counters, in ethtool order.
+    pub fn stats(&self) -> &TxQueueStats {
+        &self.stats
+    }
+    /// Counters the device layer maintains (queue_stop, napi_comp, ...).
+    pub fn stats_mut(&mut self) -> &mut TxQueueStats {
+        &mut self.stats
+    }
+}
+
+/// Number of descriptors the segments need after the first `skip` bytes.
+#[inline]
+fn count_after_skip(segs: &[DmaSegment], mut skip: u32) -> u16 {
+    let mut n = 0u16;
+    for s in segs {
+        if skip >= s.len {
+            skip -= s.len;
+        } else {
+            skip = 0;
+            n = n.saturating_add(1);
+        }
+    }
+    n
+}
+
+/// Destination of a packet's descriptors: host SQ memory or an LLQ line.
+trait DescSink {
+    fn push(&mut self, build: impl FnOnce(bool) -> [u64; 2]);
+}
+
+struct HostSink<'a, D: DmaRegion> {
+    sq: &'a D,
+    pos: &'a mut PhaseRing,
+}
+
+impl<D: DmaRegion> DescSink for HostSink<'_, D> {
+    #[inline]
+    fn push(&mut self, build: impl FnOnce(bool) -> [u64; 2]) {
+        let q = build(self.pos.phase());
+        let off = usize::from(self.pos.index()) * TX_DESC_SIZE;
+        self.sq.write64(off, q[0]);
+        self.sq.write64(off + 8, q[1]);
+        self.pos.advance(1);
+    }
+}
+
+impl<R: RegisterBar> DescSink for LlqWriter<'_, R> {
+    #[inline]
+    fn push(&mut self, build: impl FnOnce(bool) -> [u64; 2]) {
+        self.push_desc(build)
+    }
+}
+
+/// Everything needed to emit one validated packet.
+struct PacketDescs<'a> {
+    segs: &'a [DmaSegment],
+    skip: u32,
+    req_id: u16,
+    offload: u32,
+    header_len: u8,
+    meta: Option<TxMeta>,
+}
+
+impl PacketDescs<'_> {
+    /// Meta (FIRST) if any, then data descriptors: the first carries req_id,
+    /// offload bits, header length and COMP_REQ (FIRST without meta); the
+    /// last carries LAST (ena.md §5.2, §5.3).
+    #[inline]
+    fn emit(&self, sink: &mut impl DescSink) {
+        let mut first_ctrl = TxDescCtrl::COMP_REQ;
+        if let Some(m) = &self.meta {
+            sink.push(|ph| TxMetaDesc::new(m, ph).to_qwords());
+        } else {
+            first_ctrl |= TxDescCtrl::FIRST;
+        }
+        let mut skip = self.skip;
+        let mut pieces = self.segs.iter().filter_map(|s| {
+            if skip >= s.len {
+                skip -= s.len;
+                None
+            } else {
+                let p = (s.addr.wrapping_add(u64::from(skip)), (s.len - skip) as u16);
+                skip = 0;
+                Some(p)
+            }
+        });
+        // A packet pushed whole (LLQ) still needs one descriptor: length 0.
+        let (mut addr, mut len) = pieces.next().unwrap_or((0, 0));
+        let mut ctrl = first_ctrl;
+        let mut offload = self.offload;
+        let mut req_id = self.req_id;
+        let mut hdr = self.header_len;
+        loop {
+            let next = pieces.next();
+            if next.is_none() {
+                ctrl |= TxDescCtrl::LAST;
+            }
+            sink.push(|ph| {
+                let c = if ph { ctrl | TxDescCtrl::PHASE } else { ctrl };
+                TxDesc::data(len, req_id, addr, c, offload, hdr).to_qwords()
+            });
+            let Some((a, l)) = next else { break };
+            (addr, len) = (a, l);
+            ctrl = TxDescCtrl::empty();
+            offload = 0;
+            req_id = 0;
+            hdr = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "tx_tests.rs"]
+mod tests;
