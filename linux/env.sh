@@ -109,8 +109,10 @@ echo "kernel: $IMG_PKG $KPKG_VER (release $KREL); rustc $RUSTC_PKG_VER; overlay 
 
 # ---- 4. packages ---------------------------------------------------------------------------
 # Build and boot: Debian's rustc, the headers (they pull Debian's gcc and the kbuild tools),
-# the image (vmlinuz + Debian's ena.ko/mana.ko), kmod (modinfo), busybox + cpio (initramfs).
-BASE_PKGS=(rustc make kmod cpio xz-utils zstd busybox-static "$HDR_PKG" "$IMG_PKG")
+# kmod (modinfo), busybox + cpio (initramfs). The image is NOT installed: its dependencies
+# (dracut, systemd, udev) and its postinst (building an initrd) cost a minute and we only
+# need its vmlinuz, which step 6 extracts from the .deb.
+BASE_PKGS=(rustc make kmod cpio xz-utils zstd busybox-static binutils "$HDR_PKG")
 # Only to regenerate the overlay: kernel source and what `make modules_prepare` runs
 # (host tools, bindgen over libclang, rustc over rust-src's core).
 PREP_PKGS=("$SRC_PKG" rust-src bindgen libclang-dev gcc bc flex bison libelf-dev libssl-dev
@@ -127,6 +129,7 @@ install_pkgs() {
   IN "nice -n 10 apt-get install -y -q ${missing[*]}" >"$CACHE/apt-install.log" 2>&1 ||
     { tail -n 30 "$CACHE/apt-install.log"; die "apt-get install in the chroot failed (log: $CACHE/apt-install.log)"; }
   grep -E '^(Need to get|Fetched)' "$CACHE/apt-install.log" || true
+  IN apt-get clean
 }
 
 if [ -f "$OVERLAY" ]; then
@@ -187,6 +190,26 @@ if [ "$(cat "$ROOT$HDR/.cloudnic-overlay" 2>/dev/null)" != "$KEY" ]; then
   step overlay-unpack
 fi
 
+# ---- 6. the kernel image: Debian's vmlinuz, extracted from the package(s) ---------------------
+KIMG=$CACHE/kernels/${KREL}_$KPKG_VER
+if [ ! -f "$KIMG/vmlinuz" ]; then
+  # The image metapackage is split (7.2: vmlinuz in linux-binary-<release>); take the image
+  # package and its versioned linux-binary-/linux-image- dependencies, find the vmlinuz.
+  pkgs="$IMG_PKG $(IN "apt-cache depends '$IMG_PKG'" |
+    awk -v r="$KREL" '$1 ~ /Depends:/ && ($2 == "linux-binary-" r || $2 == "linux-image-" r) {print $2}')"
+  rm -rf "$KIMG.tmp" && mkdir -p "$KIMG.tmp/x"
+  IN "mkdir -p /cloudnic/debs && cd /cloudnic/debs && rm -f *.deb && apt-get download -q $pkgs" \
+    >"$CACHE/image-download.log" 2>&1 ||
+    { tail -n 20 "$CACHE/image-download.log"; die "could not download $pkgs (needed for Debian's vmlinuz)"; }
+  for d in "$ROOT"/cloudnic/debs/*.deb; do dpkg-deb -x "$d" "$KIMG.tmp/x"; done
+  vmlinuz=$(find "$KIMG.tmp/x" -name "vmlinuz*" -type f | head -n 1)
+  [ -n "$vmlinuz" ] || die "no vmlinuz in $pkgs"
+  mv "$vmlinuz" "$KIMG.tmp/vmlinuz"
+  rm -rf "$KIMG.tmp/x" "$ROOT/cloudnic/debs" "$KIMG"
+  mv "$KIMG.tmp" "$KIMG"
+  step kernel-image
+fi
+
 cat >"$CACHE/current.env" <<EOF
 # Written by linux/env.sh on $(date -u +%FT%TZ)
 KREL='$KREL'
@@ -195,5 +218,6 @@ RUSTC_PKG_VER='$RUSTC_PKG_VER'
 RUSTC_VERSION='$have_rustc'
 OVERLAY_KEY='$KEY'
 KDIR='$HDR'
+VMLINUZ='$KIMG/vmlinuz'
 EOF
 echo "env: ready: $KREL, $have_rustc, headers + Rust overlay in $ROOT$HDR"

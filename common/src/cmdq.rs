@@ -119,7 +119,10 @@ impl<P: Platform, C: Copy> CmdQueue<P, C> {
         if cfg.depth == 0 || !cfg.depth.is_power_of_two() {
             return Err(Error::Unsupported);
         }
-        let slots = plat.alloc_table(usize::from(cfg.depth), |_| CmdSlot { state: SlotState::Free, completion: None })?;
+        let slots = plat.alloc_table(usize::from(cfg.depth), |_| CmdSlot {
+            state: SlotState::Free,
+            completion: None,
+        })?;
         Ok(CmdQueue {
             slots,
             depth: cfg.depth,
@@ -232,7 +235,9 @@ impl<P: Platform, C: Copy> CmdQueue<P, C> {
         // Bounded: a device cannot keep us here by writing endlessly.
         let limit = u32::from(self.depth).saturating_mul(2);
         while n < limit {
-            let Some((id, c)) = chan.next_completion() else { break };
+            let Some((id, c)) = chan.next_completion() else {
+                break;
+            };
             self.complete(id, c);
             n = n.wrapping_add(1);
         }
@@ -305,7 +310,10 @@ impl<P: Platform, C: Copy> CmdQueue<P, C> {
     pub fn abort_all(&mut self) -> u32 {
         let mut n = 0u32;
         for id in 0..self.depth {
-            let busy = matches!(self.slot_state(id), Some(SlotState::Submitted | SlotState::Completed));
+            let busy = matches!(
+                self.slot_state(id),
+                Some(SlotState::Submitted | SlotState::Completed)
+            );
             if busy {
                 self.abort_one(id);
                 n = n.wrapping_add(1);
@@ -370,7 +378,11 @@ mod tests {
         fn alloc_dma(&self, _: usize, _: usize) -> Result<NoDma, Error> {
             Err(Error::NoMemory)
         }
-        fn alloc_table<T>(&self, len: usize, init: impl FnMut(usize) -> T) -> Result<Box<[T]>, Error> {
+        fn alloc_table<T>(
+            &self,
+            len: usize,
+            init: impl FnMut(usize) -> T,
+        ) -> Result<Box<[T]>, Error> {
             Ok((0..len).map(init).collect())
         }
         fn now_us(&self) -> u64 {
@@ -421,7 +433,11 @@ mod tests {
     }
 
     fn cfg() -> CmdQueueConfig {
-        CmdQueueConfig { depth: 4, timeout_us: 3_000_000, poll_base_us: 100 }
+        CmdQueueConfig {
+            depth: 4,
+            timeout_us: 3_000_000,
+            poll_base_us: 100,
+        }
     }
 
     #[test]
@@ -438,7 +454,10 @@ mod tests {
     fn execute_and_ids_wrap() {
         let p = FakePlat::default();
         let mut q: CmdQueue<FakePlat, u32> = CmdQueue::new(&p, cfg()).unwrap();
-        let mut ch = FakeChan { polls_before_answer: 3, ..Default::default() };
+        let mut ch = FakeChan {
+            polls_before_answer: 3,
+            ..Default::default()
+        };
         for i in 0..10u32 {
             assert_eq!(q.execute(&p, &mut ch, &i).unwrap(), i + 1000);
         }
@@ -465,7 +484,10 @@ mod tests {
     fn timeout_kills_channel_until_reset() {
         let p = FakePlat::default();
         let mut q: CmdQueue<FakePlat, u32> = CmdQueue::new(&p, cfg()).unwrap();
-        let mut ch = FakeChan { silent: true, ..Default::default() };
+        let mut ch = FakeChan {
+            silent: true,
+            ..Default::default()
+        };
         assert_eq!(q.execute(&p, &mut ch, &1), Err(Error::Timeout));
         assert!(p.now_us() >= 3_000_000);
         assert!(q.is_dead());
@@ -483,7 +505,10 @@ mod tests {
     fn out_of_space_and_abort_all() {
         let p = FakePlat::default();
         let mut q: CmdQueue<FakePlat, u32> = CmdQueue::new(&p, cfg()).unwrap();
-        let mut ch = FakeChan { silent: true, ..Default::default() };
+        let mut ch = FakeChan {
+            silent: true,
+            ..Default::default()
+        };
         for i in 0..4 {
             q.submit(&mut ch, &i).unwrap();
         }

@@ -421,9 +421,8 @@ impl<S: DerefMut<Target = [QueueHealth]>> HealthMonitor<S> {
         if !view.poll_scheduled(q) {
             // Poll idle: if the device did complete every overdue packet, the
             // completions are there and only the interrupt is missing.
-            reason = if !view.cq_has_completions(q).tx {
-                ResetReason::MissingTxCompletion
-            } else if pending.saturating_sub(view.tx_timed_out_in_cq(q)) > 0 {
+            let cq_empty = !view.cq_has_completions(q).tx;
+            reason = if cq_empty || pending.saturating_sub(view.tx_timed_out_in_cq(q)) > 0 {
                 ResetReason::MissingTxCompletion
             } else if missing_first {
                 ResetReason::MissingFirstInterrupt

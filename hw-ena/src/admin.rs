@@ -18,9 +18,9 @@ use cloudnic_common::cmdq::{CmdChannel, CmdQueue, CmdQueueConfig, CmdQueueStats}
 use cloudnic_common::{cn_dbg, cn_warn, DmaRegion, Error, Platform, RegisterBar};
 
 use crate::defs::admin::{
-    AcqEntry, AdminCommand, AdminStatus, AqEntry, CreateCqCmd, CreateCqResp, CreateSqCmd, CreateSqResp,
-    DestroyCqCmd, DestroySqCmd, FeatureId, GetFeatureCmd, GetStatsCmd, SetFeatureCmd, SqDirection, ACQ_DEPTH,
-    ACQ_FLAGS_OFFSET, ADMIN_ENTRY_SIZE, AQ_DEPTH,
+    AcqEntry, AdminCommand, AdminStatus, AqEntry, CreateCqCmd, CreateCqResp, CreateSqCmd,
+    CreateSqResp, DestroyCqCmd, DestroySqCmd, FeatureId, GetFeatureCmd, GetStatsCmd, SetFeatureCmd,
+    SqDirection, ACQ_DEPTH, ACQ_FLAGS_OFFSET, ADMIN_ENTRY_SIZE, AQ_DEPTH,
 };
 use crate::defs::regs::{addr_lo_hi, offset, queue_caps, INTR_MASK_MASKED, INTR_MASK_UNMASKED};
 
@@ -127,10 +127,21 @@ impl<P: Platform> AdminQueue<P> {
         let cq = plat.alloc_dma(usize::from(ACQ_DEPTH) * ENTRY, RING_ALIGN)?;
         let engine = CmdQueue::new(
             plat,
-            CmdQueueConfig { depth: AQ_DEPTH, timeout_us: DEFAULT_ADMIN_TIMEOUT_US, poll_base_us: DEFAULT_POLL_BASE_US },
+            CmdQueueConfig {
+                depth: AQ_DEPTH,
+                timeout_us: DEFAULT_ADMIN_TIMEOUT_US,
+                poll_base_us: DEFAULT_POLL_BASE_US,
+            },
         )?;
         let mut q = AdminQueue {
-            rings: AdminRings { sq, cq, sq_tail: 0, sq_phase: true, cq_head: 0, cq_phase: true },
+            rings: AdminRings {
+                sq,
+                cq,
+                sq_tail: 0,
+                sq_phase: true,
+                cq_head: 0,
+                cq_phase: true,
+            },
             engine,
             polling: true,
             supported: None,
@@ -159,7 +170,14 @@ impl<P: Platform> AdminQueue<P> {
     /// Polling (INTR_MASK = 1) or interrupt mode (INTR_MASK = 0).
     pub fn set_polling<R: RegisterBar>(&mut self, bar0: &R, polling: bool) {
         self.polling = polling;
-        bar0.write32(offset::INTR_MASK, if polling { INTR_MASK_MASKED } else { INTR_MASK_UNMASKED });
+        bar0.write32(
+            offset::INTR_MASK,
+            if polling {
+                INTR_MASK_MASKED
+            } else {
+                INTR_MASK_UNMASKED
+            },
+        );
     }
 
     /// True in polling mode.
@@ -170,7 +188,11 @@ impl<P: Platform> AdminQueue<P> {
     /// Completion timeout after reset: CAPS admin timeout × 100 ms when
     /// non-zero, else 3 s (ena.md §6.3 step 7).
     pub fn set_timeout_us(&mut self, us: u64) {
-        self.engine.set_timeout_us(if us == 0 { DEFAULT_ADMIN_TIMEOUT_US } else { us });
+        self.engine.set_timeout_us(if us == 0 {
+            DEFAULT_ADMIN_TIMEOUT_US
+        } else {
+            us
+        });
     }
 
     /// Current completion timeout.
@@ -222,20 +244,38 @@ impl<P: Platform> AdminQueue<P> {
 
     /// Management interrupt: reap completions that arrived (interrupt mode).
     pub fn handle_interrupt<R: RegisterBar>(&mut self, plat: &P, bar0: &R) -> u32 {
-        let mut chan = Chan { plat, rings: &mut self.rings, bar0 };
+        let mut chan = Chan {
+            plat,
+            rings: &mut self.rings,
+            bar0,
+        };
         self.engine.process_completions(&mut chan)
     }
 
     /// Send `cmd` and wait for its completion; map the status (ena.md §3.4).
-    pub fn execute<R: RegisterBar, C: AdminCommand>(&mut self, plat: &P, bar0: &R, cmd: &C) -> Result<AcqEntry, Error> {
+    pub fn execute<R: RegisterBar, C: AdminCommand>(
+        &mut self,
+        plat: &P,
+        bar0: &R,
+        cmd: &C,
+    ) -> Result<AcqEntry, Error> {
         let entry = AqEntry::from_command(cmd);
-        let mut chan = Chan { plat, rings: &mut self.rings, bar0 };
+        let mut chan = Chan {
+            plat,
+            rings: &mut self.rings,
+            bar0,
+        };
         let acq = self.engine.execute(plat, &mut chan, &entry)?;
         match AdminStatus::from_u8(acq.common.status) {
             Some(AdminStatus::Success) => Ok(acq),
             Some(AdminStatus::UnsupportedOpcode) => Err(Error::Unsupported),
             _ => {
-                cn_dbg!(plat, "admin command opcode {} failed with status {}", C::OPCODE as u8, acq.common.status);
+                cn_dbg!(
+                    plat,
+                    "admin command opcode {} failed with status {}",
+                    C::OPCODE as u8,
+                    acq.common.status
+                );
                 Err(Error::DeviceStatus(acq.common.status))
             }
         }
@@ -252,7 +292,13 @@ impl<P: Platform> AdminQueue<P> {
 
     /// Run a GET/SET_FEATURE; a device answer of "unsupported opcode" gets
     /// the same log line as a local refusal (AWS troubleshooting doc).
-    fn feature_cmd<R: RegisterBar, C: AdminCommand>(&mut self, plat: &P, bar0: &R, id: FeatureId, cmd: &C) -> Result<AcqEntry, Error> {
+    fn feature_cmd<R: RegisterBar, C: AdminCommand>(
+        &mut self,
+        plat: &P,
+        bar0: &R,
+        id: FeatureId,
+        cmd: &C,
+    ) -> Result<AcqEntry, Error> {
         self.check_supported(plat, id)?;
         self.execute(plat, bar0, cmd).inspect_err(|e| {
             if *e == Error::Unsupported {
@@ -262,7 +308,12 @@ impl<P: Platform> AdminQueue<P> {
     }
 
     /// GET_FEATURE `id`, parsed as `T` from ACQ byte 8.
-    pub fn get_feature<R: RegisterBar, T: FromBytes>(&mut self, plat: &P, bar0: &R, id: FeatureId) -> Result<T, Error> {
+    pub fn get_feature<R: RegisterBar, T: FromBytes>(
+        &mut self,
+        plat: &P,
+        bar0: &R,
+        id: FeatureId,
+    ) -> Result<T, Error> {
         let acq = self.feature_cmd(plat, bar0, id, &GetFeatureCmd::new(id))?;
         acq.response().ok_or(Error::Malformed)
     }
@@ -276,7 +327,12 @@ impl<P: Platform> AdminQueue<P> {
         buf_addr: u64,
         buf_len: u32,
     ) -> Result<T, Error> {
-        let acq = self.feature_cmd(plat, bar0, id, &GetFeatureCmd::new(id).with_ctrl_buffer(buf_addr, buf_len))?;
+        let acq = self.feature_cmd(
+            plat,
+            bar0,
+            id,
+            &GetFeatureCmd::new(id).with_ctrl_buffer(buf_addr, buf_len),
+        )?;
         acq.response().ok_or(Error::Malformed)
     }
 
@@ -301,31 +357,68 @@ impl<P: Platform> AdminQueue<P> {
         buf_addr: u64,
         buf_len: u32,
     ) -> Result<AcqEntry, Error> {
-        self.feature_cmd(plat, bar0, id, &SetFeatureCmd::new(id, payload).with_ctrl_buffer(buf_addr, buf_len))
+        self.feature_cmd(
+            plat,
+            bar0,
+            id,
+            &SetFeatureCmd::new(id, payload).with_ctrl_buffer(buf_addr, buf_len),
+        )
     }
 
     /// CREATE_CQ (ena.md §3.6); the response is validated by the caller.
-    pub fn create_cq<R: RegisterBar>(&mut self, plat: &P, bar0: &R, cmd: &CreateCqCmd) -> Result<CreateCqResp, Error> {
-        self.execute(plat, bar0, cmd)?.response().ok_or(Error::Malformed)
+    pub fn create_cq<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar0: &R,
+        cmd: &CreateCqCmd,
+    ) -> Result<CreateCqResp, Error> {
+        self.execute(plat, bar0, cmd)?
+            .response()
+            .ok_or(Error::Malformed)
     }
 
     /// CREATE_SQ (ena.md §3.6).
-    pub fn create_sq<R: RegisterBar>(&mut self, plat: &P, bar0: &R, cmd: &CreateSqCmd) -> Result<CreateSqResp, Error> {
-        self.execute(plat, bar0, cmd)?.response().ok_or(Error::Malformed)
+    pub fn create_sq<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar0: &R,
+        cmd: &CreateSqCmd,
+    ) -> Result<CreateSqResp, Error> {
+        self.execute(plat, bar0, cmd)?
+            .response()
+            .ok_or(Error::Malformed)
     }
 
     /// DESTROY_SQ.
-    pub fn destroy_sq<R: RegisterBar>(&mut self, plat: &P, bar0: &R, dir: SqDirection, sq_idx: u16) -> Result<(), Error> {
-        self.execute(plat, bar0, &DestroySqCmd::new(dir, sq_idx)).map(|_| ())
+    pub fn destroy_sq<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar0: &R,
+        dir: SqDirection,
+        sq_idx: u16,
+    ) -> Result<(), Error> {
+        self.execute(plat, bar0, &DestroySqCmd::new(dir, sq_idx))
+            .map(|_| ())
     }
 
     /// DESTROY_CQ.
-    pub fn destroy_cq<R: RegisterBar>(&mut self, plat: &P, bar0: &R, cq_idx: u16) -> Result<(), Error> {
-        self.execute(plat, bar0, &DestroyCqCmd::new(cq_idx)).map(|_| ())
+    pub fn destroy_cq<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar0: &R,
+        cq_idx: u16,
+    ) -> Result<(), Error> {
+        self.execute(plat, bar0, &DestroyCqCmd::new(cq_idx))
+            .map(|_| ())
     }
 
     /// GET_STATS; returns the raw completion (payload at byte 8).
-    pub fn get_stats<R: RegisterBar>(&mut self, plat: &P, bar0: &R, cmd: &GetStatsCmd) -> Result<AcqEntry, Error> {
+    pub fn get_stats<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar0: &R,
+        cmd: &GetStatsCmd,
+    ) -> Result<AcqEntry, Error> {
         self.execute(plat, bar0, cmd)
     }
 }
@@ -342,19 +435,26 @@ mod tests {
         let bar = FakeBar::with_device(&plat);
         let mut aq = AdminQueue::new(&plat, &bar).unwrap();
         assert_eq!(bar.reg(offset::AQ_CAPS), 0x0040_0020);
-        let attr: DeviceAttributes = aq.get_feature(&plat, &bar, FeatureId::DeviceAttributes).unwrap();
+        let attr: DeviceAttributes = aq
+            .get_feature(&plat, &bar, FeatureId::DeviceAttributes)
+            .unwrap();
         assert_eq!(attr.max_mtu, 9216);
         aq.set_supported_features(attr.supported_features);
-        aq.set_feature(&plat, &bar, FeatureId::Mtu, &MtuFeature { mtu: 1500 }).unwrap();
+        aq.set_feature(&plat, &bar, FeatureId::Mtu, &MtuFeature { mtu: 1500 })
+            .unwrap();
         assert_eq!(bar.dev().mtu, 1500);
         // Not in the bitmap: refused locally with the AWS log line.
         bar.dev_mut().supported &= !FeatureId::HwHints.bit();
         aq.set_supported_features(bar.dev().supported);
-        assert_eq!(aq.get_feature::<_, MtuFeature>(&plat, &bar, FeatureId::HwHints), Err(Error::Unsupported));
+        assert_eq!(
+            aq.get_feature::<_, MtuFeature>(&plat, &bar, FeatureId::HwHints),
+            Err(Error::Unsupported)
+        );
         assert!(plat.logged("Feature 3 isn't supported"));
         // Many commands wrap the 32-entry rings and flip phases.
         for _ in 0..100 {
-            aq.get_feature::<_, DeviceAttributes>(&plat, &bar, FeatureId::DeviceAttributes).unwrap();
+            aq.get_feature::<_, DeviceAttributes>(&plat, &bar, FeatureId::DeviceAttributes)
+                .unwrap();
         }
         assert_eq!(aq.stats().completed, 102);
     }
@@ -375,6 +475,8 @@ mod tests {
         );
         bar.dev_mut().admin_reset();
         aq.restart(&bar);
-        assert!(aq.get_feature::<_, DeviceAttributes>(&plat, &bar, FeatureId::DeviceAttributes).is_ok());
+        assert!(aq
+            .get_feature::<_, DeviceAttributes>(&plat, &bar, FeatureId::DeviceAttributes)
+            .is_ok());
     }
 }

@@ -10,12 +10,15 @@
 
 use zerocopy::FromBytes;
 
-use cloudnic_common::{cn_err, cn_info, cn_warn, DmaRegion, Error, Platform, RegisterBar, ResetReason};
+use cloudnic_common::{
+    cn_err, cn_info, cn_warn, DmaRegion, Error, Platform, RegisterBar, ResetReason,
+};
 
 use crate::defs::admin::HwHints;
 use crate::defs::aenq::{
-    AenqEntry, AenqGroup, ConfNotificationsPayload, KeepAlivePayload, LinkChangePayload, AENQ_DEPTH,
-    AENQ_ENTRY_SIZE, AENQ_FLAGS_OFFSET, AENQ_FLAG_PHASE, LINK_CHANGE_FLAG_LINK_UP, NOTIFICATION_SYNDROME_UPDATE_HINTS,
+    AenqEntry, AenqGroup, ConfNotificationsPayload, KeepAlivePayload, LinkChangePayload,
+    AENQ_DEPTH, AENQ_ENTRY_SIZE, AENQ_FLAGS_OFFSET, AENQ_FLAG_PHASE, LINK_CHANGE_FLAG_LINK_UP,
+    NOTIFICATION_SYNDROME_UPDATE_HINTS,
 };
 use crate::defs::regs::{addr_lo_hi, offset, queue_caps};
 
@@ -69,7 +72,12 @@ impl<P: Platform> AenqRing<P> {
     /// Allocate the ring and program its base and caps (ena.md §4).
     pub fn new<R: RegisterBar>(plat: &P, bar0: &R) -> Result<Self, Error> {
         let ring = plat.alloc_dma(usize::from(AENQ_DEPTH) * ENTRY, RING_ALIGN)?;
-        let mut q = AenqRing { ring, head: AENQ_DEPTH, phase: true, stats: AenqStats::default() };
+        let mut q = AenqRing {
+            ring,
+            head: AENQ_DEPTH,
+            phase: true,
+            stats: AenqStats::default(),
+        };
         q.restart(bar0);
         Ok(q)
     }
@@ -103,7 +111,11 @@ impl<P: Platform> AenqRing<P> {
     fn entry_valid(&self, index: u16) -> bool {
         let slot = usize::from(index & MASK) * ENTRY;
         let flags = (self.ring.read32(slot + AENQ_FLAGS_OFFSET) & 0xFF) as u8;
-        let expect_phase = if index & MASK < self.head & MASK { !self.phase } else { self.phase };
+        let expect_phase = if index & MASK < self.head & MASK {
+            !self.phase
+        } else {
+            self.phase
+        };
         (flags & AENQ_FLAG_PHASE != 0) == expect_phase
     }
 
@@ -126,7 +138,12 @@ impl<P: Platform> AenqRing<P> {
 
     /// Consume every valid entry, calling `on_event` for those that need
     /// action, then return credits with one doorbell. Returns entries consumed.
-    pub fn process<R: RegisterBar>(&mut self, plat: &P, bar0: &R, on_event: &mut dyn FnMut(AenqEvent)) -> u32 {
+    pub fn process<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar0: &R,
+        on_event: &mut dyn FnMut(AenqEvent),
+    ) -> u32 {
         let mut n = 0u32;
         while n < u32::from(AENQ_DEPTH) {
             let slot = usize::from(self.head & MASK) * ENTRY;
@@ -156,7 +173,12 @@ impl<P: Platform> AenqRing<P> {
 
     fn unknown(&mut self, plat: &P, e: &AenqEntry) {
         self.stats.unknown = self.stats.unknown.wrapping_add(1);
-        cn_warn!(plat, "Invalid AENQ event: group {} syndrome {}", e.common.group, e.common.syndrome);
+        cn_warn!(
+            plat,
+            "Invalid AENQ event: group {} syndrome {}",
+            e.common.group,
+            e.common.syndrome
+        );
     }
 
     fn dispatch(&mut self, plat: &P, e: &AenqEntry, on_event: &mut dyn FnMut(AenqEvent)) {
@@ -166,14 +188,20 @@ impl<P: Platform> AenqRing<P> {
         };
         match group {
             AenqGroup::LinkChange => {
-                let up = e.payload_as::<LinkChangePayload>().is_some_and(|p| p.flags & LINK_CHANGE_FLAG_LINK_UP != 0);
+                let up = e
+                    .payload_as::<LinkChangePayload>()
+                    .is_some_and(|p| p.flags & LINK_CHANGE_FLAG_LINK_UP != 0);
                 cn_info!(plat, "Link is {}", if up { "up" } else { "down" });
                 on_event(AenqEvent::LinkChange { up });
             }
             AenqGroup::KeepAlive => {
                 self.stats.keep_alive = self.stats.keep_alive.wrapping_add(1);
                 let p = e.payload_as::<KeepAlivePayload>().unwrap_or_default();
-                on_event(AenqEvent::KeepAlive { rx_drops: p.rx_drops(), tx_drops: p.tx_drops(), rx_overruns: p.rx_overruns() });
+                on_event(AenqEvent::KeepAlive {
+                    rx_drops: p.rx_drops(),
+                    tx_drops: p.tx_drops(),
+                    rx_overruns: p.rx_overruns(),
+                });
             }
             AenqGroup::Notification => {
                 if e.common.syndrome == NOTIFICATION_SYNDROME_UPDATE_HINTS {
@@ -184,14 +212,18 @@ impl<P: Platform> AenqRing<P> {
                     self.unknown(plat, e);
                 }
             }
-            AenqGroup::FatalError => cn_err!(plat, "AENQ fatal error event received (unimplemented)"),
+            AenqGroup::FatalError => {
+                cn_err!(plat, "AENQ fatal error event received (unimplemented)")
+            }
             AenqGroup::Warning => cn_warn!(plat, "AENQ warning event received (unimplemented)"),
             AenqGroup::RefreshCapabilities => {
                 cn_info!(plat, "Device requested capability refresh");
                 on_event(AenqEvent::Reset(ResetReason::Normal));
             }
             AenqGroup::ConfNotifications => {
-                let bitmap = e.payload_as::<ConfNotificationsPayload>().map_or(0, |p| p.notifications_bitmap);
+                let bitmap = e
+                    .payload_as::<ConfNotificationsPayload>()
+                    .map_or(0, |p| p.notifications_bitmap);
                 for bit in 0..64u32 {
                     if bitmap & (1u64 << bit) != 0 {
                         cn_warn!(plat, "Sub-optimal configuration notification code: {}. Refer to AWS ENA documentation for additional details and mitigation options.", bit + 1);
@@ -199,7 +231,10 @@ impl<P: Platform> AenqRing<P> {
                 }
             }
             AenqGroup::DeviceRequestReset => {
-                cn_warn!(plat, "The device has detected an unhealthy state, reset is requested");
+                cn_warn!(
+                    plat,
+                    "The device has detected an unhealthy state, reset is requested"
+                );
                 on_event(AenqEvent::Reset(ResetReason::DeviceRequest));
             }
         }
@@ -237,7 +272,11 @@ mod tests {
         assert_eq!(
             events,
             [
-                AenqEvent::KeepAlive { rx_drops: 1, tx_drops: 2, rx_overruns: 3 },
+                AenqEvent::KeepAlive {
+                    rx_drops: 1,
+                    tx_drops: 2,
+                    rx_overruns: 3
+                },
                 AenqEvent::LinkChange { up: true },
                 AenqEvent::Reset(ResetReason::DeviceRequest),
             ]
@@ -246,10 +285,14 @@ mod tests {
         assert!(!q.has_pending_keep_alive());
         // Wrap the ring several times.
         for _ in 0..40 {
-            bar.dev_mut().push_aenq(AenqGroup::KeepAlive, 0, &KeepAlivePayload::new(0, 0, 0));
+            bar.dev_mut()
+                .push_aenq(AenqGroup::KeepAlive, 0, &KeepAlivePayload::new(0, 0, 0));
             assert_eq!(q.process(&plat, &bar, &mut |_| {}), 1);
         }
         assert_eq!(q.stats().keep_alive, 41);
-        assert_eq!(AENQ_ENABLED_GROUPS_MASK & AenqGroup::RefreshCapabilities.bit(), 0);
+        assert_eq!(
+            AENQ_ENABLED_GROUPS_MASK & AenqGroup::RefreshCapabilities.bit(),
+            0
+        );
     }
 }

@@ -7,16 +7,20 @@
 use zerocopy::IntoBytes;
 
 use cloudnic_common::cmdq::backoff_delay_us;
-use cloudnic_common::{cn_err, cn_info, cn_warn, DmaRegion, Error, Platform, RegisterBar, ResetReason};
+use cloudnic_common::{
+    cn_err, cn_info, cn_warn, DmaRegion, Error, Platform, RegisterBar, ResetReason,
+};
 
 use crate::admin::AdminQueue;
 use crate::defs::admin::{
-    AenqConfig, DeviceAttributes, DeviceCaps, FeatureId, HostAttrConfig, HwHints, IntrModeration, LlqFeature,
-    MaxQueuesExt, MaxQueuesNum, MemAddr, StatelessOffload, MAX_QUEUES_EXT_VERSION,
+    AenqConfig, DeviceAttributes, DeviceCaps, FeatureId, HostAttrConfig, HwHints, IntrModeration,
+    LlqFeature, MaxQueuesExt, MaxQueuesNum, MemAddr, StatelessOffload, MAX_QUEUES_EXT_VERSION,
 };
 use crate::defs::aenq::{AenqGroup, AENQ_ENABLED_GROUPS_MASK};
 use crate::defs::host_info::{HostInfo, HOST_INFO_PAGE_SIZE};
-use crate::defs::regs::{dev_ctl_reset, offset, Caps, ControllerVersion, DevSts, Version, READLESS_FAILED};
+use crate::defs::regs::{
+    dev_ctl_reset, offset, Caps, ControllerVersion, DevSts, Version, READLESS_FAILED,
+};
 use crate::llq_negotiation::negotiate_llq;
 use crate::mmio::MmioReader;
 
@@ -83,7 +87,12 @@ impl Negotiated {
 }
 
 /// Read a register; `Err(Timeout)` on a failed readless read.
-pub fn read_reg<P: Platform, R: RegisterBar>(plat: &P, bar0: &R, mmio: &mut MmioReader<P>, reg: u32) -> Result<u32, Error> {
+pub fn read_reg<P: Platform, R: RegisterBar>(
+    plat: &P,
+    bar0: &R,
+    mmio: &mut MmioReader<P>,
+    reg: u32,
+) -> Result<u32, Error> {
     match mmio.read32(plat, bar0, reg) {
         READLESS_FAILED if mmio.is_readless() => Err(Error::Timeout),
         v => Ok(v),
@@ -101,9 +110,11 @@ fn wait_reset_state<P: Platform, R: RegisterBar>(
     let deadline = plat.now_us().saturating_add(timeout_us);
     let mut n = 0u32;
     loop {
-        let sts = DevSts::from_bits_retain(read_reg(plat, bar0, mmio, offset::DEV_STS).inspect_err(|_| {
-            cn_err!(plat, "Reg read timeout occurred");
-        })?);
+        let sts = DevSts::from_bits_retain(
+            read_reg(plat, bar0, mmio, offset::DEV_STS).inspect_err(|_| {
+                cn_err!(plat, "Reg read timeout occurred");
+            })?,
+        );
         if sts.contains(DevSts::RESET_IN_PROGRESS) == in_progress {
             return Ok(());
         }
@@ -143,7 +154,10 @@ pub fn reset_device<P: Platform, R: RegisterBar>(
         cn_err!(plat, "Invalid timeout value");
         return Err(Error::IncompatibleDevice);
     }
-    bar0.write32(offset::DEV_CTL, dev_ctl_reset(reason.code(), extended_reasons));
+    bar0.write32(
+        offset::DEV_CTL,
+        dev_ctl_reset(reason.code(), extended_reasons),
+    );
     // The device forgets the readless address on reset (ena.md §2).
     mmio.program(bar0);
     if let Err(e) = wait_reset_state(plat, bar0, mmio, timeout_us, poll_base_us, true) {
@@ -160,9 +174,15 @@ pub fn reset_device<P: Platform, R: RegisterBar>(
 
 /// Check VERSION / CONTROLLER_VERSION (≥ 0.0.1) and the DMA width
 /// (ena.md §1.3, §6.1 step 4), with Linux's log lines.
-pub fn validate_version<P: Platform, R: RegisterBar>(plat: &P, bar0: &R, mmio: &mut MmioReader<P>) -> Result<(), Error> {
-    let (Ok(ver), Ok(ctrl)) = (read_reg(plat, bar0, mmio, offset::VERSION), read_reg(plat, bar0, mmio, offset::CONTROLLER_VERSION))
-    else {
+pub fn validate_version<P: Platform, R: RegisterBar>(
+    plat: &P,
+    bar0: &R,
+    mmio: &mut MmioReader<P>,
+) -> Result<(), Error> {
+    let (Ok(ver), Ok(ctrl)) = (
+        read_reg(plat, bar0, mmio, offset::VERSION),
+        read_reg(plat, bar0, mmio, offset::CONTROLLER_VERSION),
+    ) else {
         cn_err!(plat, "Reg read timeout occurred");
         return Err(Error::Timeout);
     };
@@ -178,7 +198,10 @@ pub fn validate_version<P: Platform, R: RegisterBar>(plat: &P, bar0: &R, mmio: &
         ctrl.impl_id()
     );
     if !ctrl.is_supported() {
-        cn_err!(plat, "ENA ctrl version is lower than the minimal ctrl version the driver supports");
+        cn_err!(
+            plat,
+            "ENA ctrl version is lower than the minimal ctrl version the driver supports"
+        );
         return Err(Error::IncompatibleDevice);
     }
     let caps = Caps(read_reg(plat, bar0, mmio, offset::CAPS)?);
@@ -203,7 +226,10 @@ pub fn set_host_attributes<P: Platform, R: RegisterBar>(
         return Err(Error::NoMemory);
     }
     page.write_bytes(0, info.as_bytes());
-    let attr = HostAttrConfig { os_info_ba: MemAddr::new(page.bus_addr()), ..Default::default() };
+    let attr = HostAttrConfig {
+        os_info_ba: MemAddr::new(page.bus_addr()),
+        ..Default::default()
+    };
     match admin.set_feature(plat, bar0, FeatureId::HostAttrConfig, &attr) {
         Ok(_) => Ok(()),
         Err(e @ (Error::Timeout | Error::ChannelDead)) => Err(e),
@@ -236,10 +262,16 @@ pub fn pow2_floor(v: u32) -> u32 {
     }
 }
 
-fn queue_limits<P: Platform, R: RegisterBar>(plat: &P, bar0: &R, admin: &mut AdminQueue<P>) -> Result<QueueLimits, Error> {
+fn queue_limits<P: Platform, R: RegisterBar>(
+    plat: &P,
+    bar0: &R,
+    admin: &mut AdminQueue<P>,
+) -> Result<QueueLimits, Error> {
     let clamp16 = |v: u32| v.min(u32::from(MAX_IO_QUEUES)) as u16;
     if admin.is_supported(FeatureId::MaxQueuesExt) {
-        if let Some(q) = optional(admin.get_feature::<_, MaxQueuesExt>(plat, bar0, FeatureId::MaxQueuesExt))? {
+        if let Some(q) =
+            optional(admin.get_feature::<_, MaxQueuesExt>(plat, bar0, FeatureId::MaxQueuesExt))?
+        {
             if q.version == MAX_QUEUES_EXT_VERSION {
                 let txq = q.max_tx_sq_num.min(q.max_tx_cq_num);
                 let rxq = q.max_rx_sq_num.min(q.max_rx_cq_num);
@@ -252,7 +284,11 @@ fn queue_limits<P: Platform, R: RegisterBar>(plat: &P, bar0: &R, admin: &mut Adm
                     max_tx_header_size: q.max_tx_header_size,
                 });
             }
-            cn_warn!(plat, "Feature {} isn't supported", FeatureId::MaxQueuesExt.id());
+            cn_warn!(
+                plat,
+                "Feature {} isn't supported",
+                FeatureId::MaxQueuesExt.id()
+            );
         }
     }
     let q: MaxQueuesNum = admin.get_feature(plat, bar0, FeatureId::MaxQueuesNum)?;
@@ -267,13 +303,22 @@ fn queue_limits<P: Platform, R: RegisterBar>(plat: &P, bar0: &R, admin: &mut Adm
     })
 }
 
-fn configure_aenq<P: Platform, R: RegisterBar>(plat: &P, bar0: &R, admin: &mut AdminQueue<P>) -> Result<u32, Error> {
-    let Some(cur) = optional(admin.get_feature::<_, AenqConfig>(plat, bar0, FeatureId::AenqConfig))? else {
+fn configure_aenq<P: Platform, R: RegisterBar>(
+    plat: &P,
+    bar0: &R,
+    admin: &mut AdminQueue<P>,
+) -> Result<u32, Error> {
+    let Some(cur) =
+        optional(admin.get_feature::<_, AenqConfig>(plat, bar0, FeatureId::AenqConfig))?
+    else {
         cn_warn!(plat, "Failed to config AENQ");
         return Ok(0);
     };
     let groups = AENQ_ENABLED_GROUPS_MASK & cur.supported_groups;
-    let cfg = AenqConfig { supported_groups: 0, enabled_groups: groups };
+    let cfg = AenqConfig {
+        supported_groups: 0,
+        enabled_groups: groups,
+    };
     match optional(admin.set_feature(plat, bar0, FeatureId::AenqConfig, &cfg))? {
         Some(_) => Ok(groups),
         None => {
@@ -306,10 +351,15 @@ pub fn negotiate<P: Platform, R: RegisterBar>(
 ) -> Result<Negotiated, Error> {
     let attr: DeviceAttributes = admin.get_feature(plat, bar0, FeatureId::DeviceAttributes)?;
     admin.set_supported_features(attr.supported_features);
-    let mut n = Negotiated { attr, caps: DeviceCaps::from_bits_retain(attr.capabilities), ..Default::default() };
+    let mut n = Negotiated {
+        attr,
+        caps: DeviceCaps::from_bits_retain(attr.capabilities),
+        ..Default::default()
+    };
     n.limits = queue_limits(plat, bar0, admin)?;
     n.aenq_groups = configure_aenq(plat, bar0, admin)?;
-    n.offload = optional(admin.get_feature(plat, bar0, FeatureId::StatelessOffloadConfig))?.unwrap_or_default();
+    n.offload = optional(admin.get_feature(plat, bar0, FeatureId::StatelessOffloadConfig))?
+        .unwrap_or_default();
     if admin.is_supported(FeatureId::HwHints) {
         n.hints = optional(admin.get_feature(plat, bar0, FeatureId::HwHints))?.unwrap_or_default();
     }
@@ -318,13 +368,35 @@ pub fn negotiate<P: Platform, R: RegisterBar>(
     } else {
         None
     };
-    n.llq = negotiate_llq(plat, bar0, bar2.is_some() && opts.has_bar2, admin, llq_caps, opts.large_llq, &mut n.limits)?;
+    n.llq = negotiate_llq(
+        plat,
+        bar0,
+        bar2.is_some() && opts.has_bar2,
+        admin,
+        llq_caps,
+        opts.large_llq,
+        &mut n.limits,
+    )?;
     if admin.is_supported(FeatureId::LinkConfig) {
-        n.link_speed_mbps = optional(admin.get_feature::<_, crate::defs::admin::LinkConfig>(plat, bar0, FeatureId::LinkConfig))?
-            .map_or(0, |l| l.speed);
+        n.link_speed_mbps = optional(admin.get_feature::<_, crate::defs::admin::LinkConfig>(
+            plat,
+            bar0,
+            FeatureId::LinkConfig,
+        ))?
+        .map_or(0, |l| l.speed);
     }
-    n.intr_delay_resolution = optional(admin.get_feature::<_, IntrModeration>(plat, bar0, FeatureId::InterruptModeration))?
-        .map(|m| if m.intr_delay_resolution == 0 { DEFAULT_INTR_DELAY_RESOLUTION } else { m.intr_delay_resolution });
+    n.intr_delay_resolution = optional(admin.get_feature::<_, IntrModeration>(
+        plat,
+        bar0,
+        FeatureId::InterruptModeration,
+    ))?
+    .map(|m| {
+        if m.intr_delay_resolution == 0 {
+            DEFAULT_INTR_DELAY_RESOLUTION
+        } else {
+            m.intr_delay_resolution
+        }
+    });
     Ok(n)
 }
 
@@ -339,7 +411,15 @@ mod tests {
         let bar = FakeBar::with_device(&plat);
         let mut mmio = MmioReader::new(&plat, true).unwrap();
         mmio.program(&bar);
-        let caps = reset_device(&plat, &bar, &mut mmio, ResetReason::KeepAliveTimeout, false, 100).unwrap();
+        let caps = reset_device(
+            &plat,
+            &bar,
+            &mut mmio,
+            ResetReason::KeepAliveTimeout,
+            false,
+            100,
+        )
+        .unwrap();
         assert_eq!(caps.reset_timeout_100ms(), 5);
         // The fake raises RESET_IN_PROGRESS and keeps it until DEV_CTL = 0,
         // so the first wait succeeds and the second too.
@@ -356,7 +436,11 @@ mod tests {
         assert!(plat.logged("ena device version: 0.10"));
         assert!(plat.logged("ena controller version: 0.0.1 implementation version 1"));
         let mut admin = AdminQueue::new(&plat, &bar).unwrap();
-        let opts = BringUpOptions { has_bar2: true, large_llq: false, poll_base_us: 100 };
+        let opts = BringUpOptions {
+            has_bar2: true,
+            large_llq: false,
+            poll_base_us: 100,
+        };
         let n = negotiate(&plat, &bar, Some(&bar), &mut admin, &opts).unwrap();
         assert_eq!(n.limits.max_queues, 8);
         assert_eq!(n.limits.max_rx_depth, 16384);

@@ -35,8 +35,17 @@ impl<P: Platform> MmioReader<P> {
     /// Reader for a device whose PCI revision does (`readless = true`) or does
     /// not allow readless reads. Allocates the response buffer when needed.
     pub fn new(plat: &P, readless: bool) -> Result<Self, Error> {
-        let resp = if readless { Some(plat.alloc_dma(MmioReadResp::SIZE, RESP_ALIGN)?) } else { None };
-        Ok(MmioReader { resp, seq: 0, timeout_us: DEFAULT_MMIO_READ_TIMEOUT_US, failures: 0 })
+        let resp = if readless {
+            Some(plat.alloc_dma(MmioReadResp::SIZE, RESP_ALIGN)?)
+        } else {
+            None
+        };
+        Ok(MmioReader {
+            resp,
+            seq: 0,
+            timeout_us: DEFAULT_MMIO_READ_TIMEOUT_US,
+            failures: 0,
+        })
     }
 
     /// True when reads go through the DMA buffer.
@@ -89,7 +98,10 @@ impl<P: Platform> MmioReader<P> {
         self.seq = self.seq.wrapping_add(1);
         let seq = self.seq;
         // Pre-fill req_id (and clear reg_off) so only a fresh answer matches.
-        resp.write32(MmioReadResp::REQ_ID_OFFSET, u32::from(seq.wrapping_add(READLESS_PREFILL_ADD)));
+        resp.write32(
+            MmioReadResp::REQ_ID_OFFSET,
+            u32::from(seq.wrapping_add(READLESS_PREFILL_ADD)),
+        );
         plat.write_barrier();
         let reg16 = (reg & REQ_ID_MASK) as u16;
         bar0.write32(offset::MMIO_REG_READ, mmio_reg_read_request(seq, reg16));

@@ -11,24 +11,28 @@ use cloudnic_common::{cn_err, ConfigError, DmaRegion, Error, Platform, RegisterB
 
 use crate::admin::AdminQueue;
 use crate::defs::admin::{
-    rss_proto, FeatureId, RssFields, RssHashControl, RssHashFunction, RssHashInput, RssHashKeyBuffer, RssIndEntry,
-    RssIndTable, RSS_HASH_FUNCTION_TOEPLITZ, RSS_HASH_INIT_VALUE, RSS_IND_INLINE_INDEX_NONE, RSS_IND_MAX_LOG_SIZE,
-    RSS_INPUT_L3_SORT, RSS_INPUT_L4_SORT, RSS_KEY_PARTS, RSS_KEY_SIZE,
+    rss_proto, FeatureId, RssFields, RssHashControl, RssHashFunction, RssHashInput,
+    RssHashKeyBuffer, RssIndEntry, RssIndTable, RSS_HASH_FUNCTION_TOEPLITZ, RSS_HASH_INIT_VALUE,
+    RSS_IND_INLINE_INDEX_NONE, RSS_IND_MAX_LOG_SIZE, RSS_INPUT_L3_SORT, RSS_INPUT_L4_SORT,
+    RSS_KEY_PARTS, RSS_KEY_SIZE,
 };
 
 /// Key used until the user sets one. Linux fills a random key; without an
 /// entropy source in the platform contract we use the widely published
 /// Microsoft RSS verification key, so hashes are reproducible in tests.
 pub const DEFAULT_RSS_KEY: [u8; RSS_KEY_SIZE] = [
-    0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb,
-    0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
+    0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0,
+    0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30, 0xf2, 0x0c,
+    0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
 ];
 
 /// Default hash fields per protocol slot (ena.md §6.7).
 fn default_fields(proto: usize) -> RssFields {
     let l3 = RssFields::L3_SA | RssFields::L3_DA;
     match proto {
-        rss_proto::TCP4 | rss_proto::UDP4 | rss_proto::TCP6 | rss_proto::UDP6 => l3 | RssFields::L4_SP | RssFields::L4_DP,
+        rss_proto::TCP4 | rss_proto::UDP4 | rss_proto::TCP6 | rss_proto::UDP6 => {
+            l3 | RssFields::L4_SP | RssFields::L4_DP
+        }
         rss_proto::IP4 | rss_proto::IP6 | rss_proto::IP4_FRAG => l3,
         rss_proto::NOT_IP => RssFields::L2_SA | RssFields::L2_DA,
         _ => RssFields::empty(),
@@ -52,7 +56,11 @@ pub struct EnaRss<P: Platform> {
 impl<P: Platform> EnaRss<P> {
     /// Query the table size (GET RSS_INDIRECTION_TABLE_CONFIG) and allocate
     /// the buffers; a refusal leaves the table unconfigurable.
-    pub fn new<R: RegisterBar>(plat: &P, bar0: &R, admin: &mut AdminQueue<P>) -> Result<Self, Error> {
+    pub fn new<R: RegisterBar>(
+        plat: &P,
+        bar0: &R,
+        admin: &mut AdminQueue<P>,
+    ) -> Result<Self, Error> {
         let mut rss = EnaRss {
             key: DEFAULT_RSS_KEY,
             table: None,
@@ -65,8 +73,17 @@ impl<P: Platform> EnaRss<P> {
         Ok(rss)
     }
 
-    fn size_table<R: RegisterBar>(&mut self, plat: &P, bar0: &R, admin: &mut AdminQueue<P>) -> Result<(), Error> {
-        let hdr = match admin.get_feature::<_, RssIndTable>(plat, bar0, FeatureId::RssIndirectionTableConfig) {
+    fn size_table<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar0: &R,
+        admin: &mut AdminQueue<P>,
+    ) -> Result<(), Error> {
+        let hdr = match admin.get_feature::<_, RssIndTable>(
+            plat,
+            bar0,
+            FeatureId::RssIndirectionTableConfig,
+        ) {
             Ok(h) => h,
             Err(e @ (Error::Timeout | Error::ChannelDead)) => return Err(e),
             Err(_) => {
@@ -91,7 +108,13 @@ impl<P: Platform> EnaRss<P> {
 
     /// After a device reset: re-read the table size (refilling the table if
     /// it changed) and program function, key and hash input again.
-    pub fn restore<R: RegisterBar>(&mut self, plat: &P, bar0: &R, admin: &mut AdminQueue<P>, num_queues: u16) -> Result<(), Error> {
+    pub fn restore<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar0: &R,
+        admin: &mut AdminQueue<P>,
+        num_queues: u16,
+    ) -> Result<(), Error> {
         let old_len = self.table_len();
         self.size_table(plat, bar0, admin)?;
         if self.table_len() != old_len {
@@ -101,38 +124,85 @@ impl<P: Platform> EnaRss<P> {
     }
 
     /// Program Toeplitz + key and the default hash input (§6.1 step 12).
-    pub fn configure<R: RegisterBar>(&mut self, plat: &P, bar0: &R, admin: &mut AdminQueue<P>) -> Result<(), Error> {
+    pub fn configure<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar0: &R,
+        admin: &mut AdminQueue<P>,
+    ) -> Result<(), Error> {
         self.key_configurable = fatal(self.program_key(plat, bar0, admin))?.is_some();
         fatal(self.program_hash_input(plat, bar0, admin))?;
         Ok(())
     }
 
-    fn program_key<R: RegisterBar>(&mut self, plat: &P, bar0: &R, admin: &mut AdminQueue<P>) -> Result<(), Error> {
+    fn program_key<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar0: &R,
+        admin: &mut AdminQueue<P>,
+    ) -> Result<(), Error> {
         let len = self.key_buf.len() as u32;
-        let cur: RssHashFunction =
-            admin.get_feature_with_buffer(plat, bar0, FeatureId::RssHashFunction, self.key_buf.bus_addr(), len)?;
+        let cur: RssHashFunction = admin.get_feature_with_buffer(
+            plat,
+            bar0,
+            FeatureId::RssHashFunction,
+            self.key_buf.bus_addr(),
+            len,
+        )?;
         let toeplitz = 1u32 << RSS_HASH_FUNCTION_TOEPLITZ;
         if cur.supported_func & toeplitz == 0 {
-            cn_err!(plat, "Func hash {} isn't supported by device, abort", RSS_HASH_FUNCTION_TOEPLITZ);
+            cn_err!(
+                plat,
+                "Func hash {} isn't supported by device, abort",
+                RSS_HASH_FUNCTION_TOEPLITZ
+            );
             return Err(Error::Unsupported);
         }
-        let buf = RssHashKeyBuffer { key_parts: RSS_KEY_PARTS, reserved: 0, key: self.key };
+        let buf = RssHashKeyBuffer {
+            key_parts: RSS_KEY_PARTS,
+            reserved: 0,
+            key: self.key,
+        };
         self.key_buf.write_bytes(0, buf.as_bytes());
-        let set = RssHashFunction { supported_func: 0, selected_func: toeplitz, init_val: RSS_HASH_INIT_VALUE };
-        admin.set_feature_with_buffer(plat, bar0, FeatureId::RssHashFunction, &set, self.key_buf.bus_addr(), len)?;
+        let set = RssHashFunction {
+            supported_func: 0,
+            selected_func: toeplitz,
+            init_val: RSS_HASH_INIT_VALUE,
+        };
+        admin.set_feature_with_buffer(
+            plat,
+            bar0,
+            FeatureId::RssHashFunction,
+            &set,
+            self.key_buf.bus_addr(),
+            len,
+        )?;
         Ok(())
     }
 
-    fn program_hash_input<R: RegisterBar>(&mut self, plat: &P, bar0: &R, admin: &mut AdminQueue<P>) -> Result<(), Error> {
+    fn program_hash_input<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar0: &R,
+        admin: &mut AdminQueue<P>,
+    ) -> Result<(), Error> {
         let len = self.input_buf.len() as u32;
-        let _: RssHashInput =
-            admin.get_feature_with_buffer(plat, bar0, FeatureId::RssHashInput, self.input_buf.bus_addr(), len)?;
+        let _: RssHashInput = admin.get_feature_with_buffer(
+            plat,
+            bar0,
+            FeatureId::RssHashInput,
+            self.input_buf.bus_addr(),
+            len,
+        )?;
         let mut raw = [0u8; core::mem::size_of::<RssHashControl>()];
         self.input_buf.read_bytes(0, &mut raw);
         let mut ctrl = RssHashControl::read_from_bytes(&raw).map_err(|_| Error::Malformed)?;
         for proto in 0..rss_proto::NUM {
             let want = default_fields(proto).bits();
-            let (Some(sup), Some(sel)) = (ctrl.supported.get(proto).copied(), ctrl.selected.get_mut(proto)) else {
+            let (Some(sup), Some(sel)) = (
+                ctrl.supported.get(proto).copied(),
+                ctrl.selected.get_mut(proto),
+            ) else {
                 continue;
             };
             if want & !sup.fields != 0 {
@@ -148,8 +218,18 @@ impl<P: Platform> EnaRss<P> {
             sel.fields = want;
         }
         self.input_buf.write_bytes(0, ctrl.as_bytes());
-        let set = RssHashInput { supported_input_sort: 0, enabled_input_sort: RSS_INPUT_L3_SORT | RSS_INPUT_L4_SORT };
-        admin.set_feature_with_buffer(plat, bar0, FeatureId::RssHashInput, &set, self.input_buf.bus_addr(), len)?;
+        let set = RssHashInput {
+            supported_input_sort: 0,
+            enabled_input_sort: RSS_INPUT_L3_SORT | RSS_INPUT_L4_SORT,
+        };
+        admin.set_feature_with_buffer(
+            plat,
+            bar0,
+            FeatureId::RssHashInput,
+            &set,
+            self.input_buf.bus_addr(),
+            len,
+        )?;
         Ok(())
     }
 
@@ -176,13 +256,34 @@ impl<P: Platform> EnaRss<P> {
             return Ok(());
         };
         for (i, q) in table.iter().enumerate() {
-            let cq_idx = rx_cq_idx(*q).ok_or(Error::InvalidConfig(ConfigError::RssTable { index: i as u32, value: u32::from(*q) }))?;
-            buf.write_bytes(i * ENTRY_SIZE, RssIndEntry { cq_idx, reserved: 0 }.as_bytes());
+            let cq_idx = rx_cq_idx(*q).ok_or(Error::InvalidConfig(ConfigError::RssTable {
+                index: i as u32,
+                value: u32::from(*q),
+            }))?;
+            buf.write_bytes(
+                i * ENTRY_SIZE,
+                RssIndEntry {
+                    cq_idx,
+                    reserved: 0,
+                }
+                .as_bytes(),
+            );
         }
         let log = table.len().trailing_zeros() as u16;
-        let hdr = RssIndTable { size: log, inline_index: RSS_IND_INLINE_INDEX_NONE, ..Default::default() };
+        let hdr = RssIndTable {
+            size: log,
+            inline_index: RSS_IND_INLINE_INDEX_NONE,
+            ..Default::default()
+        };
         let len = (table.len() * ENTRY_SIZE) as u32;
-        match admin.set_feature_with_buffer(plat, bar0, FeatureId::RssIndirectionTableConfig, &hdr, buf.bus_addr(), len) {
+        match admin.set_feature_with_buffer(
+            plat,
+            bar0,
+            FeatureId::RssIndirectionTableConfig,
+            &hdr,
+            buf.bus_addr(),
+            len,
+        ) {
             Ok(_) => Ok(()),
             Err(e @ (Error::Timeout | Error::ChannelDead)) => Err(e),
             Err(Error::Unsupported) => Ok(()),
@@ -195,28 +296,46 @@ impl<P: Platform> EnaRss<P> {
 
     /// Validate and store a user table (queue indices < `num_queues`).
     pub fn set_table(&mut self, table: &[u16], num_queues: u16) -> Result<(), Error> {
-        let Some(t) = self.table.as_mut() else { return Err(Error::Unsupported) };
+        let Some(t) = self.table.as_mut() else {
+            return Err(Error::Unsupported);
+        };
         if table.len() != t.len() {
-            return Err(ConfigError::RssTable { index: table.len() as u32, value: 0 }.into());
+            return Err(ConfigError::RssTable {
+                index: table.len() as u32,
+                value: 0,
+            }
+            .into());
         }
         if let Some((i, q)) = table.iter().enumerate().find(|(_, q)| **q >= num_queues) {
-            return Err(ConfigError::RssTable { index: i as u32, value: u32::from(*q) }.into());
+            return Err(ConfigError::RssTable {
+                index: i as u32,
+                value: u32::from(*q),
+            }
+            .into());
         }
         t.copy_from_slice(table);
         Ok(())
     }
 
     /// Validate and program a new key.
-    pub fn set_key<R: RegisterBar>(&mut self, plat: &P, bar0: &R, admin: &mut AdminQueue<P>, key: &[u8]) -> Result<(), Error> {
+    pub fn set_key<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar0: &R,
+        admin: &mut AdminQueue<P>,
+        key: &[u8],
+    ) -> Result<(), Error> {
         if !self.key_configurable {
             return Err(Error::Unsupported);
         }
-        let new: [u8; RSS_KEY_SIZE] = key
-            .try_into()
-            .map_err(|_| ConfigError::RssKeyLength { given: key.len() as u32, expected: RSS_KEY_SIZE as u32 })?;
+        let new: [u8; RSS_KEY_SIZE] = key.try_into().map_err(|_| ConfigError::RssKeyLength {
+            given: key.len() as u32,
+            expected: RSS_KEY_SIZE as u32,
+        })?;
         let old = self.key;
         self.key = new;
-        self.program_key(plat, bar0, admin).inspect_err(|_| self.key = old)
+        self.program_key(plat, bar0, admin)
+            .inspect_err(|_| self.key = old)
     }
 
     /// Current key.
@@ -268,7 +387,8 @@ mod tests {
         assert_eq!(rss.key_len(), 40);
         rss.fill_default_table(3);
         assert_eq!(&rss.table()[..4], &[0, 1, 2, 0]);
-        rss.push_table(&plat, &bar, &mut admin, &|q| Some(10 + q)).unwrap();
+        rss.push_table(&plat, &bar, &mut admin, &|q| Some(10 + q))
+            .unwrap();
         let sets: std::vec::Vec<u8> = bar.dev().sets.iter().map(|s| s.0).collect();
         assert_eq!(sets, [10, 18, 12]);
         assert!(rss.set_table(&[5; 128], 3).is_err());

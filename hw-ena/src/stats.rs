@@ -1,12 +1,12 @@
 //! Device-wide ENA counters with the exact `ethtool -S` names and order of
 //! ena.md §7, the admin-queue counters (`ena_admin_q_*`), the device's
-//! keep-alive drop counters, and the statistics dump written to the log
-//! before a reset (AWS troubleshooting doc: "name: value" lines).
+//! keep-alive drop counters. The device object merges these with the
+//! per-queue counters for `ethtool -S` and the pre-reset log dump.
 
 use cloudnic_common::cmdq::CmdQueueStats;
 use cloudnic_common::nic::{StatName, StatScope};
 use cloudnic_common::reset::ResetCounters;
-use cloudnic_common::{cn_info, Platform, ResetReason};
+use cloudnic_common::ResetReason;
 
 cloudnic_common::counters! {
     /// Global counters that are not reset-reason counts (ena.md §7).
@@ -64,7 +64,13 @@ pub const ADMIN_STAT_NAMES: [&str; 5] = [
 
 /// Admin counters in [`ADMIN_STAT_NAMES`] order.
 pub fn admin_stat_values(s: &CmdQueueStats) -> [u64; 5] {
-    [s.aborted, s.submitted, s.completed, s.out_of_space, s.no_completion]
+    [
+        s.aborted,
+        s.submitted,
+        s.completed,
+        s.out_of_space,
+        s.no_completion,
+    ]
 }
 
 /// The global counters (event counts + reset counts from common's
@@ -101,14 +107,15 @@ impl EnaStats {
     /// Every global counter with its name, in ENA's order.
     pub fn for_each(&self, f: &mut dyn FnMut(StatName, u64)) {
         for name in GLOBAL_STAT_NAMES {
-            f(StatName { scope: StatScope::Global, name }, self.get(name));
+            f(
+                StatName {
+                    scope: StatScope::Global,
+                    name,
+                },
+                self.get(name),
+            );
         }
     }
-}
-
-/// Log every counter `for_each` yields as "name: value" (ena.md §6.5 step 3).
-pub fn dump_stats<P: Platform>(plat: &P, for_each: &dyn Fn(&mut dyn FnMut(StatName, u64))) {
-    for_each(&mut |name, value| cn_info!(plat, "{}: {}", name, value));
 }
 
 #[cfg(test)]
@@ -136,7 +143,9 @@ mod tests {
         for name in GLOBAL_STAT_NAMES {
             let known = matches!(name, "total_resets" | "reset_fail")
                 || EnaEventStats::NAMES.contains(&name)
-                || ResetReason::ALL.iter().any(|r| r.counter_name() == Some(name));
+                || ResetReason::ALL
+                    .iter()
+                    .any(|r| r.counter_name() == Some(name));
             assert!(known, "{name}");
         }
     }

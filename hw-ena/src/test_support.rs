@@ -34,7 +34,8 @@ pub struct Mem {
 impl Mem {
     fn alloc(&self, size: usize) -> u64 {
         let base = 0x1_0000_0000 + self.next.get();
-        self.next.set(self.next.get() + ((size as u64 + 4095) & !4095) + 4096);
+        self.next
+            .set(self.next.get() + ((size as u64 + 4095) & !4095) + 4096);
         self.regions.borrow_mut().insert(base, vec![0; size]);
         base
     }
@@ -50,27 +51,25 @@ impl Mem {
     }
     /// DMA read by the device.
     pub fn read(&self, addr: u64, len: usize) -> Vec<u8> {
-        self.with(addr, |b| b[..len].to_vec()).unwrap_or_else(|| vec![0; len])
+        self.with(addr, |b| b[..len].to_vec())
+            .unwrap_or_else(|| vec![0; len])
     }
 }
 
-/// Platform fake: virtual time, captured log, memory from [`Mem`].
-#[derive(Default)]
+/// Platform fake: virtual time, captured log, memory from [`Mem`]. Clones
+/// share everything (the device owns one, the test keeps another).
+#[derive(Default, Clone)]
 pub struct FakePlat {
     /// Memory.
     pub mem: Rc<Mem>,
-    now: Cell<u64>,
-    logs: RefCell<Vec<(LogLevel, String)>>,
+    now: Rc<Cell<u64>>,
+    logs: Rc<RefCell<Vec<(LogLevel, String)>>>,
 }
 
 impl FakePlat {
     /// True if a logged line contains `s`.
     pub fn logged(&self, s: &str) -> bool {
         self.logs.borrow().iter().any(|(_, l)| l.contains(s))
-    }
-    /// All lines.
-    pub fn lines(&self) -> Vec<String> {
-        self.logs.borrow().iter().map(|(_, l)| l.clone()).collect()
     }
     /// Advance time.
     pub fn advance(&self, us: u64) {
@@ -116,7 +115,11 @@ impl Platform for FakePlat {
     type Dma = FakeDma;
     type Table<T> = Box<[T]>;
     fn alloc_dma(&self, size: usize, _align: usize) -> Result<FakeDma, Error> {
-        Ok(FakeDma { mem: self.mem.clone(), bus: self.mem.alloc(size), len: size })
+        Ok(FakeDma {
+            mem: self.mem.clone(),
+            bus: self.mem.alloc(size),
+            len: size,
+        })
     }
     fn alloc_table<T>(&self, len: usize, init: impl FnMut(usize) -> T) -> Result<Box<[T]>, Error> {
         Ok((0..len).map(init).collect())
@@ -146,6 +149,8 @@ pub struct FakeEna {
     pub dev_sts: u32,
     /// Last DEV_CTL written with the reset bit.
     pub last_reset_ctl: Option<u32>,
+    /// Every DEV_CTL written with the reset bit.
+    pub reset_log: Vec<u32>,
     aq_head: u16,
     acq_tail: u16,
     acq_phase: bool,
@@ -197,7 +202,10 @@ impl Default for FakeEna {
         .fold(0, |m, f| m | f.bit());
         let mut regs = BTreeMap::new();
         regs.insert(offset::VERSION, Version::new(0, 10).0);
-        regs.insert(offset::CONTROLLER_VERSION, ControllerVersion::new(0, 0, 1, 1).0);
+        regs.insert(
+            offset::CONTROLLER_VERSION,
+            ControllerVersion::new(0, 0, 1, 1).0,
+        );
         regs.insert(offset::CAPS, Caps::new(true, 5, 48, 0).0);
         FakeEna {
             mem: None,
@@ -206,6 +214,7 @@ impl Default for FakeEna {
             resp_addr: 0,
             dev_sts: DevSts::READY.bits(),
             last_reset_ctl: None,
+            reset_log: Vec::new(),
             aq_head: 0,
             acq_tail: 0,
             acq_phase: true,
@@ -249,8 +258,16 @@ impl Default for FakeEna {
                 entry_size_recommended: LLQ_ENTRY_SIZE_128B as u8,
                 ..Default::default()
             },
-            aenq: AenqConfig { supported_groups: 0xFF, enabled_groups: 0 },
-            rss_table: RssIndTable { min_size: 7, max_size: 7, size: 7, ..Default::default() },
+            aenq: AenqConfig {
+                supported_groups: 0xFF,
+                enabled_groups: 0,
+            },
+            rss_table: RssIndTable {
+                min_size: 7,
+                max_size: 7,
+                size: 7,
+                ..Default::default()
+            },
             mtu: 0,
             sets: Vec::new(),
             opcodes: Vec::new(),
@@ -272,7 +289,12 @@ impl FakeEna {
     }
 
     /// Post an AENQ event.
-    pub fn push_aenq<T: IntoBytes + zerocopy::Immutable>(&mut self, group: AenqGroup, syndrome: u16, payload: &T) {
+    pub fn push_aenq<T: IntoBytes + zerocopy::Immutable>(
+        &mut self,
+        group: AenqGroup,
+        syndrome: u16,
+        payload: &T,
+    ) {
         let base = self.addr(offset::AENQ_BASE_LO, offset::AENQ_BASE_HI);
         let e = AenqEntry::new(group, syndrome, self.aenq_phase, 0, payload);
         let slot = u64::from(self.aenq_tail & (AENQ_DEPTH - 1)) * 64;
@@ -286,7 +308,8 @@ impl FakeEna {
     }
 
     fn addr(&self, lo: u32, hi: u32) -> u64 {
-        u64::from(*self.regs.get(&lo).unwrap_or(&0)) | u64::from(*self.regs.get(&hi).unwrap_or(&0)) << 32
+        u64::from(*self.regs.get(&lo).unwrap_or(&0))
+            | u64::from(*self.regs.get(&hi).unwrap_or(&0)) << 32
     }
 
     fn read(&self, off: u32) -> u32 {
@@ -299,11 +322,17 @@ impl FakeEna {
     fn write(&mut self, off: u32, val: u32) {
         self.regs.insert(off, val);
         match off {
-            offset::MMIO_RESP_HI => self.resp_addr = self.addr(offset::MMIO_RESP_LO, offset::MMIO_RESP_HI),
+            offset::MMIO_RESP_HI => {
+                self.resp_addr = self.addr(offset::MMIO_RESP_LO, offset::MMIO_RESP_HI)
+            }
             offset::MMIO_REG_READ => {
                 let (id, reg) = mmio_reg_read_decode(val);
                 if self.readless && self.resp_addr != 0 {
-                    let r = MmioReadResp { req_id: id, reg_off: reg, reg_val: self.read(u32::from(reg)) };
+                    let r = MmioReadResp {
+                        req_id: id,
+                        reg_off: reg,
+                        reg_val: self.read(u32::from(reg)),
+                    };
                     if let Some(m) = &self.mem {
                         m.write(self.resp_addr, r.as_bytes());
                     }
@@ -312,6 +341,7 @@ impl FakeEna {
             offset::DEV_CTL => {
                 if val & DevCtl::DEV_RESET.bits() != 0 {
                     self.last_reset_ctl = Some(val);
+                    self.reset_log.push(val);
                     self.dev_sts |= DevSts::RESET_IN_PROGRESS.bits();
                     self.resp_addr = 0;
                     self.admin_reset();
@@ -361,10 +391,15 @@ impl FakeEna {
                     Some(FeatureId::MaxQueuesExt) => self.queues.as_bytes().to_vec(),
                     Some(FeatureId::Llq) => self.llq.as_bytes().to_vec(),
                     Some(FeatureId::AenqConfig) => self.aenq.as_bytes().to_vec(),
-                    Some(FeatureId::RssIndirectionTableConfig) => self.rss_table.as_bytes().to_vec(),
-                    Some(FeatureId::InterruptModeration) => {
-                        IntrModeration { intr_delay_resolution: 2, reserved: 0 }.as_bytes().to_vec()
+                    Some(FeatureId::RssIndirectionTableConfig) => {
+                        self.rss_table.as_bytes().to_vec()
                     }
+                    Some(FeatureId::InterruptModeration) => IntrModeration {
+                        intr_delay_resolution: 2,
+                        reserved: 0,
+                    }
+                    .as_bytes()
+                    .to_vec(),
                     Some(FeatureId::RssHashFunction) => RssHashFunction {
                         supported_func: 1 << RSS_HASH_FUNCTION_TOEPLITZ,
                         ..Default::default()
@@ -379,11 +414,20 @@ impl FakeEna {
                             }
                             mem.write(cmd.ctrl.address.get(), hc.as_bytes());
                         }
-                        RssHashInput { supported_input_sort: 6, enabled_input_sort: 0 }.as_bytes().to_vec()
+                        RssHashInput {
+                            supported_input_sort: 6,
+                            enabled_input_sort: 0,
+                        }
+                        .as_bytes()
+                        .to_vec()
                     }
-                    Some(FeatureId::StatelessOffloadConfig) => {
-                        StatelessOffload { tx: 0x7F, rx_supported: 0xF, rx_enabled: 0 }.as_bytes().to_vec()
+                    Some(FeatureId::StatelessOffloadConfig) => StatelessOffload {
+                        tx: 0x7F,
+                        rx_supported: 0xF,
+                        rx_enabled: 0,
                     }
+                    .as_bytes()
+                    .to_vec(),
                     _ => vec![0; 56],
                 };
                 (ok, p)
@@ -415,7 +459,11 @@ impl FakeEna {
             Some(AdminOpcode::CreateSq) => {
                 let idx = self.next_sq;
                 self.next_sq += 1;
-                let r = CreateSqResp { sq_idx: idx, sq_doorbell_offset: 0x2000 + 4 * u32::from(idx), ..Default::default() };
+                let r = CreateSqResp {
+                    sq_idx: idx,
+                    sq_doorbell_offset: 0x2000 + 4 * u32::from(idx),
+                    ..Default::default()
+                };
                 (ok, r.as_bytes().to_vec())
             }
             Some(_) => (ok, Vec::new()),
@@ -432,7 +480,9 @@ pub struct FakeBar {
 
 impl Default for FakeBar {
     fn default() -> Self {
-        FakeBar { dev: Rc::new(RefCell::new(FakeEna::default())) }
+        FakeBar {
+            dev: Rc::new(RefCell::new(FakeEna::default())),
+        }
     }
 }
 

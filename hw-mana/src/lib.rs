@@ -8,7 +8,15 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bar;
+pub mod cq;
 pub mod defs;
+pub mod gdma;
+pub mod hwc;
+pub mod hwc_chan;
+pub mod smc;
+pub mod vport;
+pub mod wq;
 
 /// PCI vendor id of Microsoft (MANA sheet §1.1).
 pub const PCI_VENDOR_MICROSOFT: u16 = 0x1414;

@@ -6,15 +6,27 @@
 //! zeroed 64-byte entry. Drivers may leave stale bytes past a command's size
 //! (ena.md §3.2), so a device model must parse only `size_of::<Cmd>()` bytes.
 //! Response bodies (`*Resp`, feature payloads) are laid out relative to ACQ
-//! byte 8, i.e. the start of [`AcqEntry::data`].
+//! byte 8, i.e. the start of [`AcqEntry::data`]. Sub-modules hold the codes,
+//! queue commands, GET_STATS and the feature payloads; all are re-exported
+//! here, so `defs::admin::X` names every admin wire item.
 
+pub mod codes;
 pub mod feature;
+pub mod flow_steering;
+pub mod phc;
+pub mod queues;
+pub mod rss;
 pub mod stats;
 
 use zerocopy::{FromBytes, Immutable, IntoBytes};
 use zerocopy_derive::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
+pub use codes::*;
 pub use feature::*;
+pub use flow_steering::*;
+pub use phc::*;
+pub use queues::*;
+pub use rss::*;
 pub use stats::*;
 
 /// AQ depth in entries (ena.md §3.1).
@@ -28,7 +40,9 @@ pub const COMMAND_ID_MASK: u16 = 0x0FFF;
 
 /// 48-bit DMA address (`ena_common_mem_addr`, ena.md §0): low 32 bits, high
 /// 16 bits, 16 reserved bits that must be zero.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct MemAddr {
     /// Address bits 31:0.
@@ -48,7 +62,11 @@ impl MemAddr {
     /// Encode a bus address (bits above 47 are dropped; the driver checks the
     /// DMA width separately).
     pub const fn new(addr: u64) -> Self {
-        MemAddr { lo: addr as u32, hi: (addr >> 32) as u16, reserved: 0 }
+        MemAddr {
+            lo: addr as u32,
+            hi: (addr >> 32) as u16,
+            reserved: 0,
+        }
     }
     /// Decode to a 64-bit bus address.
     pub const fn get(&self) -> u64 {
@@ -70,7 +88,9 @@ bitflags::bitflags! {
 }
 
 /// Common 4-byte header of every AQ entry (ena.md §3.2).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct AqCommon {
     /// Bits 11:0 command id; 15:12 reserved.
@@ -86,12 +106,18 @@ const _: () = assert!(core::mem::size_of::<AqCommon>() == 4);
 impl AqCommon {
     /// Header for `opcode` with id 0 and no flags (the queue stamps id/phase).
     pub const fn new(opcode: AdminOpcode) -> Self {
-        AqCommon { command_id: 0, opcode: opcode as u8, flags: 0 }
+        AqCommon {
+            command_id: 0,
+            opcode: opcode as u8,
+            flags: 0,
+        }
     }
 }
 
 /// Control-buffer descriptor at AQ bytes 4..16 (ena.md §3.2).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct CtrlBuffInfo {
     /// Buffer length in bytes.
@@ -128,7 +154,11 @@ impl AqEntry {
     }
     /// An all-zero entry.
     pub fn new_zeroed_entry() -> Self {
-        AqEntry { common: AqCommon::default(), ctrl: CtrlBuffInfo::default(), body: [0; 48] }
+        AqEntry {
+            common: AqCommon::default(),
+            ctrl: CtrlBuffInfo::default(),
+            body: [0; 48],
+        }
     }
     /// Parse the first `size_of::<C>()` bytes as command `C` (device model side).
     pub fn command<C: FromBytes>(&self) -> Option<C> {
@@ -146,7 +176,14 @@ impl AqEntry {
     pub fn stamp(&mut self, command_id: u16, phase: bool) {
         self.common.command_id = command_id & COMMAND_ID_MASK;
         let flags = AqFlags::from_bits_retain(self.common.flags);
-        self.common.flags = flags.difference(AqFlags::PHASE).union(if phase { AqFlags::PHASE } else { AqFlags::empty() }).bits();
+        self.common.flags = flags
+            .difference(AqFlags::PHASE)
+            .union(if phase {
+                AqFlags::PHASE
+            } else {
+                AqFlags::empty()
+            })
+            .bits();
     }
 }
 
@@ -167,7 +204,9 @@ bitflags::bitflags! {
 }
 
 /// Common 8-byte header of every ACQ entry (ena.md §3.3).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct AcqCommon {
     /// Bits 11:0: id of the command this completes.
@@ -204,8 +243,16 @@ pub const ACQ_DATA_OFFSET: usize = 8;
 impl AcqEntry {
     /// Completion for `command_id` with `status`, phase and `payload` at byte 8
     /// (device model side).
-    pub fn new<T: IntoBytes + Immutable + ?Sized>(command_id: u16, status: AdminStatus, phase: bool, payload: &T) -> Self {
-        let mut e = AcqEntry { common: AcqCommon::default(), data: [0; 56] };
+    pub fn new<T: IntoBytes + Immutable + ?Sized>(
+        command_id: u16,
+        status: AdminStatus,
+        phase: bool,
+        payload: &T,
+    ) -> Self {
+        let mut e = AcqEntry {
+            common: AcqCommon::default(),
+            data: [0; 56],
+        };
         e.common.command = command_id & COMMAND_ID_MASK;
         e.common.status = status as u8;
         e.common.flags = if phase { AcqFlags::PHASE.bits() } else { 0 };
@@ -228,194 +275,6 @@ impl AcqEntry {
     }
 }
 
-/// Admin opcodes (ena.md §3.5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum AdminOpcode {
-    /// Create an IO submission queue.
-    CreateSq = 1,
-    /// Destroy an IO submission queue.
-    DestroySq = 2,
-    /// Create an IO completion queue.
-    CreateCq = 3,
-    /// Destroy an IO completion queue.
-    DestroyCq = 4,
-    /// Read a feature.
-    GetFeature = 8,
-    /// Write a feature.
-    SetFeature = 9,
-    /// Read statistics.
-    GetStats = 11,
-}
-
-impl AdminOpcode {
-    /// Decode a wire opcode.
-    pub const fn from_u8(v: u8) -> Option<Self> {
-        Some(match v {
-            1 => AdminOpcode::CreateSq,
-            2 => AdminOpcode::DestroySq,
-            3 => AdminOpcode::CreateCq,
-            4 => AdminOpcode::DestroyCq,
-            8 => AdminOpcode::GetFeature,
-            9 => AdminOpcode::SetFeature,
-            11 => AdminOpcode::GetStats,
-            _ => return None,
-        })
-    }
-}
-
-/// ACQ completion status codes (ena.md §3.5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum AdminStatus {
-    /// Success.
-    Success = 0,
-    /// Resource allocation failure (→ ENOMEM).
-    ResourceAllocationFailure = 1,
-    /// Bad opcode (→ EINVAL).
-    BadOpcode = 2,
-    /// Unsupported opcode (→ EOPNOTSUPP).
-    UnsupportedOpcode = 3,
-    /// Malformed request (→ EINVAL).
-    MalformedRequest = 4,
-    /// Illegal parameter; detail in extended_status (→ EINVAL).
-    IllegalParameter = 5,
-    /// Unknown error (→ EINVAL).
-    UnknownError = 6,
-    /// Resource busy (→ EAGAIN).
-    ResourceBusy = 7,
-}
-
-impl AdminStatus {
-    /// Decode a wire status; unknown values are `None` (treated as errors).
-    pub const fn from_u8(v: u8) -> Option<Self> {
-        Some(match v {
-            0 => AdminStatus::Success,
-            1 => AdminStatus::ResourceAllocationFailure,
-            2 => AdminStatus::BadOpcode,
-            3 => AdminStatus::UnsupportedOpcode,
-            4 => AdminStatus::MalformedRequest,
-            5 => AdminStatus::IllegalParameter,
-            6 => AdminStatus::UnknownError,
-            7 => AdminStatus::ResourceBusy,
-            _ => return None,
-        })
-    }
-}
-
-/// GET/SET_FEATURE feature ids (ena.md §3.5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum FeatureId {
-    /// Device attributes (always allowed).
-    DeviceAttributes = 1,
-    /// Legacy queue limits.
-    MaxQueuesNum = 2,
-    /// Timeout hints.
-    HwHints = 3,
-    /// Low-latency queue negotiation.
-    Llq = 4,
-    /// Extra property strings.
-    ExtraPropertiesStrings = 5,
-    /// Extra property flags.
-    ExtraPropertiesFlags = 6,
-    /// Per-direction queue limits.
-    MaxQueuesExt = 7,
-    /// Fragment bypass.
-    FragBypass = 8,
-    /// RSS hash function and key.
-    RssHashFunction = 10,
-    /// Stateless offloads.
-    StatelessOffloadConfig = 11,
-    /// RSS indirection table.
-    RssIndirectionTableConfig = 12,
-    /// MTU.
-    Mtu = 14,
-    /// RSS hash input fields.
-    RssHashInput = 18,
-    /// Interrupt moderation.
-    InterruptModeration = 20,
-    /// AENQ groups.
-    AenqConfig = 26,
-    /// Link configuration.
-    LinkConfig = 27,
-    /// Host attributes (host-info page).
-    HostAttrConfig = 28,
-    /// PTP hardware clock.
-    PhcConfig = 29,
-    /// Flow steering rules.
-    FlowSteeringConfig = 30,
-    /// Hardware timestamping.
-    HwTimestamp = 31,
-}
-
-/// Bound on feature ids (`FEATURES_OPCODE_NUM`, ena.md §3.5).
-pub const FEATURES_OPCODE_NUM: u8 = 32;
-
-impl FeatureId {
-    /// Decode a wire feature id.
-    pub const fn from_u8(v: u8) -> Option<Self> {
-        use FeatureId::*;
-        Some(match v {
-            1 => DeviceAttributes,
-            2 => MaxQueuesNum,
-            3 => HwHints,
-            4 => Llq,
-            5 => ExtraPropertiesStrings,
-            6 => ExtraPropertiesFlags,
-            7 => MaxQueuesExt,
-            8 => FragBypass,
-            10 => RssHashFunction,
-            11 => StatelessOffloadConfig,
-            12 => RssIndirectionTableConfig,
-            14 => Mtu,
-            18 => RssHashInput,
-            20 => InterruptModeration,
-            26 => AenqConfig,
-            27 => LinkConfig,
-            28 => HostAttrConfig,
-            29 => PhcConfig,
-            30 => FlowSteeringConfig,
-            31 => HwTimestamp,
-            _ => return None,
-        })
-    }
-    /// Wire id.
-    pub const fn id(self) -> u8 {
-        self as u8
-    }
-    /// Bit in DEVICE_ATTRIBUTES.supported_features (`1 << id`, ena.md §3.5).
-    pub const fn bit(self) -> u32 {
-        1u32 << (self as u8)
-    }
-    /// Feature version the driver sends (its maximum, ena.md §3.5).
-    pub const fn driver_version(self) -> u8 {
-        match self {
-            FeatureId::Llq | FeatureId::MaxQueuesExt | FeatureId::HwTimestamp => 1,
-            _ => 0,
-        }
-    }
-}
-
-bitflags::bitflags! {
-    /// DEVICE_ATTRIBUTES.capabilities bits (ena.md §3.5).
-    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-    pub struct DeviceCaps: u32 {
-        /// ENI allowance statistics (GET_STATS type 2).
-        const ENI_STATS = 1 << 0;
-        /// ENA SRD information (GET_STATS type 3).
-        const ENA_SRD_INFO = 1 << 1;
-        /// Customer metrics (GET_STATS type 4).
-        const CUSTOMER_METRICS = 1 << 2;
-        /// Reset reasons ≥ 16 are understood (DEV_CTL 27:24).
-        const EXTENDED_RESET_REASONS = 1 << 3;
-        /// Device guarantees MBZ bits in completions are zero.
-        const CDESC_MBZ = 1 << 4;
-        /// Unknown capability bits are kept.
-        const _ = !0;
-    }
-}
-
 /// GET/SET_FEATURE select: current value (ena.md §3.6).
 pub const FEATURE_SELECT_CURRENT: u8 = 1;
 /// GET/SET_FEATURE select: default value (ena.md §3.6).
@@ -424,7 +283,9 @@ pub const FEATURE_SELECT_DEFAULT: u8 = 3;
 pub const FEATURE_SELECT_MASK: u8 = 0x3;
 
 /// GET/SET_FEATURE common descriptor at AQ bytes 16..20 (ena.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct FeatureCommon {
     /// Bits 1:0 select (1 current, 3 default).
@@ -468,14 +329,22 @@ impl GetFeatureCmd {
         GetFeatureCmd {
             common: AqCommon::new(AdminOpcode::GetFeature),
             ctrl: CtrlBuffInfo::default(),
-            feat: FeatureCommon { flags: FEATURE_SELECT_CURRENT, feature_id: id.id(), feature_version: id.driver_version(), reserved: 0 },
+            feat: FeatureCommon {
+                flags: FEATURE_SELECT_CURRENT,
+                feature_id: id.id(),
+                feature_version: id.driver_version(),
+                reserved: 0,
+            },
             raw: [0; 11],
         }
     }
     /// Attach a control buffer (Linux sets only the indirect flag, ena.md §3.2).
     pub fn with_ctrl_buffer(mut self, addr: u64, len: u32) -> Self {
         self.common.flags |= AqFlags::CTRL_DATA_INDIRECT.bits();
-        self.ctrl = CtrlBuffInfo { length: len, address: MemAddr::new(addr) };
+        self.ctrl = CtrlBuffInfo {
+            length: len,
+            address: MemAddr::new(addr),
+        };
         self
     }
 }
@@ -506,7 +375,12 @@ impl SetFeatureCmd {
         let mut cmd = SetFeatureCmd {
             common: AqCommon::new(AdminOpcode::SetFeature),
             ctrl: CtrlBuffInfo::default(),
-            feat: FeatureCommon { flags: 0, feature_id: id.id(), feature_version: id.driver_version(), reserved: 0 },
+            feat: FeatureCommon {
+                flags: 0,
+                feature_id: id.id(),
+                feature_version: id.driver_version(),
+                reserved: 0,
+            },
             payload: [0; SET_FEATURE_PAYLOAD_SIZE],
         };
         let src = payload.as_bytes();
@@ -517,263 +391,15 @@ impl SetFeatureCmd {
     /// Attach a control buffer (indirect flag, as Linux does; ena.md §3.2).
     pub fn with_ctrl_buffer(mut self, addr: u64, len: u32) -> Self {
         self.common.flags |= AqFlags::CTRL_DATA_INDIRECT.bits();
-        self.ctrl = CtrlBuffInfo { length: len, address: MemAddr::new(addr) };
+        self.ctrl = CtrlBuffInfo {
+            length: len,
+            address: MemAddr::new(addr),
+        };
         self
     }
     /// Parse the payload as `T` (device model side).
     pub fn payload_as<T: FromBytes>(&self) -> Option<T> {
         T::read_from_prefix(&self.payload).ok().map(|(t, _)| t)
-    }
-}
-
-/// SQ direction, CREATE_SQ byte 4 bits 7:5 (ena.md §3.6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum SqDirection {
-    /// Transmit.
-    Tx = 1,
-    /// Receive.
-    Rx = 2,
-}
-
-/// Shift of the direction field in the SQ identity byte.
-pub const SQ_DIRECTION_SHIFT: u8 = 5;
-/// Mask of the direction field (after shifting).
-pub const SQ_DIRECTION_MASK: u8 = 0x7;
-
-impl SqDirection {
-    /// The SQ identity byte for this direction.
-    pub const fn identity(self) -> u8 {
-        (self as u8) << SQ_DIRECTION_SHIFT
-    }
-    /// Decode an SQ identity byte.
-    pub const fn from_identity(b: u8) -> Option<Self> {
-        match (b >> SQ_DIRECTION_SHIFT) & SQ_DIRECTION_MASK {
-            1 => Some(SqDirection::Tx),
-            2 => Some(SqDirection::Rx),
-            _ => None,
-        }
-    }
-}
-
-/// Placement policy: ring in host memory (ena.md §3.6).
-pub const PLACEMENT_POLICY_HOST: u8 = 1;
-/// Placement policy: ring in device memory (LLQ).
-pub const PLACEMENT_POLICY_DEV: u8 = 3;
-/// Placement policy mask, CREATE_SQ byte 6 bits 3:0.
-pub const PLACEMENT_POLICY_MASK: u8 = 0xF;
-/// Completion policy shift, CREATE_SQ byte 6 bits 6:4.
-pub const COMPLETION_POLICY_SHIFT: u8 = 4;
-/// Completion policy mask (after shifting).
-pub const COMPLETION_POLICY_MASK: u8 = 0x7;
-/// Completion policy: one CQE per descriptor (what Linux uses).
-pub const COMPLETION_POLICY_DESC: u8 = 0;
-/// Completion policy: CQE on request.
-pub const COMPLETION_POLICY_DESC_ON_DEMAND: u8 = 1;
-/// Completion policy: head write-back on request.
-pub const COMPLETION_POLICY_HEAD_ON_DEMAND: u8 = 2;
-/// Completion policy: head write-back always.
-pub const COMPLETION_POLICY_HEAD: u8 = 3;
-/// CREATE_SQ byte 7 bit 0: ring physically contiguous.
-pub const SQ_CAPS3_PHYSICALLY_CONTIGUOUS: u8 = 1 << 0;
-
-/// CREATE_SQ command, 36 bytes (ena.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
-#[repr(C)]
-pub struct CreateSqCmd {
-    /// Common header.
-    pub common: AqCommon,
-    /// Bits 7:5 direction ([`SqDirection::identity`]).
-    pub sq_identity: u8,
-    /// Reserved.
-    pub reserved1: u8,
-    /// Bits 3:0 placement policy, 6:4 completion policy.
-    pub sq_caps_2: u8,
-    /// Bit 0 physically contiguous.
-    pub sq_caps_3: u8,
-    /// Device CQ index from CREATE_CQ.
-    pub cq_idx: u16,
-    /// Depth in entries.
-    pub sq_depth: u16,
-    /// Ring address (host placement only).
-    pub sq_ba: MemAddr,
-    /// Head write-back address (head completion policies only).
-    pub sq_head_writeback: MemAddr,
-    /// Reserved dword 7.
-    pub reserved_w7: u32,
-    /// Reserved dword 8.
-    pub reserved_w8: u32,
-}
-/// ENA spec: CREATE_SQ is 36 bytes (ena.md §3.6).
-const _: () = assert!(core::mem::size_of::<CreateSqCmd>() == 36);
-
-impl AdminCommand for CreateSqCmd {
-    const OPCODE: AdminOpcode = AdminOpcode::CreateSq;
-}
-
-impl CreateSqCmd {
-    /// CREATE_SQ for `dir` bound to `cq_idx`; `ring` is `Some(addr)` for host
-    /// placement, `None` for LLQ (device memory). Completion policy 0,
-    /// physically contiguous (as Linux).
-    pub fn new(dir: SqDirection, cq_idx: u16, depth: u16, ring: Option<u64>) -> Self {
-        let placement = if ring.is_some() { PLACEMENT_POLICY_HOST } else { PLACEMENT_POLICY_DEV };
-        CreateSqCmd {
-            common: AqCommon::new(AdminOpcode::CreateSq),
-            sq_identity: dir.identity(),
-            sq_caps_2: placement | (COMPLETION_POLICY_DESC << COMPLETION_POLICY_SHIFT),
-            sq_caps_3: SQ_CAPS3_PHYSICALLY_CONTIGUOUS,
-            cq_idx,
-            sq_depth: depth,
-            sq_ba: MemAddr::new(ring.unwrap_or(0)),
-            ..Default::default()
-        }
-    }
-    /// Placement policy field.
-    pub fn placement_policy(&self) -> u8 {
-        self.sq_caps_2 & PLACEMENT_POLICY_MASK
-    }
-    /// Completion policy field.
-    pub fn completion_policy(&self) -> u8 {
-        (self.sq_caps_2 >> COMPLETION_POLICY_SHIFT) & COMPLETION_POLICY_MASK
-    }
-}
-
-/// CREATE_SQ response, relative to ACQ byte 8 (ena.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
-#[repr(C)]
-pub struct CreateSqResp {
-    /// Device SQ index.
-    pub sq_idx: u16,
-    /// Reserved.
-    pub reserved: u16,
-    /// Doorbell register offset in BAR0.
-    pub sq_doorbell_offset: u32,
-    /// LLQ descriptor ring offset in BAR2.
-    pub llq_descriptors_offset: u32,
-    /// LLQ header area offset in BAR2 (unused with inline headers).
-    pub llq_headers_offset: u32,
-}
-/// ENA spec: CREATE_SQ response body is ACQ bytes 8..24 (ena.md §3.6).
-const _: () = assert!(core::mem::size_of::<CreateSqResp>() == 16);
-
-/// CREATE_CQ byte 4 bit 5: interrupt mode enabled (ena.md §3.6).
-pub const CQ_CAPS1_INTERRUPT_MODE_ENABLED: u8 = 1 << 5;
-/// CREATE_CQ byte 5 bits 4:0: entry size in 32-bit words.
-pub const CQ_CAPS2_ENTRY_SIZE_WORDS_MASK: u8 = 0x1F;
-
-/// CREATE_CQ command, 20 bytes (ena.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
-#[repr(C)]
-pub struct CreateCqCmd {
-    /// Common header.
-    pub common: AqCommon,
-    /// Bit 5 interrupt mode.
-    pub cq_caps_1: u8,
-    /// Bits 4:0 entry size in dwords.
-    pub cq_caps_2: u8,
-    /// Depth (power of two).
-    pub cq_depth: u16,
-    /// MSI-X vector.
-    pub msix_vector: u32,
-    /// Ring address (physically contiguous).
-    pub cq_ba: MemAddr,
-}
-/// ENA spec: CREATE_CQ is 20 bytes (ena.md §3.6).
-const _: () = assert!(core::mem::size_of::<CreateCqCmd>() == 20);
-
-impl AdminCommand for CreateCqCmd {
-    const OPCODE: AdminOpcode = AdminOpcode::CreateCq;
-}
-
-impl CreateCqCmd {
-    /// CREATE_CQ in interrupt mode (as Linux always does).
-    pub fn new(entry_words: u8, depth: u16, msix_vector: u32, ring: u64) -> Self {
-        CreateCqCmd {
-            common: AqCommon::new(AdminOpcode::CreateCq),
-            cq_caps_1: CQ_CAPS1_INTERRUPT_MODE_ENABLED,
-            cq_caps_2: entry_words & CQ_CAPS2_ENTRY_SIZE_WORDS_MASK,
-            cq_depth: depth,
-            msix_vector,
-            cq_ba: MemAddr::new(ring),
-        }
-    }
-    /// Entry size in dwords.
-    pub fn entry_size_words(&self) -> u8 {
-        self.cq_caps_2 & CQ_CAPS2_ENTRY_SIZE_WORDS_MASK
-    }
-    /// Interrupt mode bit.
-    pub fn interrupt_mode(&self) -> bool {
-        self.cq_caps_1 & CQ_CAPS1_INTERRUPT_MODE_ENABLED != 0
-    }
-}
-
-/// CREATE_CQ response, relative to ACQ byte 8 (ena.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
-#[repr(C)]
-pub struct CreateCqResp {
-    /// Device CQ index.
-    pub cq_idx: u16,
-    /// Actual depth.
-    pub cq_actual_depth: u16,
-    /// NUMA-config register offset (0 = none).
-    pub numa_node_register_offset: u32,
-    /// CQ head doorbell offset (unused by drivers).
-    pub cq_head_db_register_offset: u32,
-    /// Interrupt-unmask register offset.
-    pub cq_interrupt_unmask_register_offset: u32,
-}
-/// ENA spec: CREATE_CQ response body is ACQ bytes 8..24 (ena.md §3.6).
-const _: () = assert!(core::mem::size_of::<CreateCqResp>() == 16);
-
-/// DESTROY_SQ command, 8 bytes (ena.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
-#[repr(C)]
-pub struct DestroySqCmd {
-    /// Common header.
-    pub common: AqCommon,
-    /// Device SQ index.
-    pub sq_idx: u16,
-    /// Bits 7:5 direction.
-    pub sq_identity: u8,
-    /// Reserved.
-    pub reserved: u8,
-}
-/// ENA spec: DESTROY_SQ carries index and direction in bytes 4..8 (ena.md §3.6).
-const _: () = assert!(core::mem::size_of::<DestroySqCmd>() == 8);
-
-impl AdminCommand for DestroySqCmd {
-    const OPCODE: AdminOpcode = AdminOpcode::DestroySq;
-}
-
-impl DestroySqCmd {
-    /// DESTROY_SQ for device queue `sq_idx`.
-    pub fn new(dir: SqDirection, sq_idx: u16) -> Self {
-        DestroySqCmd { common: AqCommon::new(AdminOpcode::DestroySq), sq_idx, sq_identity: dir.identity(), reserved: 0 }
-    }
-}
-
-/// DESTROY_CQ command, 8 bytes (ena.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
-#[repr(C)]
-pub struct DestroyCqCmd {
-    /// Common header.
-    pub common: AqCommon,
-    /// Device CQ index.
-    pub cq_idx: u16,
-    /// Reserved.
-    pub reserved: u16,
-}
-/// ENA spec: DESTROY_CQ carries the index in bytes 4..8 (ena.md §3.6).
-const _: () = assert!(core::mem::size_of::<DestroyCqCmd>() == 8);
-
-impl AdminCommand for DestroyCqCmd {
-    const OPCODE: AdminOpcode = AdminOpcode::DestroyCq;
-}
-
-impl DestroyCqCmd {
-    /// DESTROY_CQ for device queue `cq_idx`.
-    pub fn new(cq_idx: u16) -> Self {
-        DestroyCqCmd { common: AqCommon::new(AdminOpcode::DestroyCq), cq_idx, reserved: 0 }
     }
 }
 
@@ -826,7 +452,12 @@ mod tests {
 
     #[test]
     fn acq_round_trip() {
-        let resp = CreateCqResp { cq_idx: 3, cq_actual_depth: 256, cq_interrupt_unmask_register_offset: 0x1000, ..Default::default() };
+        let resp = CreateCqResp {
+            cq_idx: 3,
+            cq_actual_depth: 256,
+            cq_interrupt_unmask_register_offset: 0x1000,
+            ..Default::default()
+        };
         let e = AcqEntry::new(17, AdminStatus::Success, true, &resp);
         let b = e.as_bytes();
         assert_eq!(&b[0..4], &[17, 0, 0, 1]);

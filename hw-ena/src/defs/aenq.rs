@@ -77,7 +77,9 @@ pub const NOTIFICATION_SYNDROME_UPDATE_HINTS: u16 = 2;
 pub const LINK_CHANGE_FLAG_LINK_UP: u32 = 1 << 0;
 
 /// AENQ entry header, 16 bytes (ena.md §4).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct AenqCommon {
     /// [`AenqGroup`] value.
@@ -110,7 +112,13 @@ const _: () = assert!(core::mem::size_of::<AenqEntry>() == AENQ_ENTRY_SIZE as us
 
 impl AenqEntry {
     /// Build an entry (device model side).
-    pub fn new<T: zerocopy::IntoBytes + zerocopy::Immutable + ?Sized>(group: AenqGroup, syndrome: u16, phase: bool, timestamp: u64, payload: &T) -> Self {
+    pub fn new<T: zerocopy::IntoBytes + zerocopy::Immutable + ?Sized>(
+        group: AenqGroup,
+        syndrome: u16,
+        phase: bool,
+        timestamp: u64,
+        payload: &T,
+    ) -> Self {
         let mut e = AenqEntry {
             common: AenqCommon {
                 group: group as u16,
@@ -146,7 +154,9 @@ impl AenqEntry {
 }
 
 /// LINK_CHANGE payload at entry byte 16 (ena.md §4).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct LinkChangePayload {
     /// Bit 0 link up.
@@ -156,7 +166,9 @@ pub struct LinkChangePayload {
 const _: () = assert!(core::mem::size_of::<LinkChangePayload>() == 4);
 
 /// KEEP_ALIVE payload at entry byte 16: cumulative drop counters (ena.md §4).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct KeepAlivePayload {
     /// RX drops, low.
@@ -202,7 +214,9 @@ impl KeepAlivePayload {
 }
 
 /// CONF_NOTIFICATIONS payload at entry byte 16 (ena.md §4).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct ConfNotificationsPayload {
     /// Bit n set = sub-optimal configuration code n + 1.
@@ -230,10 +244,15 @@ mod tests {
         assert_eq!(&b[20..24], &1u32.to_le_bytes());
         let back = AenqEntry::read_from_bytes(b).unwrap();
         let p: KeepAlivePayload = back.payload_as().unwrap();
-        assert_eq!((p.rx_drops(), p.tx_drops(), p.rx_overruns()), (0x1_0000_0002, 3, 4));
+        assert_eq!(
+            (p.rx_drops(), p.tx_drops(), p.rx_overruns()),
+            (0x1_0000_0002, 3, 4)
+        );
         assert_eq!(back.timestamp(), 0x5_0000_0006);
         assert_eq!(AenqGroup::from_u16(8), None);
-        let mask = [0u16, 1, 2, 3, 4, 6, 7].iter().fold(0u32, |m, g| m | AenqGroup::from_u16(*g).unwrap().bit());
+        let mask = [0u16, 1, 2, 3, 4, 6, 7]
+            .iter()
+            .fold(0u32, |m, g| m | AenqGroup::from_u16(*g).unwrap().bit());
         assert_eq!(mask, AENQ_ENABLED_GROUPS_MASK);
     }
 }

@@ -164,10 +164,16 @@ impl Caps {
     pub const MAX_DMA_WIDTH: u8 = 48;
 
     /// Encode a CAPS value (used by the device model).
-    pub const fn new(contiguous: bool, reset_timeout_100ms: u8, dma_width: u8, admin_to_100ms: u8) -> Self {
+    pub const fn new(
+        contiguous: bool,
+        reset_timeout_100ms: u8,
+        dma_width: u8,
+        admin_to_100ms: u8,
+    ) -> Self {
         Caps(
             (contiguous as u32)
-                | (((reset_timeout_100ms as u32) & Self::RESET_TIMEOUT_MASK) << Self::RESET_TIMEOUT_SHIFT)
+                | (((reset_timeout_100ms as u32) & Self::RESET_TIMEOUT_MASK)
+                    << Self::RESET_TIMEOUT_SHIFT)
                 | ((dma_width as u32) << Self::DMA_ADDR_WIDTH_SHIFT)
                 | (((admin_to_100ms as u32) & Self::ADMIN_CMD_TO_MASK) << Self::ADMIN_CMD_TO_SHIFT),
         )
@@ -231,7 +237,9 @@ pub const fn dev_ctl_reset(reason: u8, extended_reasons: bool) -> u32 {
     };
     let low = (reason as u32) & DEV_CTL_REASON_NIBBLE_MASK;
     let high = ((reason as u32) >> 4) & DEV_CTL_REASON_NIBBLE_MASK;
-    DevCtl::DEV_RESET.bits() | (low << DEV_CTL_RESET_REASON_SHIFT) | (high << DEV_CTL_RESET_REASON_EXT_SHIFT)
+    DevCtl::DEV_RESET.bits()
+        | (low << DEV_CTL_RESET_REASON_SHIFT)
+        | (high << DEV_CTL_RESET_REASON_EXT_SHIFT)
 }
 
 /// Reset reason carried by a DEV_CTL value (inverse of [`dev_ctl_reset`]).
@@ -278,7 +286,10 @@ pub const fn mmio_reg_read_request(req_id: u16, reg_offset: u16) -> u32 {
 
 /// Decode an MMIO_REG_READ word into (req_id, register offset).
 pub const fn mmio_reg_read_decode(value: u32) -> (u16, u16) {
-    ((value & MMIO_REG_READ_REQ_ID_MASK) as u16, (value >> MMIO_REG_READ_OFFSET_SHIFT) as u16)
+    (
+        (value & MMIO_REG_READ_REQ_ID_MASK) as u16,
+        (value >> MMIO_REG_READ_OFFSET_SHIFT) as u16,
+    )
 }
 
 /// Added to the sequence number to pre-fill the response's req_id, so a
@@ -290,7 +301,9 @@ pub const READLESS_PREFILL_ADD: u16 = 0xDEAD;
 pub const READLESS_FAILED: u32 = 0xFFFF_FFFF;
 
 /// The 8-byte readless read response the device DMA-writes (ena.md §2).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct MmioReadResp {
     /// Echo of the request id (sequence number).
@@ -326,7 +339,10 @@ pub const fn queue_caps(depth: u16, entry_size: u16) -> u32 {
 
 /// Decode a queue caps word into (depth, entry size).
 pub const fn queue_caps_decode(value: u32) -> (u16, u16) {
-    ((value & QUEUE_CAPS_DEPTH_MASK) as u16, (value >> QUEUE_CAPS_ENTRY_SIZE_SHIFT) as u16)
+    (
+        (value & QUEUE_CAPS_DEPTH_MASK) as u16,
+        (value >> QUEUE_CAPS_ENTRY_SIZE_SHIFT) as u16,
+    )
 }
 
 /// INTR_MASK value for polling mode: admin/AENQ interrupt masked (ena.md §3.4).
@@ -367,7 +383,10 @@ mod tests {
     #[test]
     fn field_accessors() {
         let v = ControllerVersion::new(0, 0, 1, 1);
-        assert_eq!((v.major(), v.minor(), v.subminor(), v.impl_id()), (0, 0, 1, 1));
+        assert_eq!(
+            (v.major(), v.minor(), v.subminor(), v.impl_id()),
+            (0, 0, 1, 1)
+        );
         assert!(v.is_supported());
         assert!(!ControllerVersion::new(0, 0, 0, 7).is_supported());
         let ver = Version::new(0, 10);

@@ -30,21 +30,39 @@ impl QueueIntr {
     /// device resolution units; values above 15 bits saturate).
     #[inline]
     pub fn unmask(&self, bar0: &impl RegisterBar, rx_delay: u32, tx_delay: u32) {
-        let v = IntrCtrl { rx_delay, tx_delay, unmask: true, no_moderation_update: false }.encode();
+        let v = IntrCtrl {
+            rx_delay,
+            tx_delay,
+            unmask: true,
+            no_moderation_update: false,
+        }
+        .encode();
         bar0.write32(self.offset, v);
     }
 
     /// Re-arm the vector and keep the device's current delays.
     #[inline]
     pub fn unmask_keep_moderation(&self, bar0: &impl RegisterBar) {
-        let v = IntrCtrl { rx_delay: 0, tx_delay: 0, unmask: true, no_moderation_update: true }.encode();
+        let v = IntrCtrl {
+            rx_delay: 0,
+            tx_delay: 0,
+            unmask: true,
+            no_moderation_update: true,
+        }
+        .encode();
         bar0.write32(self.offset, v);
     }
 
     /// The Linux "lost interrupt" recovery write: delays only, with both the
     /// unmask and the no-moderation-update bits clear (ena.md §5.7).
     pub fn write_delays_only(&self, bar0: &impl RegisterBar, rx_delay: u32, tx_delay: u32) {
-        let v = IntrCtrl { rx_delay, tx_delay, unmask: false, no_moderation_update: false }.encode();
+        let v = IntrCtrl {
+            rx_delay,
+            tx_delay,
+            unmask: false,
+            no_moderation_update: false,
+        }
+        .encode();
         bar0.write32(self.offset, v);
     }
 }

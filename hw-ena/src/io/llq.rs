@@ -11,7 +11,9 @@ use zerocopy::IntoBytes;
 use cloudnic_common::ring::PhaseRing;
 use cloudnic_common::{Error, RegisterBar};
 
-use crate::defs::io::{LlqAccelFlags, LlqDescsBeforeHeader, LlqEntrySize, LlqHeaderLocation, LlqStride, TX_DESC_SIZE};
+use crate::defs::io::{
+    LlqAccelFlags, LlqDescsBeforeHeader, LlqEntrySize, LlqHeaderLocation, LlqStride, TX_DESC_SIZE,
+};
 
 /// Largest LLQ entry (256 B, ena.md §3.6 LLQ enums) in 64-bit words.
 pub const LLQ_MAX_ENTRY_QWORDS: usize = 256 / 8;
@@ -145,10 +147,20 @@ impl<'a, R: RegisterBar> LlqWriter<'a, R> {
         line.fill(0);
         let off = cfg.header_offset();
         let n = header.len().min(cfg.max_header_size as usize);
-        if let (Some(dst), Some(src)) = (line.as_mut_bytes().get_mut(off..off + n), header.get(..n)) {
+        if let (Some(dst), Some(src)) = (line.as_mut_bytes().get_mut(off..off + n), header.get(..n))
+        {
             dst.copy_from_slice(src);
         }
-        LlqWriter { cfg, bar2, bounce, base, sq, slot: 0, slots_in_line: cfg.descs_before_header, lines: 0 }
+        LlqWriter {
+            cfg,
+            bar2,
+            bounce,
+            base,
+            sq,
+            slot: 0,
+            slots_in_line: cfg.descs_before_header,
+            lines: 0,
+        }
     }
 
     /// Phase of the line currently being filled (flips each time the tail wraps).
@@ -157,18 +169,24 @@ impl<'a, R: RegisterBar> LlqWriter<'a, R> {
         self.sq.phase()
     }
 
-    /// Place one 16-byte descriptor; `build` receives the current line's
-    /// phase. Flushes the current line first if it is full.
-    #[inline]
-    pub fn push_desc(&mut self, build: impl FnOnce(bool) -> [u64; 2]) {
+    /// Make room for one 16-byte descriptor (flushing the current line if
+    /// it is full) and return the phase of the line it lands in.
+    #[inline(always)]
+    pub fn reserve_slot(&mut self) -> bool {
         if self.slot >= self.slots_in_line {
             self.flush();
-            self.bounce.get_mut(..self.cfg.entry_qwords()).unwrap_or(&mut []).fill(0);
+            let qw = self.cfg.entry_qwords().min(LLQ_MAX_ENTRY_QWORDS);
+            self.bounce.get_mut(..qw).unwrap_or(&mut []).fill(0);
             self.slot = 0;
             self.slots_in_line = self.cfg.descs_per_entry;
         }
-        let q = build(self.phase());
-        let at = self.slot as usize * DESC_QWORDS;
+        self.sq.phase()
+    }
+
+    /// Store the descriptor for the slot obtained from [`LlqWriter::reserve_slot`].
+    #[inline(always)]
+    pub fn put_desc(&mut self, q: [u64; 2]) {
+        let at = usize::from(self.slot) * DESC_QWORDS;
         if let Some(dst) = self.bounce.get_mut(at..at + DESC_QWORDS) {
             dst.copy_from_slice(&q);
         }
@@ -179,7 +197,10 @@ impl<'a, R: RegisterBar> LlqWriter<'a, R> {
         let qw = self.cfg.entry_qwords().min(LLQ_MAX_ENTRY_QWORDS);
         // index < depth ≤ 32768 and entry ≤ 256: the product fits in u32.
         let line_off = u32::from(self.sq.index()) * u32::from(self.cfg.entry_size);
-        self.bar2.write64_block(self.base.wrapping_add(line_off), self.bounce.get(..qw).unwrap_or(&[]));
+        self.bar2.write64_block(
+            self.base.wrapping_add(line_off),
+            self.bounce.get(..qw).unwrap_or(&[]),
+        );
         self.sq.advance(1);
         self.lines = self.lines.wrapping_add(1);
     }

@@ -11,6 +11,7 @@ pub mod llq;
 pub mod rx;
 pub mod stats;
 pub mod tx;
+mod tx_desc;
 mod tx_offload;
 
 #[cfg(test)]

@@ -8,19 +8,21 @@
 //! so a packet split across two polls is finished on the next one and
 //! nothing is lost if the device misbehaves in between.
 
-use cloudnic_common::nic::{L3Proto, L4Proto, Released, RssHashType, RxBuffer, RxChecksum, RxFragment, RxPacket};
+use cloudnic_common::nic::{
+    L3Proto, L4Proto, Released, RssHashType, RxBuffer, RxChecksum, RxFragment, RxPacket,
+};
 use cloudnic_common::reqid::ReqIdPool;
-use cloudnic_common::stats::{add, inc};
 use cloudnic_common::ring::{entries_free, entries_in_use, PhaseRing};
+use cloudnic_common::stats::{add, inc};
 use cloudnic_common::{DmaRegion, Error, Platform, RegisterBar, ResetReason};
 
 use crate::defs::io::{
-    RxCdesc, RxCdescStatus, RxDesc, L3_PROTO_IPV4, L3_PROTO_IPV6, L4_PROTO_TCP, L4_PROTO_UDP, RX_CDESC_WORDS,
-    RX_DESC_SIZE,
+    RxCdesc, RxCdescStatus, RxDesc, L3_PROTO_IPV4, L3_PROTO_IPV6, L4_PROTO_TCP, L4_PROTO_UDP,
+    RX_CDESC_WORDS, RX_DESC_SIZE,
 };
 use crate::io::intr::QueueIntr;
-use crate::io::tx::CQ_ALIGN;
 pub use crate::io::stats::RxQueueStats;
+use crate::io::tx::{zero_dma, CQ_ALIGN};
 
 /// Most buffers one packet may span that this ring can gather (Linux caps
 /// the device's limit at 19; the stack array of fragments is this long).
@@ -55,6 +57,8 @@ pub struct RxRing<P: Platform> {
     frags: [RxFragment; RX_MAX_FRAGS],
     nfrags: u16,
     pkt_offset: u32,
+    /// Bytes gathered so far (≤ 32 buffers of ≤ 65535 bytes: fits in u32).
+    pkt_len: u32,
     stats: RxQueueStats,
 }
 
@@ -84,6 +88,7 @@ impl<P: Platform> RxRing<P> {
             frags: [RxFragment::default(); RX_MAX_FRAGS],
             nfrags: 0,
             pkt_offset: 0,
+            pkt_len: 0,
             stats: RxQueueStats::default(),
         })
     }
@@ -116,7 +121,12 @@ impl<P: Platform> RxRing<P> {
 
     /// Buffers the ring can still take (one slot stays empty).
     pub fn space(&self) -> u32 {
-        entries_free(self.sq_pos.depth(), self.sq_pos.counter(), self.next_to_comp).into()
+        entries_free(
+            self.sq_pos.depth(),
+            self.sq_pos.counter(),
+            self.next_to_comp,
+        )
+        .into()
     }
     /// Buffers posted and not yet returned.
     pub fn posted(&self) -> u16 {
@@ -142,7 +152,10 @@ impl<P: Platform> RxRing<P> {
             let Some(id) = self.ids.alloc() else { break };
             let len = b.len.min(RX_MAX_BUF_LEN);
             if let Some(slot) = self.slots.get_mut(usize::from(id)) {
-                *slot = RxSlot { token: b.token, len };
+                *slot = RxSlot {
+                    token: b.token,
+                    len,
+                };
             }
             let q = RxDesc::new(len, id, b.addr, self.sq_pos.phase()).to_qwords();
             let off = usize::from(self.sq_pos.index()) * RX_DESC_SIZE;
@@ -159,7 +172,9 @@ impl<P: Platform> RxRing<P> {
 
     /// True if the completion at the CQ head is valid (peek, no side effects).
     pub fn cq_has_completion(&self) -> bool {
-        let st = self.cq.read32(usize::from(self.cq_pos.index()) * CDESC_SIZE);
+        let st = self
+            .cq
+            .read32(usize::from(self.cq_pos.index()) * CDESC_SIZE);
         self.cq_pos.is_new(st & STATUS_PHASE != 0)
     }
 
@@ -195,26 +210,37 @@ impl<P: Platform> RxRing<P> {
                 inc(&mut self.stats.bad_desc_num);
                 return Err(ResetReason::TooManyRxDescs);
             }
-            if self.ids.validate(c.req_id).is_err() {
+            // The pool refuses ids out of range, never posted, or completed twice.
+            if self.ids.free(c.req_id).is_err() {
                 inc(&mut self.stats.bad_req_id);
                 return Err(ResetReason::InvalidRxReqId);
             }
-            let slot = self.slots.get(usize::from(c.req_id)).copied().unwrap_or_default();
-            let offset = if self.nfrags == 0 { u32::from(c.offset) } else { 0 };
+            let slot = self
+                .slots
+                .get(usize::from(c.req_id))
+                .copied()
+                .unwrap_or_default();
+            // The buffer is ours again: keep it in `frags` even if the length
+            // check below fails, so `release_all` still returns it.
+            let idx = usize::from(self.nfrags);
+            if let Some(f) = self.frags.get_mut(idx) {
+                *f = RxFragment {
+                    token: slot.token,
+                    len: c.length.into(),
+                };
+            }
+            self.nfrags += 1;
+            self.next_to_comp = self.next_to_comp.wrapping_add(1);
+            let offset = if idx == 0 { u32::from(c.offset) } else { 0 };
             if u32::from(c.length) + offset > slot.len {
                 return Err(ResetReason::RxDescriptorMalformed);
             }
-            // Validated: take the buffer out of the device's hands.
-            let _ = self.ids.free(c.req_id);
-            if let Some(f) = self.frags.get_mut(usize::from(self.nfrags)) {
-                *f = RxFragment { token: slot.token, len: c.length.into() };
-            }
-            if self.nfrags == 0 {
+            if idx == 0 {
                 self.pkt_offset = offset;
+                self.pkt_len = 0;
             }
-            self.nfrags += 1;
+            self.pkt_len += u32::from(c.length);
             self.cq_pos.advance(1);
-            self.next_to_comp = self.next_to_comp.wrapping_add(1);
             if flags.contains(RxCdescStatus::LAST) {
                 self.deliver(&c, deliver);
                 pkts += 1;
@@ -229,8 +255,7 @@ impl<P: Platform> RxRing<P> {
         let n = usize::from(self.nfrags).min(RX_MAX_FRAGS);
         self.nfrags = 0;
         let frags = self.frags.get(..n).unwrap_or(&[]);
-        // ≤ 32 fragments of ≤ 65535 bytes: the sum fits in u32.
-        let len = frags.iter().map(|f| f.len).sum::<u32>();
+        let len = self.pkt_len;
         let flags = c.flags();
         let l3 = match c.l3_proto() {
             L3_PROTO_IPV4 => L3Proto::Ipv4,
@@ -271,7 +296,16 @@ impl<P: Platform> RxRing<P> {
         };
         inc(&mut self.stats.cnt);
         add(&mut self.stats.bytes, u64::from(len));
-        deliver(&RxPacket { frags, offset: self.pkt_offset, len, csum, hash: c.hash, hash_type, l3, l4 });
+        deliver(&RxPacket {
+            frags,
+            offset: self.pkt_offset,
+            len,
+            csum,
+            hash: c.hash,
+            hash_type,
+            l3,
+            l4,
+        });
     }
 
     /// Give back every posted buffer and any partly gathered packet (queue
@@ -289,6 +323,19 @@ impl<P: Platform> RxRing<P> {
         });
         self.ids.reset();
         self.next_to_comp = self.sq_pos.counter();
+    }
+
+    /// Make the ring like new for re-creation on the device (after a reset,
+    /// once [`RxRing::release_all`] ran): positions back to 0 / phase 1 and
+    /// ring memory zeroed so stale completions cannot look valid. Stats are kept.
+    pub fn reinit(&mut self) {
+        zero_dma(&self.sq);
+        zero_dma(&self.cq);
+        self.ids.reset();
+        self.sq_pos.reset();
+        self.cq_pos.reset();
+        self.next_to_comp = 0;
+        self.nfrags = 0;
     }
 
     /// Re-arm the pair's interrupt (the TX ring counts `unmask_interrupt`;

@@ -5,7 +5,9 @@ extern crate std;
 
 use std::vec::Vec;
 
-use cloudnic_common::nic::{L3Proto, L4Proto, Released, RssHashType, RxBuffer, RxChecksum, RxFragment};
+use cloudnic_common::nic::{
+    L3Proto, L4Proto, Released, RssHashType, RxBuffer, RxChecksum, RxFragment,
+};
 use cloudnic_common::{DmaRegion, ResetReason};
 
 use super::*;
@@ -33,14 +35,28 @@ struct Cd {
 }
 
 fn cd(req_id: u16, len: u16, flags: RxCdescStatus) -> Cd {
-    Cd { req_id, len, flags, l3: L3_PROTO_IPV4, l4: L4_PROTO_TCP, offset: 0 }
+    Cd {
+        req_id,
+        len,
+        flags,
+        l3: L3_PROTO_IPV4,
+        l4: L4_PROTO_TCP,
+        offset: 0,
+    }
 }
 
-const FL: RxCdescStatus = RxCdescStatus::FIRST.union(RxCdescStatus::LAST).union(RxCdescStatus::L4_CSUM_CHECKED);
+const FL: RxCdescStatus = RxCdescStatus::FIRST
+    .union(RxCdescStatus::LAST)
+    .union(RxCdescStatus::L4_CSUM_CHECKED);
 
 impl Dev {
     fn new(plat: &FakePlat, r: &RxRing<FakePlat>) -> Self {
-        Dev { cq: plat.region(r.cq_bus_addr()), sq: plat.region(r.sq_bus_addr()), pos: 0, depth: r.depth() }
+        Dev {
+            cq: plat.region(r.cq_bus_addr()),
+            sq: plat.region(r.sq_bus_addr()),
+            pos: 0,
+            depth: r.depth(),
+        }
     }
     fn sq_desc(&self, slot: u16) -> RxDesc {
         let off = usize::from(slot & (self.depth - 1)) * 16;
@@ -65,7 +81,13 @@ fn setup() -> (FakePlat, FakeBar) {
 }
 
 fn bufs(first_token: u64, n: usize, len: u32) -> Vec<RxBuffer> {
-    (0..n as u64).map(|i| RxBuffer { addr: 0x1_0000_0000 + (first_token + i) * 0x1000, len, token: first_token + i }).collect()
+    (0..n as u64)
+        .map(|i| RxBuffer {
+            addr: 0x1_0000_0000 + (first_token + i) * 0x1000,
+            len,
+            token: first_token + i,
+        })
+        .collect()
 }
 
 /// Delivered packet, owned.
@@ -112,8 +134,14 @@ fn refill_writes_descriptors_and_one_doorbell() {
     assert_eq!(bar.writes_to(DB), [3]);
     for i in 0..3u16 {
         let d = dev.sq_desc(i);
-        assert_eq!(d.flags(), RxDescCtrl::PHASE | RxDescCtrl::FIRST | RxDescCtrl::LAST | RxDescCtrl::COMP_REQ);
-        assert_eq!((d.req_id, d.buffer_len(), d.addr()), (i, 2048, 0x1_0000_0000 + (100 + u64::from(i)) * 0x1000));
+        assert_eq!(
+            d.flags(),
+            RxDescCtrl::PHASE | RxDescCtrl::FIRST | RxDescCtrl::LAST | RxDescCtrl::COMP_REQ
+        );
+        assert_eq!(
+            (d.req_id, d.buffer_len(), d.addr()),
+            (i, 2048, 0x1_0000_0000 + (100 + u64::from(i)) * 0x1000)
+        );
     }
     // 7 usable slots: only 4 more fit.
     assert_eq!(r.refill(&bar, &bufs(200, 6, 2048)), 4);
@@ -129,11 +157,23 @@ fn refill_stops_at_unusable_buffer() {
     let mut b = bufs(0, 3, 4096);
     b[1].len = 0;
     assert_eq!(r.refill(&bar, &b), 1);
-    b[1] = RxBuffer { addr: 1 << 48, len: 10, token: 1 };
+    b[1] = RxBuffer {
+        addr: 1 << 48,
+        len: 10,
+        token: 1,
+    };
     assert_eq!(r.refill(&bar, &b[1..]), 0);
-    let big = [RxBuffer { addr: 0x1000, len: 100_000, token: 9 }];
+    let big = [RxBuffer {
+        addr: 0x1000,
+        len: 100_000,
+        token: 9,
+    }];
     assert_eq!(r.refill(&bar, &big), 1);
-    assert_eq!(Dev::new(&plat, &r).sq_desc(1).length, 0, "capped at 64 KiB, encoded as 0");
+    assert_eq!(
+        Dev::new(&plat, &r).sq_desc(1).length,
+        0,
+        "capped at 64 KiB, encoded as 0"
+    );
 }
 
 #[test]
@@ -143,10 +183,17 @@ fn single_and_multi_buffer_packets() {
     let mut dev = Dev::new(&plat, &r);
     r.refill(&bar, &bufs(10, 5, 2048));
     assert!(!r.cq_has_completion());
-    dev.write(Cd { offset: 2, ..cd(0, 100, FL) });
+    dev.write(Cd {
+        offset: 2,
+        ..cd(0, 100, FL)
+    });
     dev.write(cd(1, 2048, RxCdescStatus::FIRST));
     dev.write(cd(2, 2048, RxCdescStatus::empty()));
-    dev.write(cd(3, 10, RxCdescStatus::LAST | RxCdescStatus::L4_CSUM_CHECKED));
+    dev.write(cd(
+        3,
+        10,
+        RxCdescStatus::LAST | RxCdescStatus::L4_CSUM_CHECKED,
+    ));
     assert!(r.cq_has_completion());
     let got = poll(&mut r, &plat, 64).unwrap();
     assert_eq!(got.len(), 2);
@@ -184,7 +231,11 @@ fn packet_split_across_polls_and_budget() {
     for i in 2..5 {
         dev.write(cd(i, 60, FL));
     }
-    assert_eq!(poll(&mut r, &plat, 2).unwrap().len(), 2, "budget counts packets");
+    assert_eq!(
+        poll(&mut r, &plat, 2).unwrap().len(),
+        2,
+        "budget counts packets"
+    );
     assert_eq!(poll(&mut r, &plat, 2).unwrap().len(), 1);
 }
 
@@ -207,7 +258,10 @@ fn wraps_many_times() {
             expect.push(token + u64::from(k));
         }
         let got = poll(&mut r, &plat, 64).unwrap();
-        assert_eq!(got.iter().map(|g| g.frags[0].token).collect::<Vec<_>>(), expect);
+        assert_eq!(
+            got.iter().map(|g| g.frags[0].token).collect::<Vec<_>>(),
+            expect
+        );
         token += space as u64;
         assert!(r.is_empty());
     }
@@ -226,7 +280,11 @@ fn invalid_req_ids() {
         let (plat, _bar, mut r) = one_posted(8, 4, true);
         let mut dev = Dev::new(&plat, &r);
         dev.write(cd(bad, 10, FL));
-        assert_eq!(poll(&mut r, &plat, 8), Err(ResetReason::InvalidRxReqId), "req_id {bad}");
+        assert_eq!(
+            poll(&mut r, &plat, 8),
+            Err(ResetReason::InvalidRxReqId),
+            "req_id {bad}"
+        );
         assert_eq!(r.stats().bad_req_id, 1);
     }
     // Duplicate: the same buffer completed twice.
@@ -235,7 +293,10 @@ fn invalid_req_ids() {
     dev.write(cd(0, 10, FL));
     dev.write(cd(0, 10, FL));
     let mut n = 0;
-    assert_eq!(r.poll(&plat, 8, &mut |_| n += 1), Err(ResetReason::InvalidRxReqId));
+    assert_eq!(
+        r.poll(&plat, 8, &mut |_| n += 1),
+        Err(ResetReason::InvalidRxReqId)
+    );
     assert_eq!(n, 1);
 }
 
@@ -246,7 +307,10 @@ fn malformed_completions() {
     let mut dev = Dev::new(&plat, &r);
     dev.write(cd(0, 10, RxCdescStatus::FIRST));
     dev.write(cd(1, 10, FL));
-    assert_eq!(poll(&mut r, &plat, 8), Err(ResetReason::RxDescriptorMalformed));
+    assert_eq!(
+        poll(&mut r, &plat, 8),
+        Err(ResetReason::RxDescriptorMalformed)
+    );
     // MBZ bits: only with the capability.
     for mbz in [RxCdescStatus::MBZ7, RxCdescStatus::MBZ17] {
         for checked in [true, false] {
@@ -265,11 +329,20 @@ fn malformed_completions() {
     let (plat, _bar, mut r) = one_posted(8, 4, true);
     let mut dev = Dev::new(&plat, &r);
     dev.write(cd(0, 1001, FL));
-    assert_eq!(poll(&mut r, &plat, 8), Err(ResetReason::RxDescriptorMalformed));
+    assert_eq!(
+        poll(&mut r, &plat, 8),
+        Err(ResetReason::RxDescriptorMalformed)
+    );
     let (plat, _bar, mut r) = one_posted(8, 4, true);
     let mut dev = Dev::new(&plat, &r);
-    dev.write(Cd { offset: 2, ..cd(0, 999, FL) });
-    assert_eq!(poll(&mut r, &plat, 8), Err(ResetReason::RxDescriptorMalformed));
+    dev.write(Cd {
+        offset: 2,
+        ..cd(0, 999, FL)
+    });
+    assert_eq!(
+        poll(&mut r, &plat, 8),
+        Err(ResetReason::RxDescriptorMalformed)
+    );
 }
 
 #[test]
@@ -286,27 +359,84 @@ fn too_many_descriptors_then_release_everything_once() {
     rel.sort_by_key(|x| match x {
         Released::Rx(t) | Released::Tx(t) => *t,
     });
-    assert_eq!(rel, [Released::Rx(0), Released::Rx(1), Released::Rx(2), Released::Rx(3)]);
+    assert_eq!(
+        rel,
+        [
+            Released::Rx(0),
+            Released::Rx(1),
+            Released::Rx(2),
+            Released::Rx(3)
+        ]
+    );
     assert!(r.is_empty());
 }
 
 #[test]
 fn checksum_and_hash_translation() {
     let cases = [
-        (L3_PROTO_IPV4, L4_PROTO_TCP, RxCdescStatus::L4_CSUM_CHECKED, RxChecksum::Good, RssHashType::L4),
-        (L3_PROTO_IPV4, L4_PROTO_UDP, RxCdescStatus::L3_CSUM_ERR, RxChecksum::Bad, RssHashType::L4),
-        (L3_PROTO_IPV6, L4_PROTO_TCP, RxCdescStatus::L3_CSUM_ERR, RxChecksum::NotChecked, RssHashType::L4),
-        (L3_PROTO_IPV6, L4_PROTO_UDP, RxCdescStatus::L4_CSUM_ERR, RxChecksum::Bad, RssHashType::L4),
-        (L3_PROTO_IPV4, L4_PROTO_TCP, RxCdescStatus::IPV4_FRAG, RxChecksum::NotChecked, RssHashType::L3),
-        (L3_PROTO_IPV4, 0, RxCdescStatus::L4_CSUM_CHECKED, RxChecksum::NotChecked, RssHashType::L3),
-        (0, 0, RxCdescStatus::empty(), RxChecksum::NotChecked, RssHashType::None),
+        (
+            L3_PROTO_IPV4,
+            L4_PROTO_TCP,
+            RxCdescStatus::L4_CSUM_CHECKED,
+            RxChecksum::Good,
+            RssHashType::L4,
+        ),
+        (
+            L3_PROTO_IPV4,
+            L4_PROTO_UDP,
+            RxCdescStatus::L3_CSUM_ERR,
+            RxChecksum::Bad,
+            RssHashType::L4,
+        ),
+        (
+            L3_PROTO_IPV6,
+            L4_PROTO_TCP,
+            RxCdescStatus::L3_CSUM_ERR,
+            RxChecksum::NotChecked,
+            RssHashType::L4,
+        ),
+        (
+            L3_PROTO_IPV6,
+            L4_PROTO_UDP,
+            RxCdescStatus::L4_CSUM_ERR,
+            RxChecksum::Bad,
+            RssHashType::L4,
+        ),
+        (
+            L3_PROTO_IPV4,
+            L4_PROTO_TCP,
+            RxCdescStatus::IPV4_FRAG,
+            RxChecksum::NotChecked,
+            RssHashType::L3,
+        ),
+        (
+            L3_PROTO_IPV4,
+            0,
+            RxCdescStatus::L4_CSUM_CHECKED,
+            RxChecksum::NotChecked,
+            RssHashType::L3,
+        ),
+        (
+            0,
+            0,
+            RxCdescStatus::empty(),
+            RxChecksum::NotChecked,
+            RssHashType::None,
+        ),
     ];
     let (plat, bar) = setup();
     let mut r = RxRing::new(&plat, 16, 4, true).unwrap();
     let mut dev = Dev::new(&plat, &r);
     r.refill(&bar, &bufs(0, cases.len(), 100));
     for (i, (l3, l4, f, _, _)) in cases.iter().enumerate() {
-        dev.write(Cd { req_id: i as u16, len: 60, flags: *f | RxCdescStatus::FIRST | RxCdescStatus::LAST, l3: *l3, l4: *l4, offset: 0 });
+        dev.write(Cd {
+            req_id: i as u16,
+            len: 60,
+            flags: *f | RxCdescStatus::FIRST | RxCdescStatus::LAST,
+            l3: *l3,
+            l4: *l4,
+            offset: 0,
+        });
     }
     let got = poll(&mut r, &plat, 64).unwrap();
     for (g, (_, _, _, csum, ht)) in got.iter().zip(cases.iter()) {
@@ -314,4 +444,21 @@ fn checksum_and_hash_translation() {
     }
     let s = r.stats();
     assert_eq!((s.csum_good, s.csum_bad, s.csum_unchecked), (1, 2, 1));
+}
+
+#[test]
+fn reinit_after_release_starts_a_fresh_pass() {
+    let (plat, bar, mut r) = one_posted(8, 4, true);
+    let mut dev = Dev::new(&plat, &r);
+    dev.write(cd(0, 10, FL));
+    assert_eq!(poll(&mut r, &plat, 8).unwrap().len(), 1);
+    let mut n = 0;
+    r.release_all(&mut |_| n += 1);
+    assert_eq!(n, 3);
+    r.reinit();
+    assert!(!r.cq_has_completion());
+    assert_eq!(r.refill(&bar, &bufs(50, 2, 100)), 2);
+    let mut dev = Dev::new(&plat, &r);
+    dev.write(cd(0, 10, FL));
+    assert_eq!(poll(&mut r, &plat, 8).unwrap()[0].frags, [frag(50, 10)]);
 }

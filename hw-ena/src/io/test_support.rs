@@ -12,6 +12,9 @@ use std::vec::Vec;
 
 use cloudnic_common::{DmaRegion, Error, LogLevel, Platform, RegisterBar};
 
+use crate::defs::io::{TxCdesc, TxDesc};
+use crate::io::tx::TxRing;
+
 /// Shared bytes of one fake DMA region.
 pub struct DmaMem {
     bus: u64,
@@ -80,11 +83,20 @@ pub struct FakePlat {
 impl FakePlat {
     /// New platform with no allocations.
     pub fn new() -> Self {
-        FakePlat { next_bus: Cell::new(0x1_0000_0000), regions: RefCell::new(Vec::new()), read_barriers: Cell::new(0) }
+        FakePlat {
+            next_bus: Cell::new(0x1_0000_0000),
+            regions: RefCell::new(Vec::new()),
+            read_barriers: Cell::new(0),
+        }
     }
     /// The region whose bus address is `bus`.
     pub fn region(&self, bus: u64) -> FakeDma {
-        self.regions.borrow().iter().find(|r| r.0.bus == bus).cloned().expect("no region at bus address")
+        self.regions
+            .borrow()
+            .iter()
+            .find(|r| r.0.bus == bus)
+            .cloned()
+            .expect("no region at bus address")
     }
 }
 
@@ -96,7 +108,10 @@ impl Platform for FakePlat {
         let align = align.max(1) as u64;
         let bus = self.next_bus.get().div_ceil(align) * align;
         self.next_bus.set(bus + size as u64 + 0x1000);
-        let r = FakeDma(Rc::new(DmaMem { bus, bytes: RefCell::new(std::vec![0u8; size]) }));
+        let r = FakeDma(Rc::new(DmaMem {
+            bus,
+            bytes: RefCell::new(std::vec![0u8; size]),
+        }));
         self.regions.borrow_mut().push(r.clone());
         Ok(r)
     }
@@ -128,7 +143,12 @@ pub struct FakeBar {
 impl FakeBar {
     /// Values written to `offset`, in order.
     pub fn writes_to(&self, offset: u32) -> Vec<u32> {
-        self.writes.borrow().iter().filter(|w| w.0 == offset).map(|w| w.1).collect()
+        self.writes
+            .borrow()
+            .iter()
+            .filter(|w| w.0 == offset)
+            .map(|w| w.1)
+            .collect()
     }
     /// The qword at byte `offset` of the block memory (0 if never written).
     pub fn qword(&self, offset: u32) -> u64 {
@@ -149,5 +169,43 @@ impl RegisterBar for FakeBar {
         for (i, w) in words.iter().enumerate() {
             m.insert(offset + 8 * i as u32, *w);
         }
+    }
+}
+
+/// The device side of one TX queue: its own CQ position and phase.
+pub struct TxDev {
+    cq: FakeDma,
+    sq: Option<FakeDma>,
+    pos: u16,
+    depth: u16,
+}
+
+impl TxDev {
+    pub fn new(plat: &FakePlat, ring: &TxRing<FakePlat>) -> Self {
+        TxDev {
+            cq: plat.region(ring.cq_bus_addr()),
+            sq: ring.sq_bus_addr().map(|a| plat.region(a)),
+            pos: 0,
+            depth: ring.depth(),
+        }
+    }
+    /// Write a completion for `req_id` with extra flag bits.
+    pub fn complete_raw(&mut self, req_id: u16, flags_extra: u8) {
+        let phase = self.pos & self.depth == 0;
+        let mut c = TxCdesc::new(req_id, phase, 0);
+        c.flags |= flags_extra;
+        self.cq
+            .write64(usize::from(self.pos & (self.depth - 1)) * 8, c.to_qword());
+        self.pos = self.pos.wrapping_add(1);
+    }
+    /// Write a completion for `req_id`.
+    pub fn complete(&mut self, req_id: u16) {
+        self.complete_raw(req_id, 0)
+    }
+    /// The host SQ descriptor at free-running position `slot`.
+    pub fn sq_desc(&self, slot: u16) -> TxDesc {
+        let sq = self.sq.as_ref().unwrap();
+        let off = usize::from(slot & (self.depth - 1)) * 16;
+        TxDesc::from_qwords([sq.read64(off), sq.read64(off + 8)])
     }
 }

@@ -11,17 +11,16 @@
 
 use cloudnic_common::nic::{DmaSegment, Released, Token, TxError, TxPacket};
 use cloudnic_common::reqid::ReqIdPool;
-use cloudnic_common::stats::{add, inc};
 use cloudnic_common::ring::{entries_free, PhaseRing};
+use cloudnic_common::stats::{add, inc};
 use cloudnic_common::{DmaRegion, Error, Platform, RegisterBar, ResetReason};
 
-use crate::defs::io::{
-    TxCdesc, TxDesc, TxDescCtrl, TxMeta, TxMetaDesc, TX_CDESC_W0_PHASE, TX_CDESC_WORDS, TX_DESC_SIZE,
-};
+use crate::defs::io::{TxCdesc, TxMetaDesc, TX_CDESC_W0_PHASE, TX_CDESC_WORDS, TX_DESC_SIZE};
 use crate::io::intr::QueueIntr;
 use crate::io::llq::{LlqConfig, LlqWriter, LLQ_MAX_ENTRY_QWORDS};
-use crate::io::tx_offload::{host_header_len, prepare_offload};
 pub use crate::io::stats::TxQueueStats;
+use crate::io::tx_desc::{HostSink, PacketDescs};
+use crate::io::tx_offload::{host_header_len, plain_ctrl, prepare_offload, ZERO_META};
 
 /// CQ rings are 4 KiB aligned (ena.md §5.1).
 pub const CQ_ALIGN: usize = 4096;
@@ -76,7 +75,7 @@ pub struct TxRing<P: Platform> {
     kicked_tail: u16,
     max_sgl: u16,
     max_header: u16,
-    cached_meta: Option<TxMeta>,
+    cached_meta: Option<TxMetaDesc>,
     burst_left: u16,
     sq_db: u32,
     llq_base: u32,
@@ -184,7 +183,11 @@ impl<P: Platform> TxRing<P> {
     /// SQ slots (descriptors, or LLQ lines) free now; one is kept empty.
     #[inline]
     pub fn free_slots(&self) -> u16 {
-        entries_free(self.sq_pos.depth(), self.sq_pos.counter(), self.next_to_comp)
+        entries_free(
+            self.sq_pos.depth(),
+            self.sq_pos.counter(),
+            self.next_to_comp,
+        )
     }
     fn worst_case_slots(&self) -> u16 {
         match &self.llq {
@@ -237,6 +240,7 @@ impl<P: Platform> TxRing<P> {
         r
     }
 
+    #[inline(always)]
     fn post_inner<R: RegisterBar>(
         &mut self,
         plat: &P,
@@ -259,27 +263,34 @@ impl<P: Platform> TxRing<P> {
         if total == 0 {
             return Err(TxError::Invalid);
         }
-        let prep = prepare_offload(&pkt.offload)?;
-        let meta = match (&self.llq, prep.meta) {
-            (Some(c), m) if c.disable_meta_caching => Some(m.unwrap_or_default()),
-            (_, Some(m)) if self.cached_meta != Some(m) => Some(m),
+        let o = &pkt.offload;
+        let (offload, want_meta) = if o.l4_csum || o.ipv4_csum || o.tso_mss != 0 {
+            prepare_offload(o)?
+        } else {
+            (plain_ctrl(o), None)
+        };
+        // Meta caching (ena.md §5.3): emit only when it differs from what the
+        // queue holds, or always when the device disabled caching.
+        let meta = match (want_meta, &self.llq) {
+            (m, Some(c)) if c.disable_meta_caching => Some(m.unwrap_or(ZERO_META)),
+            (Some(m), _) if self.cached_meta != Some(m) => Some(m),
             _ => None,
         };
         // Header pushed inline (LLQ) or announced (host), and data descriptors.
-        let (header_len, skip) = match &self.llq {
-            None => (host_header_len(&pkt.offload, total, self.max_header), 0),
+        let (header_len, skip, data_descs) = match &self.llq {
+            None => {
+                let h = host_header_len(o, total, self.max_header);
+                (h, 0, u16::try_from(segs.len()).unwrap_or(u16::MAX))
+            }
             Some(_) => {
-                let push = total.min(u32::from(self.max_header)).min(pkt.header.len() as u32);
+                let push = total
+                    .min(u32::from(self.max_header))
+                    .min(pkt.header.len() as u32);
                 if push == 0 {
                     return Err(TxError::Invalid);
                 }
-                (push as u8, push)
+                (push as u8, push, count_after_skip(segs, push).max(1))
             }
-        };
-        let data_descs = if skip == 0 {
-            u16::try_from(segs.len()).unwrap_or(u16::MAX)
-        } else {
-            count_after_skip(segs, skip).max(1)
         };
         let descs = data_descs.saturating_add(u16::from(meta.is_some()));
         if descs > self.max_sgl {
@@ -289,25 +300,46 @@ impl<P: Platform> TxRing<P> {
             None => descs,
             Some(c) => c.entries_for(descs),
         };
-        if need > self.free_slots() {
+        // free_slots() inline: depth − 1 − in use (in use ≤ depth − 1 by
+        // construction, so the subtraction cannot wrap).
+        let in_use = self.sq_pos.counter().wrapping_sub(self.next_to_comp);
+        if need > self.sq_pos.mask().saturating_sub(in_use) {
             return Err(TxError::NoSpace);
         }
         let req_id = self.ids.alloc().ok_or(TxError::NoSpace)?;
-        let pd = PacketDescs { segs, skip, req_id, offload: prep.ctrl, header_len, meta };
-        match (self.llq, bar2, self.sq.as_ref()) {
+        let pd = PacketDescs {
+            segs,
+            skip,
+            req_id,
+            offload,
+            header_len,
+            meta,
+        };
+        match (&self.llq, bar2, self.sq.as_ref()) {
             (Some(cfg), Some(bar2), _) => {
+                let cfg = *cfg;
                 if cfg.burst_entries != 0 && need > self.burst_left {
                     self.kick(bar0);
                 }
                 let hdr = pkt.header.get(..skip as usize).unwrap_or(&[]);
-                let mut w = LlqWriter::start(&cfg, bar2, &mut self.bounce, self.llq_base, &mut self.sq_pos, hdr);
+                let mut w = LlqWriter::start(
+                    &cfg,
+                    bar2,
+                    &mut self.bounce,
+                    self.llq_base,
+                    &mut self.sq_pos,
+                    hdr,
+                );
                 pd.emit(&mut w);
                 let lines = w.finish();
                 self.burst_left = self.burst_left.saturating_sub(lines);
                 // Order the write-combining line copies before the doorbell.
                 plat.write_barrier();
             }
-            (None, _, Some(sq)) => pd.emit(&mut HostSink { sq, pos: &mut self.sq_pos }),
+            (None, _, Some(sq)) => pd.emit(&mut HostSink {
+                sq,
+                pos: &mut self.sq_pos,
+            }),
             // Excluded above (LLQ without BAR 2) or by construction (host
             // placement always has an SQ).
             _ => {
@@ -315,11 +347,16 @@ impl<P: Platform> TxRing<P> {
                 return Err(TxError::NotRunning);
             }
         }
-        if let Some(m) = meta {
-            self.cached_meta = Some(m);
+        if meta.is_some() {
+            self.cached_meta = meta;
         }
         if let Some(slot) = self.slots.get_mut(usize::from(req_id)) {
-            *slot = TxSlot { token: pkt.token, posted_us: now_us, slots: need, missed: false };
+            *slot = TxSlot {
+                token: pkt.token,
+                posted_us: now_us,
+                slots: need,
+                missed: false,
+            };
         }
         inc(&mut self.stats.cnt);
         add(&mut self.stats.bytes, u64::from(total));
@@ -346,7 +383,9 @@ impl<P: Platform> TxRing<P> {
 
     /// True if the completion at the CQ head is valid (peek, no side effects).
     pub fn cq_has_completion(&self) -> bool {
-        let w0 = self.cq.read32(usize::from(self.cq_pos.index()) * CDESC_SIZE);
+        let w0 = self
+            .cq
+            .read32(usize::from(self.cq_pos.index()) * CDESC_SIZE);
         self.cq_pos.is_new(w0 & TX_CDESC_W0_PHASE != 0)
     }
 
@@ -354,12 +393,20 @@ impl<P: Platform> TxRing<P> {
     /// A req_id that is out of range or not in flight, or (with CDESC_MBZ)
     /// set must-be-zero bits, stop the poll and return the reset reason;
     /// completions before it were delivered.
-    pub fn poll(&mut self, plat: &P, budget: u32, done: &mut dyn FnMut(Token)) -> Result<u32, ResetReason> {
+    pub fn poll(
+        &mut self,
+        plat: &P,
+        budget: u32,
+        done: &mut dyn FnMut(Token),
+    ) -> Result<u32, ResetReason> {
         inc(&mut self.stats.tx_poll);
         let mut n = 0u32;
         while n < budget {
             let off = usize::from(self.cq_pos.index()) * CDESC_SIZE;
-            if !self.cq_pos.is_new(self.cq.read32(off) & TX_CDESC_W0_PHASE != 0) {
+            if !self
+                .cq_pos
+                .is_new(self.cq.read32(off) & TX_CDESC_W0_PHASE != 0)
+            {
                 break;
             }
             plat.dma_read_barrier();
@@ -369,7 +416,11 @@ impl<P: Platform> TxRing<P> {
             }
             // The pool refuses ids out of range or not in flight (duplicates).
             let slot = match self.ids.free(c.req_id) {
-                Ok(()) => self.slots.get(usize::from(c.req_id)).copied().unwrap_or_default(),
+                Ok(()) => self
+                    .slots
+                    .get(usize::from(c.req_id))
+                    .copied()
+                    .unwrap_or_default(),
                 Err(_) => {
                     inc(&mut self.stats.bad_req_id);
                     return Err(ResetReason::InvalidTxReqId);
@@ -395,6 +446,24 @@ impl<P: Platform> TxRing<P> {
         });
         self.ids.reset();
         self.next_to_comp = self.sq_pos.counter();
+    }
+
+    /// Make the ring like new for re-creation on the device (after a reset,
+    /// once [`TxRing::release_all`] ran): every position back to 0 / phase 1,
+    /// ring memory zeroed (stale entries would otherwise look valid on the
+    /// new first pass), meta cache and burst budget cleared. Stats are kept.
+    pub fn reinit(&mut self) {
+        if let Some(sq) = &self.sq {
+            zero_dma(sq);
+        }
+        zero_dma(&self.cq);
+        self.ids.reset();
+        self.sq_pos.reset();
+        self.cq_pos.reset();
+        self.next_to_comp = 0;
+        self.kicked_tail = 0;
+        self.cached_meta = None;
+        self.burst_left = self.llq.map_or(0, |c| c.burst_entries);
     }
 
     /// Count in-flight packets posted more than `timeout_us` ago; each one
@@ -448,6 +517,13 @@ impl<P: Platform> TxRing<P> {
     }
 }
 
+/// Zero a whole ring region with 64-bit stores.
+pub(crate) fn zero_dma(d: &impl DmaRegion) {
+    for off in (0..d.len() / 8).map(|q| q * 8) {
+        d.write64(off, 0);
+    }
+}
+
 /// Number of descriptors the segments need after the first `skip` bytes.
 #[inline]
 fn count_after_skip(segs: &[DmaSegment], mut skip: u32) -> u16 {
@@ -463,92 +539,9 @@ fn count_after_skip(segs: &[DmaSegment], mut skip: u32) -> u16 {
     n
 }
 
-/// Destination of a packet's descriptors: host SQ memory or an LLQ line.
-trait DescSink {
-    fn push(&mut self, build: impl FnOnce(bool) -> [u64; 2]);
-}
-
-struct HostSink<'a, D: DmaRegion> {
-    sq: &'a D,
-    pos: &'a mut PhaseRing,
-}
-
-impl<D: DmaRegion> DescSink for HostSink<'_, D> {
-    #[inline]
-    fn push(&mut self, build: impl FnOnce(bool) -> [u64; 2]) {
-        let q = build(self.pos.phase());
-        let off = usize::from(self.pos.index()) * TX_DESC_SIZE;
-        self.sq.write64(off, q[0]);
-        self.sq.write64(off + 8, q[1]);
-        self.pos.advance(1);
-    }
-}
-
-impl<R: RegisterBar> DescSink for LlqWriter<'_, R> {
-    #[inline]
-    fn push(&mut self, build: impl FnOnce(bool) -> [u64; 2]) {
-        self.push_desc(build)
-    }
-}
-
-/// Everything needed to emit one validated packet.
-struct PacketDescs<'a> {
-    segs: &'a [DmaSegment],
-    skip: u32,
-    req_id: u16,
-    offload: u32,
-    header_len: u8,
-    meta: Option<TxMeta>,
-}
-
-impl PacketDescs<'_> {
-    /// Meta (FIRST) if any, then data descriptors: the first carries req_id,
-    /// offload bits, header length and COMP_REQ (FIRST without meta); the
-    /// last carries LAST (ena.md §5.2, §5.3).
-    #[inline]
-    fn emit(&self, sink: &mut impl DescSink) {
-        let mut first_ctrl = TxDescCtrl::COMP_REQ;
-        if let Some(m) = &self.meta {
-            sink.push(|ph| TxMetaDesc::new(m, ph).to_qwords());
-        } else {
-            first_ctrl |= TxDescCtrl::FIRST;
-        }
-        let mut skip = self.skip;
-        let mut pieces = self.segs.iter().filter_map(|s| {
-            if skip >= s.len {
-                skip -= s.len;
-                None
-            } else {
-                let p = (s.addr.wrapping_add(u64::from(skip)), (s.len - skip) as u16);
-                skip = 0;
-                Some(p)
-            }
-        });
-        // A packet pushed whole (LLQ) still needs one descriptor: length 0.
-        let (mut addr, mut len) = pieces.next().unwrap_or((0, 0));
-        let mut ctrl = first_ctrl;
-        let mut offload = self.offload;
-        let mut req_id = self.req_id;
-        let mut hdr = self.header_len;
-        loop {
-            let next = pieces.next();
-            if next.is_none() {
-                ctrl |= TxDescCtrl::LAST;
-            }
-            sink.push(|ph| {
-                let c = if ph { ctrl | TxDescCtrl::PHASE } else { ctrl };
-                TxDesc::data(len, req_id, addr, c, offload, hdr).to_qwords()
-            });
-            let Some((a, l)) = next else { break };
-            (addr, len) = (a, l);
-            ctrl = TxDescCtrl::empty();
-            offload = 0;
-            req_id = 0;
-            hdr = 0;
-        }
-    }
-}
-
+#[cfg(test)]
+#[path = "tx_llq_tests.rs"]
+mod llq_tests;
 #[cfg(test)]
 #[path = "tx_tests.rs"]
 mod tests;

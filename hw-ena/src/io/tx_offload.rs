@@ -4,18 +4,30 @@
 use cloudnic_common::nic::{L3Proto, L4Proto, TxError, TxOffload};
 
 use crate::defs::io::{
-    tx_offload_ctrl, TxDescMetaCtrl, TxMeta, L3_PROTO_IPV4, L3_PROTO_IPV6, L4_PROTO_TCP,
-    L4_PROTO_UDP, L4_PROTO_UNKNOWN, TX_META_L4_HDR_LEN_MASK, TX_META_MSS_MAX,
+    tx_offload_ctrl, TxDescMetaCtrl, TxMeta, TxMetaDesc, L3_PROTO_IPV4, L3_PROTO_IPV6,
+    L4_PROTO_TCP, L4_PROTO_UDP, L4_PROTO_UNKNOWN, TX_META_L4_HDR_LEN_MASK, TX_META_MSS_MAX,
 };
 
-/// Offload bits for the first data descriptor, and the metadata a meta
-/// descriptor must carry (`None` when no checksum/TSO is requested).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct TxPrep {
-    /// `meta_ctrl` word without the req_id (see [`tx_offload_ctrl`]).
-    pub ctrl: u32,
-    /// Metadata for checksum/TSO packets.
-    pub meta: Option<TxMeta>,
+/// The all-zero metadata sent when the device disabled meta caching and the
+/// packet asks for no offload (ena.md §5.3), encoded without the phase.
+pub(crate) const ZERO_META: TxMetaDesc = TxMetaDesc::new(
+    &TxMeta {
+        mss: 0,
+        l3_hdr_len: 0,
+        l3_hdr_offset: 0,
+        l4_hdr_len_words: 0,
+    },
+    false,
+);
+
+/// `meta_ctrl` offload bits of a packet without checksum/TSO: only DF.
+#[inline(always)]
+pub(crate) fn plain_ctrl(o: &TxOffload) -> u32 {
+    if o.l3 == L3Proto::Ipv4 && o.ipv4_df {
+        TxDescMetaCtrl::DF.bits()
+    } else {
+        0
+    }
 }
 
 /// Linux policy (ena.md §5.3): any checksum or TSO request enables the L4
@@ -23,15 +35,15 @@ pub(crate) struct TxPrep {
 /// the partial flag and forces the IPv4 header checksum; non-TSO honours the
 /// caller's "pseudo-header already filled" flag (always set by Linux's
 /// CHECKSUM_PARTIAL). The meta carries L3 offset/length, and for TSO the MSS
-/// and L4 header length in words. DF mirrors the IPv4 DF bit.
+/// and L4 header length in words. DF mirrors the IPv4 DF bit. Returns the
+/// first data descriptor's `meta_ctrl` offload bits (without req_id) and the
+/// meta descriptor (without phase). Packets asking for no offload take
+/// [`plain_ctrl`] instead.
 #[inline]
-pub(crate) fn prepare_offload(o: &TxOffload) -> Result<TxPrep, TxError> {
+pub(crate) fn prepare_offload(o: &TxOffload) -> Result<(u32, Option<TxMetaDesc>), TxError> {
     let ipv4 = o.l3 == L3Proto::Ipv4;
-    let df = if ipv4 && o.ipv4_df { TxDescMetaCtrl::DF } else { TxDescMetaCtrl::empty() };
+    let df = TxDescMetaCtrl::from_bits_retain(plain_ctrl(o));
     let tso = o.tso_mss != 0;
-    if !(o.l4_csum || o.ipv4_csum || tso) {
-        return Ok(TxPrep { ctrl: df.bits(), meta: None });
-    }
     let l3 = match o.l3 {
         L3Proto::Ipv4 => L3_PROTO_IPV4,
         L3Proto::Ipv6 => L3_PROTO_IPV6,
@@ -46,7 +58,12 @@ pub(crate) fn prepare_offload(o: &TxOffload) -> Result<TxPrep, TxError> {
     let l3_hdr_len = u8::try_from(o.l3_len).map_err(|_| TxError::Invalid)?;
     let l3_hdr_offset = u8::try_from(o.l3_offset).map_err(|_| TxError::Invalid)?;
     let mut flags = df;
-    let mut meta = TxMeta { mss: 0, l3_hdr_len, l3_hdr_offset, l4_hdr_len_words: 0 };
+    let mut meta = TxMeta {
+        mss: 0,
+        l3_hdr_len,
+        l3_hdr_offset,
+        l4_hdr_len_words: 0,
+    };
     if tso {
         let words = o.l4_len / 4;
         if o.l4 != L4Proto::Tcp
@@ -72,7 +89,10 @@ pub(crate) fn prepare_offload(o: &TxOffload) -> Result<TxPrep, TxError> {
     if o.ipv4_csum && ipv4 {
         flags |= TxDescMetaCtrl::L3_CSUM_EN;
     }
-    Ok(TxPrep { ctrl: tx_offload_ctrl(l3, l4, flags), meta: Some(meta) })
+    Ok((
+        tx_offload_ctrl(l3, l4, flags),
+        Some(TxMetaDesc::new(&meta, false)),
+    ))
 }
 
 /// Host-placement header length (ena.md §5.2 word 3): the L4 header end for

@@ -2,6 +2,19 @@
 
 use std::cell::RefCell;
 
+/// Where a model delivers MSI-X messages: the in-process [`InterruptSink`]
+/// for host tests, an eventfd per vector behind a future vfio-user server.
+pub trait InterruptTarget {
+    /// Deliver one message on `vector` (the model already applied its masking).
+    fn raise(&self, vector: u16);
+}
+
+impl InterruptTarget for InterruptSink {
+    fn raise(&self, vector: u16) {
+        InterruptSink::raise(self, vector)
+    }
+}
+
 /// Records which vectors fired; the test harness drains them and calls the
 /// driver's interrupt handlers, as an OS would from its ISR.
 #[derive(Debug, Default)]

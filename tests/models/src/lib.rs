@@ -9,12 +9,17 @@
 //! microseconds and every run is deterministic.
 
 pub mod clock;
+pub mod ena;
 pub mod irq;
+pub mod ledger;
 pub mod mem;
+pub mod net;
 pub mod wire;
 
 pub use clock::VirtualClock;
-pub use irq::InterruptSink;
+pub use ena::{EnaConfig, EnaCounters, EnaFault, EnaModel, PciIdentity};
+pub use irq::{InterruptSink, InterruptTarget};
+pub use ledger::{BufKind, Ledger};
 pub use mem::{Arena, DmaFault, GuestMemory};
 
 /// A PCI function as the host sees it: BAR accesses and the passage of time.

@@ -2,15 +2,18 @@
 //!
 //! Offsets are relative to the payload start: ACQ byte 8 on GET
 //! ([`super::AcqEntry::response`]), AQ byte 20 on SET
-//! ([`super::SetFeatureCmd::new`]). Control buffers (RSS key, table, hash
-//! input, flow-steering rule) are separate DMA buffers.
+//! ([`super::SetFeatureCmd::new`]). RSS, PHC/timestamping and flow
+//! steering payloads live in the sibling `rss`, `phc` and `flow_steering`
+//! modules (all re-exported from `defs::admin`).
 
 use zerocopy_derive::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 use super::MemAddr;
 
 /// DEVICE_ATTRIBUTES (1) (ena.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct DeviceAttributes {
     /// Implementation id.
@@ -36,7 +39,9 @@ pub struct DeviceAttributes {
 const _: () = assert!(core::mem::size_of::<DeviceAttributes>() == 36);
 
 /// MAX_QUEUES_NUM (2), legacy queue limits (ena.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct MaxQueuesNum {
     /// Max SQs.
@@ -65,7 +70,9 @@ const _: () = assert!(core::mem::size_of::<MaxQueuesNum>() == 32);
 pub const MAX_QUEUES_EXT_VERSION: u8 = 1;
 
 /// MAX_QUEUES_EXT (7), per-direction limits (ena.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct MaxQueuesExt {
     /// Payload version (must echo 1).
@@ -99,7 +106,9 @@ pub struct MaxQueuesExt {
 const _: () = assert!(core::mem::size_of::<MaxQueuesExt>() == 44);
 
 /// HW_HINTS (3); all values u16, 0 = driver default (ena.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct HwHints {
     /// Readless MMIO timeout, ms.
@@ -131,7 +140,9 @@ pub const HW_HINT_DISABLED: u16 = 0xFFFF;
 pub const LLQ_FEATURE_VERSION_1: u8 = 1;
 
 /// LLQ (4) negotiation payload, GET and SET (ena.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct LlqFeature {
     /// Max LLQs.
@@ -248,7 +259,9 @@ bitflags::bitflags! {
 }
 
 /// STATELESS_OFFLOAD_CONFIG (11) (ena.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct StatelessOffload {
     /// [`TxOffloadBits`].
@@ -261,182 +274,10 @@ pub struct StatelessOffload {
 /// ENA spec: offload payload is 3 dwords (ena.md §3.6).
 const _: () = assert!(core::mem::size_of::<StatelessOffload>() == 12);
 
-/// Hash function id: Toeplitz (ena.md §3.6); selected as `1 << id`.
-pub const RSS_HASH_FUNCTION_TOEPLITZ: u32 = 1;
-/// Hash function id: CRC32.
-pub const RSS_HASH_FUNCTION_CRC32: u32 = 2;
-/// Mask of the function bitmaps (bits 7:0).
-pub const RSS_HASH_FUNCTION_MASK: u32 = 0xFF;
-/// Default Toeplitz init value (ena.md §6.7).
-pub const RSS_HASH_INIT_VALUE: u32 = 0xFFFF_FFFF;
-/// RSS key size in dwords (ena.md §3.6).
-pub const RSS_KEY_PARTS: u32 = 10;
-/// RSS key size in bytes.
-pub const RSS_KEY_SIZE: usize = 40;
-
-/// RSS_HASH_FUNCTION (10) payload (ena.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
-#[repr(C)]
-pub struct RssHashFunction {
-    /// Supported functions bitmap (`1 << id`).
-    pub supported_func: u32,
-    /// Selected function bitmap (`1 << id`).
-    pub selected_func: u32,
-    /// Initial value.
-    pub init_val: u32,
-}
-/// ENA spec: hash function payload is 3 dwords (ena.md §3.6).
-const _: () = assert!(core::mem::size_of::<RssHashFunction>() == 12);
-
-/// RSS_HASH_FUNCTION control buffer: the key (ena.md §3.6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
-#[repr(C)]
-pub struct RssHashKeyBuffer {
-    /// Key length in dwords (10).
-    pub key_parts: u32,
-    /// Reserved.
-    pub reserved: u32,
-    /// Key bytes.
-    pub key: [u8; RSS_KEY_SIZE],
-}
-/// ENA spec: hash key control buffer is 48 bytes (ena.md §3.6).
-const _: () = assert!(core::mem::size_of::<RssHashKeyBuffer>() == 48);
-
-/// Inline index meaning "no single-entry update" (ena.md §3.6).
-pub const RSS_IND_INLINE_INDEX_NONE: u32 = 0xFFFF_FFFF;
-/// RSS_INDIRECTION_TABLE flags bit 0: single-entry update supported.
-pub const RSS_IND_FLAG_ONE_ENTRY_UPDATE: u8 = 1 << 0;
-/// Largest table the driver uses: 2^16 entries (ena.md §6.7).
-pub const RSS_IND_MAX_LOG_SIZE: u16 = 16;
-/// Feature version the device answers GET RSS_INDIRECTION_TABLE with.
-pub const RSS_IND_TABLE_GET_VERSION: u8 = 1;
-
-/// One indirection-table entry (ena.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
-#[repr(C)]
-pub struct RssIndEntry {
-    /// Device CQ index.
-    pub cq_idx: u16,
-    /// Reserved.
-    pub reserved: u16,
-}
-/// ENA spec: table entries are 4 bytes (ena.md §3.6).
-const _: () = assert!(core::mem::size_of::<RssIndEntry>() == 4);
-
-/// RSS_INDIRECTION_TABLE_CONFIG (12) payload; the table is the control buffer.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
-#[repr(C)]
-pub struct RssIndTable {
-    /// log2 of the smallest table.
-    pub min_size: u16,
-    /// log2 of the largest table.
-    pub max_size: u16,
-    /// log2 of this table.
-    pub size: u16,
-    /// Bit 0: single-entry update supported.
-    pub flags: u8,
-    /// Reserved.
-    pub reserved: u8,
-    /// Inline entry index (0xFFFFFFFF = none).
-    pub inline_index: u32,
-    /// Inline entry.
-    pub inline_entry: RssIndEntry,
-}
-/// ENA spec: indirection header is 16 bytes (ena.md §3.6).
-const _: () = assert!(core::mem::size_of::<RssIndTable>() == 16);
-
-/// RSS protocol slots of the hash-input buffer (ena.md §3.6).
-pub mod rss_proto {
-    /// TCP over IPv4.
-    pub const TCP4: usize = 0;
-    /// UDP over IPv4.
-    pub const UDP4: usize = 1;
-    /// TCP over IPv6.
-    pub const TCP6: usize = 2;
-    /// UDP over IPv6.
-    pub const UDP6: usize = 3;
-    /// Other IPv4.
-    pub const IP4: usize = 4;
-    /// Other IPv6.
-    pub const IP6: usize = 5;
-    /// IPv4 fragment.
-    pub const IP4_FRAG: usize = 6;
-    /// Not IP.
-    pub const NOT_IP: usize = 7;
-    /// TCP over IPv6 with extension headers.
-    pub const TCP6_EX: usize = 8;
-    /// IPv6 with extension headers.
-    pub const IP6_EX: usize = 9;
-    /// Slots in the buffer.
-    pub const NUM: usize = 16;
-}
-
-bitflags::bitflags! {
-    /// RSS hash input fields (ena.md §3.6; current values, not the 2016 ones).
-    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-    pub struct RssFields: u16 {
-        /// Ethernet destination.
-        const L2_DA = 1 << 0;
-        /// Ethernet source.
-        const L2_SA = 1 << 1;
-        /// IP destination.
-        const L3_DA = 1 << 2;
-        /// IP source.
-        const L3_SA = 1 << 3;
-        /// L4 destination port.
-        const L4_DP = 1 << 4;
-        /// L4 source port.
-        const L4_SP = 1 << 5;
-    }
-}
-
-/// RSS_HASH_INPUT sort bit: swap L3 addresses (ena.md §3.6).
-pub const RSS_INPUT_L3_SORT: u16 = 1 << 1;
-/// RSS_HASH_INPUT sort bit: swap L4 ports.
-pub const RSS_INPUT_L4_SORT: u16 = 1 << 2;
-
-/// RSS_HASH_INPUT (18) payload (ena.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
-#[repr(C)]
-pub struct RssHashInput {
-    /// Supported sorting bits.
-    pub supported_input_sort: u16,
-    /// Enabled sorting bits.
-    pub enabled_input_sort: u16,
-}
-/// ENA spec: hash input payload is 4 bytes (ena.md §3.6).
-const _: () = assert!(core::mem::size_of::<RssHashInput>() == 4);
-
-/// One protocol's field bitmap in the hash-control buffer (ena.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
-#[repr(C)]
-pub struct RssProtoInput {
-    /// [`RssFields`] bits.
-    pub fields: u16,
-    /// Reserved.
-    pub reserved: u16,
-}
-/// ENA spec: per-protocol entries are u16 + u16 (ena.md §3.6).
-const _: () = assert!(core::mem::size_of::<RssProtoInput>() == 4);
-
-/// RSS_HASH_INPUT control buffer (ena.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
-#[repr(C)]
-pub struct RssHashControl {
-    /// Fields the device supports per protocol.
-    pub supported: [RssProtoInput; rss_proto::NUM],
-    /// Fields selected per protocol.
-    pub selected: [RssProtoInput; rss_proto::NUM],
-    /// Reserved.
-    pub reserved2: [RssProtoInput; rss_proto::NUM],
-    /// Reserved.
-    pub reserved3: [RssProtoInput; rss_proto::NUM],
-}
-/// ENA spec: hash-control buffer is 256 bytes (ena.md §3.6).
-const _: () = assert!(core::mem::size_of::<RssHashControl>() == 256);
-
 /// MTU (14) payload: MTU excluding the L2 header (ena.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct MtuFeature {
     /// MTU in bytes.
@@ -446,7 +287,9 @@ pub struct MtuFeature {
 const _: () = assert!(core::mem::size_of::<MtuFeature>() == 4);
 
 /// INTERRUPT_MODERATION (20) payload (ena.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct IntrModeration {
     /// Delay resolution in µs.
@@ -458,7 +301,9 @@ pub struct IntrModeration {
 const _: () = assert!(core::mem::size_of::<IntrModeration>() == 4);
 
 /// AENQ_CONFIG (26) payload (ena.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct AenqConfig {
     /// Groups the device can report.
@@ -499,7 +344,9 @@ pub mod link_speed {
 }
 
 /// LINK_CONFIG (27) payload (ena.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct LinkConfig {
     /// Speed in Mbit/s.
@@ -513,7 +360,9 @@ pub struct LinkConfig {
 const _: () = assert!(core::mem::size_of::<LinkConfig>() == 12);
 
 /// HOST_ATTR_CONFIG (28) payload (ena.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct HostAttrConfig {
     /// Host-info page (4 KiB, contiguous).
@@ -526,165 +375,10 @@ pub struct HostAttrConfig {
 /// ENA spec: host attributes payload is 20 bytes (ena.md §3.6).
 const _: () = assert!(core::mem::size_of::<HostAttrConfig>() == 20);
 
-/// PHC_CONFIG (29) payload (ena.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
-#[repr(C)]
-pub struct PhcConfig {
-    /// PHC version (0).
-    pub version: u8,
-    /// Reserved.
-    pub reserved: [u8; 3],
-    /// Doorbell offset in BAR0 (GET).
-    pub doorbell_offset: u32,
-    /// Expire timeout µs (GET).
-    pub expire_timeout_usec: u32,
-    /// Block timeout µs (GET).
-    pub block_timeout_usec: u32,
-    /// Output buffer address (SET).
-    pub output_address: MemAddr,
-    /// Output buffer length (SET).
-    pub output_length: u32,
-}
-/// ENA spec: PHC payload ends with output_length at +24 (ena.md §3.6).
-const _: () = assert!(core::mem::size_of::<PhcConfig>() == 28);
-
-/// PHC error flag: timestamp invalid (ena.md §6.4).
-pub const PHC_ERROR_FLAG_TIMESTAMP: u32 = 1 << 0;
-/// PHC error flag: error bound invalid.
-pub const PHC_ERROR_FLAG_ERROR_BOUND: u32 = 1 << 1;
-
-/// PHC response written by the device (ena.md §6.4).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
-#[repr(C)]
-pub struct PhcResp {
-    /// Request id (pre-filled with id + 0xDEAD).
-    pub req_id: u16,
-    /// Reserved.
-    pub reserved1: [u8; 6],
-    /// Timestamp in ns.
-    pub timestamp: u64,
-    /// Reserved.
-    pub reserved2: [u8; 8],
-    /// Error bound in ns.
-    pub error_bound: u32,
-    /// `PHC_ERROR_FLAG_*`.
-    pub error_flags: u32,
-    /// Reserved.
-    pub reserved3: [u8; 32],
-}
-/// ENA spec: PHC response is 64 bytes (ena.md §6.4).
-const _: () = assert!(core::mem::size_of::<PhcResp>() == 64);
-
-/// Flow-steering action: add (ena.md §3.6).
-pub const FLOW_STEERING_ADD: u8 = 1;
-/// Flow-steering action: remove.
-pub const FLOW_STEERING_REMOVE: u8 = 2;
-/// Flow-steering action: remove all.
-pub const FLOW_STEERING_REMOVE_ALL: u8 = 3;
-/// Rule location chosen by the device.
-pub const FLOW_STEERING_LOCATION_ANY: u16 = 0xFFFF;
-
-/// Flow-steering flow types (ena.md §3.6).
-pub mod flow_type {
-    /// IPv4.
-    pub const IPV4: u8 = 1;
-    /// IPv6.
-    pub const IPV6: u8 = 2;
-    /// TCP over IPv4.
-    pub const TCP4: u8 = 3;
-    /// TCP over IPv6.
-    pub const TCP6: u8 = 4;
-    /// UDP over IPv4.
-    pub const UDP4: u8 = 5;
-    /// UDP over IPv6.
-    pub const UDP6: u8 = 6;
-}
-
-/// FLOW_STEERING_CONFIG (30) SET payload (ena.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
-#[repr(C)]
-pub struct FlowSteeringSet {
-    /// `FLOW_STEERING_*` action.
-    pub action: u8,
-    /// [`flow_type`] value.
-    pub flow_type: u8,
-    /// RX queue.
-    pub rx_queue: u16,
-    /// Rule location (0xFFFF = device chooses).
-    pub location: u16,
-    /// Reserved.
-    pub reserved: u16,
-    /// Flags.
-    pub flags: u32,
-}
-/// ENA spec: flow-steering SET payload is 12 bytes (ena.md §3.6).
-const _: () = assert!(core::mem::size_of::<FlowSteeringSet>() == 12);
-
-/// FLOW_STEERING_CONFIG response (ena.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
-#[repr(C)]
-pub struct FlowSteeringResp {
-    /// Location used.
-    pub location: u16,
-    /// Reserved.
-    pub reserved: u16,
-}
-/// ENA spec: flow-steering response carries a u16 location (ena.md §3.6).
-const _: () = assert!(core::mem::size_of::<FlowSteeringResp>() == 4);
-
-/// Flow-steering rule control buffer (ena.md §3.6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
-#[repr(C)]
-pub struct FlowSteeringRule {
-    /// Destination IP.
-    pub dst_ip: [u8; 16],
-    /// Destination IP mask.
-    pub dst_ip_mask: [u8; 16],
-    /// Source IP.
-    pub src_ip: [u8; 16],
-    /// Source IP mask.
-    pub src_ip_mask: [u8; 16],
-    /// Destination port.
-    pub dst_port: u16,
-    /// Destination port mask.
-    pub dst_port_mask: u16,
-    /// Source port.
-    pub src_port: u16,
-    /// Source port mask.
-    pub src_port_mask: u16,
-    /// TOS.
-    pub tos: u8,
-    /// TOS mask.
-    pub tos_mask: u8,
-    /// Reserved.
-    pub reserved: [u8; 54],
-}
-/// ENA spec: flow-steering rule buffer is 128 bytes (ena.md §3.6).
-const _: () = assert!(core::mem::size_of::<FlowSteeringRule>() == 128);
-
-/// HW timestamp mode: none (ena.md §3.6).
-pub const HW_TIMESTAMP_NONE: u8 = 0;
-/// HW timestamp mode: all packets.
-pub const HW_TIMESTAMP_ALL: u8 = 1;
-
-/// HW_TIMESTAMP (31) payload (ena.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
-#[repr(C)]
-pub struct HwTimestamp {
-    /// Version (1).
-    pub version: u8,
-    /// TX mode.
-    pub tx: u8,
-    /// RX mode.
-    pub rx: u8,
-    /// Reserved.
-    pub reserved: u8,
-}
-/// ENA spec: HW timestamp payload is 3 bytes used of a dword (ena.md §3.6).
-const _: () = assert!(core::mem::size_of::<HwTimestamp>() == 4);
-
 /// FRAG_BYPASS (8) payload (ena.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct FragBypass {
     /// 1 = enable.
@@ -696,7 +390,9 @@ pub struct FragBypass {
 const _: () = assert!(core::mem::size_of::<FragBypass>() == 4);
 
 /// EXTRA_PROPERTIES_STRINGS (5) GET payload: number of strings (ena.md §3.5).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct ExtraPropertiesStrings {
     /// Strings present (each 32 bytes, at most 32).
@@ -706,7 +402,9 @@ pub struct ExtraPropertiesStrings {
 const _: () = assert!(core::mem::size_of::<ExtraPropertiesStrings>() == 4);
 
 /// EXTRA_PROPERTIES_FLAGS (6) GET payload (ena.md §3.5).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct ExtraPropertiesFlags {
     /// Flags.
@@ -723,7 +421,12 @@ mod tests {
 
     #[test]
     fn device_attributes_offsets() {
-        let a = DeviceAttributes { mac_addr: [2, 0, 0, 0, 0, 1], flow_steering_max_entries: 0x1234, max_mtu: 9216, ..Default::default() };
+        let a = DeviceAttributes {
+            mac_addr: [2, 0, 0, 0, 0, 1],
+            flow_steering_max_entries: 0x1234,
+            max_mtu: 9216,
+            ..Default::default()
+        };
         let b = a.as_bytes();
         assert_eq!(&b[24..30], &[2, 0, 0, 0, 0, 1]);
         assert_eq!(&b[30..32], &0x1234u16.to_le_bytes());
@@ -734,12 +437,23 @@ mod tests {
 
     #[test]
     fn llq_offsets() {
-        let l = LlqFeature { feature_version: 1, entry_size_recommended: 4, max_wide_llq_depth: 512, accel_flags: 3, accel_max_tx_burst_size: 0x800, ..Default::default() };
+        let l = LlqFeature {
+            feature_version: 1,
+            entry_size_recommended: 4,
+            max_wide_llq_depth: 512,
+            accel_flags: 3,
+            accel_max_tx_burst_size: 0x800,
+            ..Default::default()
+        };
         let b = l.as_bytes();
         assert_eq!((b[24], b[25]), (1, 4));
         assert_eq!(&b[26..28], &512u16.to_le_bytes());
         assert_eq!(&b[28..32], &[3, 0, 0, 8]);
-        let ext = MaxQueuesExt { version: 1, max_per_packet_tx_descs: 19, ..Default::default() };
+        let ext = MaxQueuesExt {
+            version: 1,
+            max_per_packet_tx_descs: 19,
+            ..Default::default()
+        };
         assert_eq!(&ext.as_bytes()[40..42], &19u16.to_le_bytes());
         assert_eq!(llq_entry_size_bytes(LLQ_ENTRY_SIZE_256B), 256);
     }

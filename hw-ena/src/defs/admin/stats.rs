@@ -38,7 +38,9 @@ pub const CUSTOMER_METRIC_NAMES: [&str; 6] = [
 ];
 
 /// GET_STATS command, 32 bytes (ena.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct GetStatsCmd {
     /// Common header.
@@ -80,14 +82,19 @@ impl GetStatsCmd {
     pub fn customer_metrics(requested: u64, buf_addr: u64, buf_len: u32) -> Self {
         let mut c = Self::new(STATS_TYPE_CUSTOMER_METRICS);
         c.requested_metrics = requested;
-        c.ctrl = CtrlBuffInfo { length: buf_len, address: MemAddr::new(buf_addr) };
+        c.ctrl = CtrlBuffInfo {
+            length: buf_len,
+            address: MemAddr::new(buf_addr),
+        };
         c.common.flags = AqFlags::empty().bits();
         c
     }
 }
 
 /// Basic statistics response (7 lo/hi pairs), relative to ACQ byte 8 (ena.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct BasicStats {
     /// TX bytes, low.
@@ -128,7 +135,9 @@ pub const fn join_u64(low: u32, high: u32) -> u64 {
 }
 
 /// ENI allowance statistics response (ena.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct EniStats {
     /// Packets shaped: inbound bandwidth allowance exceeded.
@@ -159,7 +168,9 @@ bitflags::bitflags! {
 }
 
 /// ENA SRD information response (ena.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct SrdInfo {
     /// [`SrdFlags`].
@@ -177,7 +188,9 @@ pub struct SrdInfo {
 const _: () = assert!(core::mem::size_of::<SrdInfo>() == 40);
 
 /// Customer-metrics inline response: the reported bitmap (ena.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct CustomerMetricsResp {
     /// Metrics reported, in id order; the values are packed in the buffer.
@@ -199,7 +212,10 @@ mod tests {
         assert_eq!(b[2], 11);
         assert_eq!(b[3], 0);
         assert_eq!(&b[4..8], &512u32.to_le_bytes());
-        assert_eq!((b[16], b[17]), (STATS_TYPE_CUSTOMER_METRICS, STATS_SCOPE_ETH_TRAFFIC));
+        assert_eq!(
+            (b[16], b[17]),
+            (STATS_TYPE_CUSTOMER_METRICS, STATS_SCOPE_ETH_TRAFFIC)
+        );
         assert_eq!(&b[24..32], &0x3Fu64.to_le_bytes());
         assert_eq!(join_u64(1, 2), 0x2_0000_0001);
     }

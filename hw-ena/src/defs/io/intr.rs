@@ -29,8 +29,16 @@ pub struct IntrCtrl {
 impl IntrCtrl {
     /// Register value; delays above the 15-bit fields saturate.
     pub const fn encode(&self) -> u32 {
-        let rx = if self.rx_delay > INTR_DELAY_MAX { INTR_DELAY_MAX } else { self.rx_delay };
-        let tx = if self.tx_delay > INTR_DELAY_MAX { INTR_DELAY_MAX } else { self.tx_delay };
+        let rx = if self.rx_delay > INTR_DELAY_MAX {
+            INTR_DELAY_MAX
+        } else {
+            self.rx_delay
+        };
+        let tx = if self.tx_delay > INTR_DELAY_MAX {
+            INTR_DELAY_MAX
+        } else {
+            self.tx_delay
+        };
         let mut v = rx | tx << INTR_TX_DELAY_SHIFT;
         if self.unmask {
             v |= INTR_UNMASK;

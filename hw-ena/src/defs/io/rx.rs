@@ -26,7 +26,9 @@ bitflags! {
 }
 
 /// ENA spec: RX descriptor, 16 B (ena.md §5.5).
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(
+    FromBytes, IntoBytes, Immutable, KnownLayout, Clone, Copy, Debug, Default, PartialEq, Eq,
+)]
 #[repr(C)]
 pub struct RxDesc {
     /// Buffer length in bytes; 0 means 64 KiB.
@@ -53,7 +55,8 @@ impl RxDesc {
     /// comp_req = 1). `len` ≥ 65536 is encoded as 0 (= 64 KiB).
     #[inline]
     pub const fn new(len: u32, req_id: u16, addr: u64, phase: bool) -> Self {
-        let mut ctrl = RxDescCtrl::FIRST.bits() | RxDescCtrl::LAST.bits() | RxDescCtrl::COMP_REQ.bits();
+        let mut ctrl =
+            RxDescCtrl::FIRST.bits() | RxDescCtrl::LAST.bits() | RxDescCtrl::COMP_REQ.bits();
         if phase {
             ctrl |= RxDescCtrl::PHASE.bits();
         }
@@ -93,7 +96,10 @@ impl RxDesc {
                 | (self.ctrl as u64) << 24
                 | (self.req_id as u64) << 32
                 | (self.reserved6 as u64) << 48,
-            join(self.buff_addr_lo, self.buff_addr_hi as u32 | (self.reserved14 as u32) << 16),
+            join(
+                self.buff_addr_lo,
+                self.buff_addr_hi as u32 | (self.reserved14 as u32) << 16,
+            ),
         ]
     }
     /// Inverse of [`RxDesc::to_qwords`].
@@ -163,7 +169,9 @@ pub const RX_CDESC_L4_PROTO_IDX_MASK: u32 = 0x1F;
 pub const RX_CDESC_STATUS_MBZ: RxCdescStatus = RxCdescStatus::MBZ7.union(RxCdescStatus::MBZ17);
 
 /// ENA spec: RX completion descriptor, 16 B (ena.md §5.6).
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(
+    FromBytes, IntoBytes, Immutable, KnownLayout, Clone, Copy, Debug, Default, PartialEq, Eq,
+)]
 #[repr(C)]
 pub struct RxCdesc {
     /// Protocol indices and [`RxCdescStatus`] flags.
@@ -185,7 +193,12 @@ const _: () = assert!(core::mem::size_of::<RxCdesc>() == 16);
 
 impl RxCdesc {
     /// Build a status word from flags, protocol indices and VLAN count.
-    pub const fn status_word(flags: RxCdescStatus, l3_proto: u8, l4_proto: u8, vlan_cnt: u8) -> u32 {
+    pub const fn status_word(
+        flags: RxCdescStatus,
+        l3_proto: u8,
+        l4_proto: u8,
+        vlan_cnt: u8,
+    ) -> u32 {
         flags.bits()
             | (l3_proto as u32 & RX_CDESC_L3_PROTO_IDX_MASK)
             | (vlan_cnt as u32 & RX_CDESC_SRC_VLAN_CNT_MASK) << RX_CDESC_SRC_VLAN_CNT_SHIFT
@@ -193,7 +206,15 @@ impl RxCdesc {
     }
     /// Device-side encoder: `status` from [`RxCdesc::status_word`].
     pub const fn new(status: u32, length: u16, req_id: u16, hash: u32, offset: u8) -> Self {
-        RxCdesc { status, length, req_id, hash, sub_qid: 0, offset, reserved: 0 }
+        RxCdesc {
+            status,
+            length,
+            req_id,
+            hash,
+            sub_qid: 0,
+            offset,
+            reserved: 0,
+        }
     }
     /// Status flag bits.
     pub const fn flags(&self) -> RxCdescStatus {
@@ -219,7 +240,10 @@ impl RxCdesc {
     pub const fn to_qwords(&self) -> [u64; 2] {
         [
             join(self.status, self.length as u32 | (self.req_id as u32) << 16),
-            join(self.hash, self.sub_qid as u32 | (self.offset as u32) << 16 | (self.reserved as u32) << 24),
+            join(
+                self.hash,
+                self.sub_qid as u32 | (self.offset as u32) << 16 | (self.reserved as u32) << 24,
+            ),
         ]
     }
     /// Inverse of [`RxCdesc::to_qwords`].
@@ -238,7 +262,9 @@ impl RxCdesc {
 }
 
 /// ENA spec: extended RX completion, 32 B (ena.md §5.6).
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(
+    FromBytes, IntoBytes, Immutable, KnownLayout, Clone, Copy, Debug, Default, PartialEq, Eq,
+)]
 #[repr(C)]
 pub struct RxCdescExt {
     /// The 16-byte base completion.

@@ -69,7 +69,9 @@ pub const TX_DESC_HEADER_LENGTH_SHIFT: u32 = 24;
 pub const TX_DESC_LEN_CTRL_RESERVED: u32 = (1 << 22) | (1 << 25) | (0x7 << 29);
 
 /// ENA spec: TX data descriptor, 16 B (ena.md §5.2).
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(
+    FromBytes, IntoBytes, Immutable, KnownLayout, Clone, Copy, Debug, Default, PartialEq, Eq,
+)]
 #[repr(C)]
 pub struct TxDesc {
     /// Length, req_id high bits, phase, first/last/comp_req.
@@ -95,16 +97,25 @@ impl TxDesc {
     /// Encode a data descriptor. `ctrl` carries phase/first/last/comp_req,
     /// `offload` comes from [`tx_offload_ctrl`]. Address bits above 47 are dropped.
     #[inline]
-    pub const fn data(len: u16, req_id: u16, addr: u64, ctrl: TxDescCtrl, offload: u32, header_len: u8) -> Self {
+    pub const fn data(
+        len: u16,
+        req_id: u16,
+        addr: u64,
+        ctrl: TxDescCtrl,
+        offload: u32,
+        header_len: u8,
+    ) -> Self {
         let rid = req_id as u32;
         TxDesc {
             len_ctrl: len as u32
-                | ((rid >> TX_DESC_REQ_ID_LO_BITS) & TX_DESC_REQ_ID_HI_MASK) << TX_DESC_REQ_ID_HI_SHIFT
+                | ((rid >> TX_DESC_REQ_ID_LO_BITS) & TX_DESC_REQ_ID_HI_MASK)
+                    << TX_DESC_REQ_ID_HI_SHIFT
                 | (ctrl.bits() & !TxDescCtrl::META_DESC.bits()),
             meta_ctrl: (offload & !(TX_DESC_REQ_ID_LO_MASK << TX_DESC_REQ_ID_LO_SHIFT))
                 | (rid & TX_DESC_REQ_ID_LO_MASK) << TX_DESC_REQ_ID_LO_SHIFT,
             buff_addr_lo: lo32(addr),
-            buff_addr_hi_hdr_sz: (hi32(addr) & DESC_ADDR_HI_MASK) | (header_len as u32) << TX_DESC_HEADER_LENGTH_SHIFT,
+            buff_addr_hi_hdr_sz: (hi32(addr) & DESC_ADDR_HI_MASK)
+                | (header_len as u32) << TX_DESC_HEADER_LENGTH_SHIFT,
         }
     }
     /// Buffer length in bytes.
@@ -139,7 +150,10 @@ impl TxDesc {
     }
     /// 48-bit buffer address.
     pub const fn addr(&self) -> u64 {
-        join(self.buff_addr_lo, self.buff_addr_hi_hdr_sz & DESC_ADDR_HI_MASK)
+        join(
+            self.buff_addr_lo,
+            self.buff_addr_hi_hdr_sz & DESC_ADDR_HI_MASK,
+        )
     }
     /// Header length (LLQ: bytes pushed inline; host: L4 header end or 0).
     pub const fn header_len(&self) -> u8 {
@@ -148,11 +162,19 @@ impl TxDesc {
     /// The descriptor as two little-endian 64-bit words (ring write order).
     #[inline]
     pub const fn to_qwords(&self) -> [u64; 2] {
-        [join(self.len_ctrl, self.meta_ctrl), join(self.buff_addr_lo, self.buff_addr_hi_hdr_sz)]
+        [
+            join(self.len_ctrl, self.meta_ctrl),
+            join(self.buff_addr_lo, self.buff_addr_hi_hdr_sz),
+        ]
     }
     /// Inverse of [`TxDesc::to_qwords`].
     pub const fn from_qwords(q: [u64; 2]) -> Self {
-        TxDesc { len_ctrl: lo32(q[0]), meta_ctrl: hi32(q[0]), buff_addr_lo: lo32(q[1]), buff_addr_hi_hdr_sz: hi32(q[1]) }
+        TxDesc {
+            len_ctrl: lo32(q[0]),
+            meta_ctrl: hi32(q[0]),
+            buff_addr_lo: lo32(q[1]),
+            buff_addr_hi_hdr_sz: hi32(q[1]),
+        }
     }
 }
 
@@ -221,7 +243,9 @@ pub struct TxMeta {
 }
 
 /// ENA spec: TX meta descriptor, 16 B (ena.md §5.3).
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(
+    FromBytes, IntoBytes, Immutable, KnownLayout, Clone, Copy, Debug, Default, PartialEq, Eq,
+)]
 #[repr(C)]
 pub struct TxMetaDesc {
     /// Flags and MSS bits 13:10.
@@ -251,11 +275,13 @@ impl TxMetaDesc {
             ctrl |= TxMetaCtrl::PHASE.bits();
         }
         TxMetaDesc {
-            len_ctrl: ctrl | ((mss >> TX_META_MSS_LO_BITS) & TX_META_MSS_HI_MASK) << TX_META_MSS_HI_SHIFT,
+            len_ctrl: ctrl
+                | ((mss >> TX_META_MSS_LO_BITS) & TX_META_MSS_HI_MASK) << TX_META_MSS_HI_SHIFT,
             word1: 0,
             word2: meta.l3_hdr_len as u32
                 | (meta.l3_hdr_offset as u32) << TX_META_L3_HDR_OFF_SHIFT
-                | (meta.l4_hdr_len_words as u32 & TX_META_L4_HDR_LEN_MASK) << TX_META_L4_HDR_LEN_SHIFT
+                | (meta.l4_hdr_len_words as u32 & TX_META_L4_HDR_LEN_MASK)
+                    << TX_META_L4_HDR_LEN_SHIFT
                 | (mss & TX_META_MSS_LO_MASK) << TX_META_MSS_LO_SHIFT,
             word3: 0,
         }
@@ -271,18 +297,28 @@ impl TxMetaDesc {
         TxMeta {
             mss: (hi << TX_META_MSS_LO_BITS | lo) as u16,
             l3_hdr_len: (self.word2 & TX_META_L3_HDR_LEN_MASK) as u8,
-            l3_hdr_offset: ((self.word2 >> TX_META_L3_HDR_OFF_SHIFT) & TX_META_L3_HDR_OFF_MASK) as u8,
-            l4_hdr_len_words: ((self.word2 >> TX_META_L4_HDR_LEN_SHIFT) & TX_META_L4_HDR_LEN_MASK) as u8,
+            l3_hdr_offset: ((self.word2 >> TX_META_L3_HDR_OFF_SHIFT) & TX_META_L3_HDR_OFF_MASK)
+                as u8,
+            l4_hdr_len_words: ((self.word2 >> TX_META_L4_HDR_LEN_SHIFT) & TX_META_L4_HDR_LEN_MASK)
+                as u8,
         }
     }
     /// The descriptor as two little-endian 64-bit words.
     #[inline]
     pub const fn to_qwords(&self) -> [u64; 2] {
-        [join(self.len_ctrl, self.word1), join(self.word2, self.word3)]
+        [
+            join(self.len_ctrl, self.word1),
+            join(self.word2, self.word3),
+        ]
     }
     /// Inverse of [`TxMetaDesc::to_qwords`].
     pub const fn from_qwords(q: [u64; 2]) -> Self {
-        TxMetaDesc { len_ctrl: lo32(q[0]), word1: hi32(q[0]), word2: lo32(q[1]), word3: hi32(q[1]) }
+        TxMetaDesc {
+            len_ctrl: lo32(q[0]),
+            word1: hi32(q[0]),
+            word2: lo32(q[1]),
+            word3: hi32(q[1]),
+        }
     }
 }
 
@@ -306,7 +342,9 @@ pub const TX_CDESC_W0_PHASE: u32 = (TX_CDESC_FLAG_PHASE as u32) << (TX_CDESC_FLA
 pub const TX_CDESC_W0_MBZ: u32 = (TX_CDESC_FLAG_MBZ_MASK as u32) << (TX_CDESC_FLAGS_BYTE * 8);
 
 /// ENA spec: TX completion descriptor, 8 B (ena.md §5.4).
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(
+    FromBytes, IntoBytes, Immutable, KnownLayout, Clone, Copy, Debug, Default, PartialEq, Eq,
+)]
 #[repr(C)]
 pub struct TxCdesc {
     /// Request id of the completed packet.
@@ -325,7 +363,13 @@ const _: () = assert!(core::mem::size_of::<TxCdesc>() == 8);
 impl TxCdesc {
     /// Device-side encoder: a completion for `req_id` written with `phase`.
     pub const fn new(req_id: u16, phase: bool, sq_head_idx: u16) -> Self {
-        TxCdesc { req_id, status: 0, flags: if phase { TX_CDESC_FLAG_PHASE } else { 0 }, sub_qid: 0, sq_head_idx }
+        TxCdesc {
+            req_id,
+            status: 0,
+            flags: if phase { TX_CDESC_FLAG_PHASE } else { 0 },
+            sub_qid: 0,
+            sq_head_idx,
+        }
     }
     /// Phase bit.
     pub const fn phase(&self) -> bool {
@@ -356,7 +400,9 @@ impl TxCdesc {
 }
 
 /// ENA spec: extended TX completion with a timestamp, 16 B (ena.md §5.4).
-#[derive(FromBytes, IntoBytes, Immutable, KnownLayout, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(
+    FromBytes, IntoBytes, Immutable, KnownLayout, Clone, Copy, Debug, Default, PartialEq, Eq,
+)]
 #[repr(C)]
 pub struct TxCdescExt {
     /// The 8-byte base completion.

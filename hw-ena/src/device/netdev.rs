@@ -1,0 +1,380 @@
+//! [`NetDevice`] for [`EnaDevice`]: per-queue calls go straight to the
+//! rings; control calls validate first and leave the device working when
+//! they refuse.
+
+use cloudnic_common::nic::{
+    DeviceInfo, ModerationConfig, NetDevice, QueueConfig, Released, RssConfig, RxBuffer, RxPacket,
+    StatName, Token, TxError, TxPacket,
+};
+use cloudnic_common::stats::inc;
+use cloudnic_common::{cn_err, ConfigError, Error, Platform, RegisterBar, ResetReason};
+
+use super::queues::QueuePair;
+use super::{EnaDevice, MIN_MTU};
+use crate::defs::admin::{FeatureId, MtuFeature};
+use crate::defs::io::INTR_DELAY_MAX;
+
+impl<P: Platform, R: RegisterBar> EnaDevice<P, R> {
+    pub(super) fn pair_mut(&mut self, q: u16) -> Option<&mut QueuePair<P>> {
+        self.queues.as_mut()?.get_mut(usize::from(q))?.as_mut()
+    }
+    fn pair(&self, q: u16) -> Option<&QueuePair<P>> {
+        self.queues.as_ref()?.get(usize::from(q))?.as_ref()
+    }
+
+    /// (RX, TX) interrupt delays in device units (ena.md §6.6).
+    pub(super) fn moderation_delays(&self) -> (u32, u32) {
+        match self.neg.intr_delay_resolution {
+            Some(res) if res != 0 => {
+                let res = u32::from(res);
+                (
+                    self.moderation.rx_usecs / res,
+                    self.moderation.tx_usecs / res,
+                )
+            }
+            _ => (0, 0),
+        }
+    }
+
+    fn note_bad_completion(&mut self, q: u16, reason: ResetReason) {
+        cn_err!(
+            &self.plat,
+            "Invalid completion on queue {}: reset reason {:?}",
+            q,
+            reason
+        );
+        self.trigger.trigger(reason);
+    }
+
+    /// Make the RSS table fit `num_queues` (default fill if an entry names a
+    /// queue that will not exist).
+    fn fit_rss_table(&mut self, num_queues: u16) {
+        if self.rss.table().iter().any(|&e| e >= num_queues) {
+            self.rss.fill_default_table(num_queues);
+        }
+    }
+}
+
+impl<P: Platform, R: RegisterBar> NetDevice for EnaDevice<P, R> {
+    fn info(&self) -> &DeviceInfo {
+        &self.info
+    }
+
+    fn queue_config(&self) -> QueueConfig {
+        self.qcfg
+    }
+
+    fn is_open(&self) -> bool {
+        self.queues.is_some()
+    }
+
+    fn open(&mut self, cfg: QueueConfig) -> Result<(), Error> {
+        if self.failed || self.shut_down {
+            return Err(Error::NotRunning);
+        }
+        if self.queues.is_some() {
+            return Err(ConfigError::WrongState.into());
+        }
+        self.validate_config(&cfg)?;
+        self.fit_rss_table(cfg.num_queues);
+        self.create_queues(&cfg)?;
+        self.qcfg = cfg;
+        inc(&mut self.stats.events.interface_up);
+        self.monitor.on_queues_recreated(self.plat.now_us());
+        Ok(())
+    }
+
+    fn close(&mut self, release: &mut dyn FnMut(Released)) -> Result<(), Error> {
+        if self.queues.is_some() {
+            self.destroy_queues(release, true);
+            inc(&mut self.stats.events.interface_down);
+        }
+        Ok(())
+    }
+
+    fn tx_post(&mut self, q: u16, pkt: &TxPacket<'_>) -> Result<(), TxError> {
+        if self.trigger.pending().is_some() {
+            return Err(TxError::NotRunning);
+        }
+        let now = self.plat.now_us();
+        let Self {
+            plat,
+            bar0,
+            bar2,
+            queues,
+            ..
+        } = self;
+        let pair = queues
+            .as_mut()
+            .and_then(|t| t.get_mut(usize::from(q)))
+            .and_then(Option::as_mut);
+        let pair = pair.ok_or(TxError::NotRunning)?;
+        pair.tx.post(plat, bar0, bar2.as_ref(), pkt, now)
+    }
+
+    fn tx_kick(&mut self, q: u16) {
+        let Self { bar0, queues, .. } = self;
+        if let Some(p) = queues
+            .as_mut()
+            .and_then(|t| t.get_mut(usize::from(q)))
+            .and_then(Option::as_mut)
+        {
+            p.tx.kick(bar0);
+        }
+    }
+
+    fn tx_space(&self, q: u16) -> u32 {
+        self.pair(q).map_or(0, |p| p.tx.space())
+    }
+
+    fn tx_poll(&mut self, q: u16, budget: u32, done: &mut dyn FnMut(Token)) -> u32 {
+        let now = self.plat.now_us();
+        let Self { plat, queues, .. } = self;
+        let Some(p) = queues
+            .as_mut()
+            .and_then(|t| t.get_mut(usize::from(q)))
+            .and_then(Option::as_mut)
+        else {
+            return 0;
+        };
+        p.health.last_poll_us = now;
+        match p.tx.poll(plat, budget, done) {
+            Ok(n) => n,
+            Err(reason) => {
+                self.note_bad_completion(q, reason);
+                0
+            }
+        }
+    }
+
+    fn rx_refill(&mut self, q: u16, bufs: &[RxBuffer]) -> u32 {
+        let Self { bar0, queues, .. } = self;
+        match queues
+            .as_mut()
+            .and_then(|t| t.get_mut(usize::from(q)))
+            .and_then(Option::as_mut)
+        {
+            Some(p) => p.rx.refill(bar0, bufs),
+            None => 0,
+        }
+    }
+
+    fn rx_space(&self, q: u16) -> u32 {
+        self.pair(q).map_or(0, |p| p.rx.space())
+    }
+
+    fn rx_poll(&mut self, q: u16, budget: u32, deliver: &mut dyn FnMut(&RxPacket<'_>)) -> u32 {
+        let now = self.plat.now_us();
+        let Self { plat, queues, .. } = self;
+        let Some(p) = queues
+            .as_mut()
+            .and_then(|t| t.get_mut(usize::from(q)))
+            .and_then(Option::as_mut)
+        else {
+            return 0;
+        };
+        p.health.last_poll_us = now;
+        match p.rx.poll(plat, budget, deliver) {
+            Ok(n) => n,
+            Err(reason) => {
+                self.note_bad_completion(q, reason);
+                0
+            }
+        }
+    }
+
+    fn note_queue_interrupt(&mut self, q: u16) {
+        if let Some(p) = self.pair_mut(q) {
+            p.health.interrupt_seen = true;
+            p.health.poll_scheduled = true;
+        }
+    }
+
+    fn unmask_queue_interrupt(&mut self, q: u16) {
+        let (rx_delay, tx_delay) = self.moderation_delays();
+        let Self { bar0, queues, .. } = self;
+        if let Some(p) = queues
+            .as_mut()
+            .and_then(|t| t.get_mut(usize::from(q)))
+            .and_then(Option::as_mut)
+        {
+            p.health.poll_scheduled = false;
+            inc(&mut p.tx.stats_mut().napi_comp);
+            p.tx.unmask(bar0, rx_delay, tx_delay);
+        }
+    }
+
+    fn handle_management_interrupt(&mut self) {
+        if !self.shut_down {
+            self.process_management();
+        }
+    }
+
+    fn link_up(&self) -> bool {
+        self.link_up
+    }
+
+    fn set_mtu(&mut self, mtu: u32) -> Result<(), Error> {
+        let max = self.info.max_mtu;
+        if !(MIN_MTU..=max).contains(&mtu) {
+            return Err(ConfigError::MtuOutOfRange {
+                requested: mtu,
+                min: MIN_MTU,
+                max,
+            }
+            .into());
+        }
+        if self.queues.is_some() {
+            self.admin
+                .set_feature(&self.plat, &self.bar0, FeatureId::Mtu, &MtuFeature { mtu })?;
+        }
+        self.qcfg.mtu = mtu;
+        Ok(())
+    }
+
+    fn reconfigure(
+        &mut self,
+        cfg: QueueConfig,
+        release: &mut dyn FnMut(Released),
+    ) -> Result<(), Error> {
+        self.validate_config(&cfg)?;
+        if self.queues.is_none() {
+            self.fit_rss_table(cfg.num_queues);
+            self.qcfg = cfg;
+            return Ok(());
+        }
+        let old = self.qcfg;
+        self.close(release)?;
+        match self.open(cfg) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                cn_err!(
+                    &self.plat,
+                    "Failed to apply the new queue configuration, restoring the previous one"
+                );
+                self.open(old)?;
+                Err(e)
+            }
+        }
+    }
+
+    fn set_rss(&mut self, rss: &RssConfig<'_>) -> Result<(), Error> {
+        let nq = self.qcfg.num_queues;
+        if let Some(t) = rss.table {
+            // Validate before touching the key, so a bad table changes nothing.
+            if self.rss.table_len() == 0 {
+                return Err(Error::Unsupported);
+            }
+            if t.len() != self.rss.table_len() {
+                return Err(ConfigError::RssTable {
+                    index: t.len() as u32,
+                    value: 0,
+                }
+                .into());
+            }
+            if let Some((i, v)) = t.iter().enumerate().find(|(_, v)| **v >= nq) {
+                return Err(ConfigError::RssTable {
+                    index: i as u32,
+                    value: u32::from(*v),
+                }
+                .into());
+            }
+        }
+        if let Some(k) = rss.key {
+            self.rss
+                .set_key(&self.plat, &self.bar0, &mut self.admin, k)?;
+        }
+        if let Some(t) = rss.table {
+            self.rss.set_table(t, nq)?;
+            let Self {
+                plat,
+                bar0,
+                admin,
+                rss,
+                queues,
+                ..
+            } = self;
+            if let Some(table) = queues.as_ref() {
+                rss.push_table(plat, bar0, admin, &|q| {
+                    table
+                        .get(usize::from(q))
+                        .and_then(Option::as_ref)
+                        .and_then(QueuePair::rx_cq_idx)
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    fn get_rss(&self, key: &mut [u8], table: &mut [u16]) -> (usize, usize) {
+        let k = self.rss.key();
+        let kl = self.rss.key_len().min(key.len());
+        key[..kl].copy_from_slice(&k[..kl]);
+        let t = self.rss.table();
+        let tl = t.len().min(table.len());
+        table[..tl].copy_from_slice(&t[..tl]);
+        (self.rss.key_len(), t.len())
+    }
+
+    fn set_moderation(&mut self, m: ModerationConfig) -> Result<(), Error> {
+        let Some(res) = self
+            .neg
+            .intr_delay_resolution
+            .map(u32::from)
+            .filter(|r| *r != 0)
+        else {
+            return if m == ModerationConfig::default() {
+                Ok(())
+            } else {
+                Err(Error::Unsupported)
+            };
+        };
+        if m.adaptive_rx {
+            // No adaptive (DIM) engine yet: refuse rather than pretend.
+            return Err(Error::Unsupported);
+        }
+        let max_us = INTR_DELAY_MAX.saturating_mul(res);
+        for requested_us in [m.tx_usecs, m.rx_usecs] {
+            if requested_us > max_us {
+                return Err(ConfigError::ModerationOutOfRange {
+                    requested_us,
+                    max_us,
+                }
+                .into());
+            }
+        }
+        self.moderation = m;
+        Ok(())
+    }
+
+    fn moderation(&self) -> ModerationConfig {
+        self.moderation
+    }
+
+    fn health_check(&mut self) -> Option<ResetReason> {
+        self.run_health_check()
+    }
+
+    fn pending_reset(&self) -> Option<ResetReason> {
+        self.trigger.pending()
+    }
+
+    fn request_reset(&mut self, reason: ResetReason) {
+        if reason == ResetReason::OsNetdevWatchdog {
+            inc(&mut self.stats.events.tx_timeout);
+        }
+        self.trigger.trigger(reason);
+    }
+
+    fn reset(
+        &mut self,
+        reason: ResetReason,
+        release: &mut dyn FnMut(Released),
+    ) -> Result<(), Error> {
+        self.do_reset(reason, release)
+    }
+
+    fn for_each_stat(&self, f: &mut dyn FnMut(StatName, u64)) {
+        self.stats_for_each(f);
+    }
+}

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+//! cloudnic: Linux PCI driver for AWS ENA and Azure MANA built on the shared cloudnic crates.
+//!
+//! This crate is the thin OS shim (design.md "OS shims stay thin"): PCI probe and unbind, BAR
+//! mapping, DMA mask, and a `Platform` implementation; the device logic is `cloudnic_ena` /
+//! `cloudnic_mana`, linked unmodified into the same `.ko` (see linux/Kbuild, linux/README.md).
+//!
+//! Current scope: probe brings an ENA up to "device attributes read, MAC known"; no netdev
+//! yet. A MANA device is identified and mapped, then declined (no shared bring-up yet).
+//!
+//! Resources follow 7.2's driver model: the driver data borrows the bound device (`'bound`)
+//! and owns the BAR mappings and DMA memory, so unbind or `rmmod` drops (releases) all of
+//! them; `Drop` of the ENA state resets the device first so it stops DMA.
+
+mod ena;
+mod ids;
+mod platform;
+
+use kernel::device::{Bound, Core};
+use kernel::dma::{Device as _, DmaMask};
+use kernel::pci;
+use kernel::prelude::*;
+
+use ids::DeviceKind;
+use platform::{LinuxBar, LinuxPlatform};
+
+kernel::pci_device_table!(PCI_TABLE, MODULE_PCI_TABLE, DeviceKind, ids::table());
+
+/// Region name in /proc/iomem.
+const REGION_NAME: &CStr = c"cloudnic";
+/// ENA addresses 48 bits of DMA (ena.md §1.3: the CAPS register's DMA width is 32..=48;
+/// Linux's ena sets the mask from it, 48 on every EC2 instance).
+const ENA_DMA_BITS: u32 = 48;
+/// MANA is a 64-bit DMA device (mana.md §1).
+const MANA_DMA_BITS: u32 = 64;
+
+/// The PCI driver (no state of its own: everything lives in the per-device data).
+struct CloudnicDriver;
+
+/// Per-device state while bound.
+struct DeviceData<'bound> {
+    pdev: &'bound pci::Device<Bound>,
+    ena: ena::Ena<'bound>,
+}
+
+impl pci::Driver for CloudnicDriver {
+    type IdInfo = DeviceKind;
+    type Data<'bound> = DeviceData<'bound>;
+    const ID_TABLE: pci::IdTable<Self::IdInfo> = &PCI_TABLE;
+
+    fn probe<'bound>(
+        pdev: &'bound pci::Device<Core<'_>>,
+        kind: &'bound DeviceKind,
+    ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
+        dev_info!(
+            pdev,
+            "probe {:?} {:04x}:{:04x} rev {}\n",
+            kind,
+            pdev.vendor_id().as_raw(),
+            pdev.device_id(),
+            pdev.revision_id()
+        );
+        pdev.enable_device_mem()?;
+        pdev.set_master();
+        let bits = match kind {
+            DeviceKind::Ena => ENA_DMA_BITS,
+            DeviceKind::Mana => MANA_DMA_BITS,
+        };
+        // SAFETY: probe runs before this driver allocates or maps any DMA memory for the
+        // device, so nothing races with the mask change.
+        unsafe { pdev.dma_set_mask_and_coherent(DmaMask::try_new(bits)?)? };
+
+        let bar0 = LinuxBar::map(pdev, 0, REGION_NAME)?;
+        match kind {
+            DeviceKind::Ena => probe_ena(pdev, bar0),
+            DeviceKind::Mana => {
+                dev_info!(pdev, "MANA: BAR0 mapped ({} bytes); no shared MANA bring-up yet\n", bar0.len());
+                Err(ENODEV)
+            }
+        }
+    }
+
+    fn unbind<'bound>(pdev: &'bound pci::Device<Core<'_>>, _this: Pin<&Self::Data<'bound>>) {
+        dev_info!(pdev, "unbind\n");
+    }
+}
+
+fn probe_ena<'bound>(pdev: &'bound pci::Device<Core<'_>>, bar0: LinuxBar<'bound>) -> Result<DeviceData<'bound>> {
+    let has_bar2 = pdev.resource_len(u32::from(cloudnic_ena::defs::pci::MEM_BAR)).unwrap_or(0) > 0;
+    let bar2 = if has_bar2 {
+        Some(LinuxBar::map(pdev, u32::from(cloudnic_ena::defs::pci::MEM_BAR), REGION_NAME)?)
+    } else {
+        None
+    };
+    let plat = LinuxPlatform::new(pdev);
+    match ena::Ena::bring_up(plat, bar0, bar2, pdev.revision_id()) {
+        Ok(ena) => {
+            ena::log_attributes(&ena);
+            Ok(DeviceData { pdev, ena })
+        }
+        Err(e) => {
+            dev_err!(pdev, "ENA bring-up failed: {:?}\n", e);
+            Err(to_errno(e))
+        }
+    }
+}
+
+/// The errno a failed shared-driver call reports to the PCI core.
+fn to_errno(e: cloudnic_common::Error) -> Error {
+    use cloudnic_common::Error as E;
+    match e {
+        E::NoMemory => ENOMEM,
+        E::Timeout => ETIMEDOUT,
+        E::Unsupported => ENOTSUPP,
+        E::DeviceNotReady | E::IncompatibleDevice => ENODEV,
+        _ => EIO,
+    }
+}
+
+impl Drop for DeviceData<'_> {
+    fn drop(&mut self) {
+        // Through the platform logger: `Mac` implements core's Display, which the kernel's
+        // dev_* macros do not accept (they take kernel::fmt::Display).
+        cloudnic_common::cn_info!(
+            self.ena.platform(),
+            "releasing device (MAC {})",
+            ena::Mac(self.ena.negotiated.attr.mac_addr)
+        );
+    }
+}
+
+kernel::module_pci_driver! {
+    type: CloudnicDriver,
+    name: "cloudnic",
+    authors: ["cloudnic"],
+    description: "cloudnic: AWS ENA / Azure MANA driver on shared Rust crates",
+    license: "Dual MIT/GPL",
+}
