@@ -5,7 +5,9 @@
 # The repository is bind-mounted read-only at /cloudnic/src and the vendored crates at
 # /cloudnic/vendor; objects go to /cloudnic/out in the chroot (kbuild's MO=), so incremental
 # rebuilds work and nothing is written into the work tree. Result: $CACHE/out/cloudnic.ko.
-# Environment: CLOUDNIC_KERNEL_WERROR=1 fails the build on any rustc warning.
+# Environment: CLOUDNIC_KERNEL_WERROR=1 fails the build on any rustc warning;
+# CLOUDNIC_CLEAN=1 starts from an empty object dir (linux/ci.sh does: every crate's warnings
+# are shown, and nothing stale survives, e.g. a CARGO_PKG_VERSION change kbuild can't see).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 VENDOR_DIR=$(bash "$LINUX_DIR/vendor.sh")
@@ -13,6 +15,7 @@ take_lock
 trap umount_all EXIT
 load_current_env
 
+[ "${CLOUDNIC_CLEAN:-0}" = 1 ] && rm -rf "$ROOT/cloudnic/out"
 mkdir -p "$OUT" "$ROOT/cloudnic/out"
 mount_chroot
 bind_ro "$REPO" /cloudnic/src

@@ -8,8 +8,10 @@ set -euo pipefail
 LINUX_DIR=$(cd "$(dirname "$0")" && pwd)
 T0=$(date +%s.%N)
 export T0
+export CLOUDNIC_CLEAN=${CLOUDNIC_CLEAN:-1}
 phase() {
-  local t=$(date +%s.%N) rc=0
+  local t rc=0
+  t=$(date +%s.%N)
   echo "---- linux/$1"
   bash "$LINUX_DIR/$1" || rc=$?
   printf 'PHASE %-12s %6.1fs\n' "$1" "$(awk "BEGIN{print $(date +%s.%N) - $t}")"

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
 # Shared helpers for the Linux module pipeline (env.sh, build.sh, vm-test.sh).
 # Sourced, not run. Everything heavy lives outside the repository under
 # $CLOUDNIC_CACHE (default ~/.cache/cloudnic), in linux/:

@@ -146,6 +146,21 @@ impl<P: Platform> CompletionQueue<P> {
     pub fn has_entry(&self) -> bool {
         self.ring.classify().0 == OwnerState::Valid
     }
+    /// Count valid CQEs from the head, up to `max`, without consuming any.
+    pub fn peek_count(&self, max: u32) -> u32 {
+        let mut probe = self.ring.owner;
+        let mut n = 0;
+        while n < max.min(self.entries()) {
+            let off = (probe.index() * CQE_SIZE) as usize + CQE_INFO_OFFSET;
+            let owner = (self.ring.mem.read32(off) >> CqeInfo::OWNER_SHIFT) as u8;
+            if probe.classify(owner) != OwnerState::Valid {
+                break;
+            }
+            probe.advance(1);
+            n += 1;
+        }
+        n
+    }
     /// Peek at the info dword of the head entry if it is valid.
     pub fn peek_info(&self) -> Option<CqeInfo> {
         match self.ring.classify() {

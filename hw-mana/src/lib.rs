@@ -9,14 +9,29 @@
 #![warn(missing_docs)]
 
 pub mod bar;
+pub mod config;
 pub mod cq;
 pub mod defs;
+pub mod device;
 pub mod gdma;
 pub mod hwc;
 pub mod hwc_chan;
+pub mod netdev;
+pub mod port;
+pub mod qpair;
+pub mod rx;
 pub mod smc;
+pub mod stats;
+pub mod tx;
 pub mod vport;
 pub mod wq;
+
+pub use device::ManaDevice;
+
+#[cfg(test)]
+mod fake;
+#[cfg(test)]
+mod tests;
 
 /// PCI vendor id of Microsoft (MANA sheet §1.1).
 pub const PCI_VENDOR_MICROSOFT: u16 = 0x1414;

@@ -22,7 +22,7 @@ use kernel::pci;
 use kernel::prelude::*;
 
 use ids::DeviceKind;
-use platform::{LinuxBar, LinuxPlatform};
+use platform::LinuxBar;
 
 kernel::pci_device_table!(PCI_TABLE, MODULE_PCI_TABLE, DeviceKind, ids::table());
 
@@ -74,7 +74,11 @@ impl pci::Driver for CloudnicDriver {
         match kind {
             DeviceKind::Ena => probe_ena(pdev, bar0),
             DeviceKind::Mana => {
-                dev_info!(pdev, "MANA: BAR0 mapped ({} bytes); no shared MANA bring-up yet\n", bar0.len());
+                dev_info!(
+                    pdev,
+                    "MANA: BAR0 mapped ({} bytes); no shared MANA bring-up yet\n",
+                    bar0.len()
+                );
                 Err(ENODEV)
             }
         }
@@ -85,17 +89,29 @@ impl pci::Driver for CloudnicDriver {
     }
 }
 
-fn probe_ena<'bound>(pdev: &'bound pci::Device<Core<'_>>, bar0: LinuxBar<'bound>) -> Result<DeviceData<'bound>> {
-    let has_bar2 = pdev.resource_len(u32::from(cloudnic_ena::defs::pci::MEM_BAR)).unwrap_or(0) > 0;
-    let bar2 = if has_bar2 {
-        Some(LinuxBar::map(pdev, u32::from(cloudnic_ena::defs::pci::MEM_BAR), REGION_NAME)?)
+fn probe_ena<'bound>(
+    pdev: &'bound pci::Device<Core<'_>>,
+    bar0: LinuxBar<'bound>,
+) -> Result<DeviceData<'bound>> {
+    let mem_bar = u32::from(cloudnic_ena::defs::pci::MEM_BAR);
+    let bar2 = if pdev.resource_len(mem_bar).unwrap_or(0) > 0 {
+        Some(LinuxBar::map(pdev, mem_bar, REGION_NAME)?)
     } else {
         None
     };
-    let plat = LinuxPlatform::new(pdev);
-    match ena::Ena::bring_up(plat, bar0, bar2, pdev.revision_id()) {
+    match ena::probe(pdev, bar0, bar2) {
         Ok(ena) => {
-            ena::log_attributes(&ena);
+            let n = ena.negotiated();
+            dev_info!(
+                pdev,
+                "ENA attributes read: max MTU {}, {} queues, TX/RX depth {}/{}, LLQ {}, link {} Mbit/s\n",
+                n.attr.max_mtu,
+                n.limits.max_queues,
+                n.limits.max_tx_depth,
+                n.limits.max_rx_depth,
+                if n.llq.is_some() { "on" } else { "off" },
+                n.link_speed_mbps
+            );
             Ok(DeviceData { pdev, ena })
         }
         Err(e) => {
@@ -119,13 +135,19 @@ fn to_errno(e: cloudnic_common::Error) -> Error {
 
 impl Drop for DeviceData<'_> {
     fn drop(&mut self) {
-        // Through the platform logger: `Mac` implements core's Display, which the kernel's
-        // dev_* macros do not accept (they take kernel::fmt::Display).
-        cloudnic_common::cn_info!(
-            self.ena.platform(),
-            "releasing device (MAC {})",
-            ena::Mac(self.ena.negotiated.attr.mac_addr)
+        let m = self.ena.negotiated().attr.mac_addr;
+        dev_info!(
+            self.pdev,
+            "releasing ENA {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}\n",
+            m[0],
+            m[1],
+            m[2],
+            m[3],
+            m[4],
+            m[5]
         );
+        // Then the fields drop: EnaDevice's Drop resets the device (DMA stops), its DMA
+        // memory is freed and the BARs are unmapped.
     }
 }
 

@@ -35,16 +35,25 @@ const fn vendor(raw: u16) -> pci::Vendor {
 
 /// All ENA and MANA (vendor, device) pairs with the driver that serves them.
 pub(crate) const fn table() -> [(pci::DeviceId, DeviceKind); COUNT] {
-    let mut t = [(pci::DeviceId::from_id(pci::Vendor::AMAZON, 0), DeviceKind::Ena); COUNT];
+    let mut t = [(
+        pci::DeviceId::from_id(pci::Vendor::AMAZON, 0),
+        DeviceKind::Ena,
+    ); COUNT];
     let mut i = 0;
     while i < ENA_IDS.len() {
-        t[i] = (pci::DeviceId::from_id(vendor(ENA_IDS[i].0), ENA_IDS[i].1 as u32), DeviceKind::Ena);
+        t[i] = (
+            pci::DeviceId::from_id(vendor(ENA_IDS[i].0), ENA_IDS[i].1 as u32),
+            DeviceKind::Ena,
+        );
         i += 1;
     }
     let mut j = 0;
     while j < MANA_IDS.len() {
         let v = vendor(cloudnic_mana::PCI_VENDOR_MICROSOFT);
-        t[i + j] = (pci::DeviceId::from_id(v, MANA_IDS[j] as u32), DeviceKind::Mana);
+        t[i + j] = (
+            pci::DeviceId::from_id(v, MANA_IDS[j] as u32),
+            DeviceKind::Mana,
+        );
         j += 1;
     }
     t

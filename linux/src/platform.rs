@@ -37,7 +37,10 @@ pub(crate) struct LinuxPlatform<'bound> {
 
 impl<'bound> LinuxPlatform<'bound> {
     pub(crate) fn new(pdev: &'bound pci::Device<Bound>) -> Self {
-        Self { dev: pdev.as_ref(), epoch: Instant::now() }
+        Self {
+            dev: pdev.as_ref(),
+            epoch: Instant::now(),
+        }
     }
 }
 
@@ -49,12 +52,19 @@ impl Platform for LinuxPlatform<'_> {
         if size == 0 || !align.is_power_of_two() {
             return Err(cloudnic_common::Error::Unsupported);
         }
-        let bytes = if align > PAGE_SIZE { size.max(align) } else { size };
+        let bytes = if align > PAGE_SIZE {
+            size.max(align)
+        } else {
+            size
+        };
         let words = bytes.div_ceil(8);
         let mem = Coherent::<u64>::zeroed_slice(self.dev, words, GFP_KERNEL)
             .map_err(|_| cloudnic_common::Error::NoMemory)?;
         if mem.dma_handle() % (align as u64) != 0 {
-            self.log(LogLevel::Error, format_args!("DMA buffer not {align}-byte aligned"));
+            self.log(
+                LogLevel::Error,
+                format_args!("DMA buffer not {align}-byte aligned"),
+            );
             return Err(cloudnic_common::Error::NoMemory);
         }
         Ok(LinuxDma { mem, len: size })
@@ -65,9 +75,11 @@ impl Platform for LinuxPlatform<'_> {
         len: usize,
         mut init: impl FnMut(usize) -> T,
     ) -> Result<KVVec<T>, cloudnic_common::Error> {
-        let mut v = KVVec::with_capacity(len, GFP_KERNEL).map_err(|_| cloudnic_common::Error::NoMemory)?;
+        let mut v =
+            KVVec::with_capacity(len, GFP_KERNEL).map_err(|_| cloudnic_common::Error::NoMemory)?;
         for i in 0..len {
-            v.push_within_capacity(init(i)).map_err(|_| cloudnic_common::Error::NoMemory)?;
+            v.push_within_capacity(init(i))
+                .map_err(|_| cloudnic_common::Error::NoMemory)?;
         }
         Ok(v)
     }
@@ -191,8 +203,14 @@ pub(crate) struct LinuxBar<'bound> {
 }
 
 impl<'bound> LinuxBar<'bound> {
-    pub(crate) fn map(pdev: &'bound pci::Device<Bound>, index: u32, name: &'static CStr) -> Result<Self> {
-        Ok(Self { bar: pdev.iomap_region(index, name)? })
+    pub(crate) fn map(
+        pdev: &'bound pci::Device<Bound>,
+        index: u32,
+        name: &'static CStr,
+    ) -> Result<Self> {
+        Ok(Self {
+            bar: pdev.iomap_region(index, name)?,
+        })
     }
 
     /// Size of the mapping in bytes.

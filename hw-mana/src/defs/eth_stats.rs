@@ -94,7 +94,7 @@ pub struct QueryGfStatResp {
     pub hdr: GdmaRespHdr,
     /// Mask of the counters filled.
     pub reported_stats: u64,
-    /// Counters, in the order of `stats::GF_STAT_NAMES`.
+    /// Counters, in the order of [`crate::stats::GF_STAT_NAMES`].
     pub counters: [u64; GF_STAT_COUNT],
 }
 /// MANA: QUERY_GF_STAT response is 256 bytes (mana.md §6.3).
@@ -125,7 +125,7 @@ pub struct QueryPhyStatResp {
     pub hdr: GdmaRespHdr,
     /// Mask of the counters filled.
     pub reported_stats: u64,
-    /// Counters in the order of `stats::phy_stat_name`.
+    /// Counters in the order of [`crate::stats::PHY_STAT_NAMES`].
     pub counters: [u64; PHY_STAT_COUNT],
 }
 /// MANA: QUERY_PHY_STAT response is 440 bytes (mana.md §6.3).

@@ -14,13 +14,15 @@ pub mod irq;
 pub mod ledger;
 pub mod mem;
 pub mod net;
+pub mod pci;
 pub mod wire;
 
 pub use clock::VirtualClock;
-pub use ena::{EnaConfig, EnaCounters, EnaFault, EnaModel, PciIdentity};
+pub use ena::{EnaConfig, EnaCounters, EnaFault, EnaModel};
 pub use irq::{InterruptSink, InterruptTarget};
 pub use ledger::{BufKind, Ledger};
 pub use mem::{Arena, DmaFault, GuestMemory};
+pub use pci::PciIdentity;
 
 /// A PCI function as the host sees it: BAR accesses and the passage of time.
 pub trait Device {
@@ -31,4 +33,8 @@ pub trait Device {
     /// Run whatever is due at the clock's current time (timers, delayed
     /// completions, keep-alive, packets arriving from the wire).
     fn tick(&mut self);
+    /// PCI identity (vendor/device/revision, BAR sizes), if the model has one.
+    fn pci_identity(&self) -> Option<PciIdentity> {
+        None
+    }
 }

@@ -206,7 +206,7 @@ impl GuestMemory for Arena {
         let mut i = 0usize;
         while i < buf.len() {
             let o = off + i as u64;
-            if o % 8 == 0 && buf.len() - i >= 8 {
+            if o.is_multiple_of(8) && buf.len() - i >= 8 {
                 let w = self.cells[(o / 8) as usize].get();
                 buf[i..i + 8].copy_from_slice(&w.to_le_bytes());
                 i += 8;
@@ -223,7 +223,7 @@ impl GuestMemory for Arena {
         let mut i = 0usize;
         while i < data.len() {
             let o = off + i as u64;
-            if o % 8 == 0 && data.len() - i >= 8 {
+            if o.is_multiple_of(8) && data.len() - i >= 8 {
                 let mut w = [0u8; 8];
                 w.copy_from_slice(&data[i..i + 8]);
                 self.cells[(o / 8) as usize].set(u64::from_le_bytes(w));

@@ -11,18 +11,7 @@ use cloudnic_ena::defs::io::{LlqAccelFlags, LlqDescsBeforeHeader, LlqEntrySize, 
 use cloudnic_ena::defs::pci::DEVICE_ID_ENA_VF;
 use cloudnic_ena::defs::regs::{Caps, ControllerVersion, Version};
 
-/// PCI identity of a model (what config space would show).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PciIdentity {
-    /// Vendor id.
-    pub vendor_id: u16,
-    /// Device id.
-    pub device_id: u16,
-    /// Revision id (ENA: bit 0 set = readless MMIO disabled, ena.md §1.1).
-    pub revision: u8,
-    /// BAR sizes in bytes, index = BAR number; 0 = absent.
-    pub bar_sizes: [u64; 6],
-}
+pub use crate::pci::PciIdentity;
 
 /// What the device offers for LLQ (GET_FEATURE LLQ, ena.md §3.6, §5.8).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

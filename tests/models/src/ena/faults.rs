@@ -80,7 +80,8 @@ pub enum EnaFault {
         /// How many.
         count: u32,
     },
-    /// Ignore readless MMIO read requests (the driver sees a timeout).
+    /// Ignore readless MMIO read requests (the driver sees a timeout); with
+    /// readless disabled by the PCI revision, direct BAR0 loads read all-ones.
     ReadlessNoResponse {
         /// How many.
         count: u32,

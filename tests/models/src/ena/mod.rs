@@ -132,11 +132,6 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
         &self.cfg
     }
 
-    /// PCI identity (vendor/device/revision, BAR sizes).
-    pub fn pci_identity(&self) -> PciIdentity {
-        self.cfg.pci_identity()
-    }
-
     /// Counters so far.
     pub fn counters(&self) -> &EnaCounters {
         &self.counters
@@ -300,6 +295,10 @@ impl<M: GuestMemory + ?Sized> Device for EnaModel<M> {
         self.counters.mmio_reads += 1;
         match bar {
             REGISTER_BAR => {
+                // Readless disabled: the non-response fault shows as all-ones loads.
+                if self.cfg.readless_disabled() && !self.faults.idle() && self.faults.readless_dropped() {
+                    return u64::MAX >> (64 - 8 * u32::from(size.clamp(1, 8)));
+                }
                 let lo = u64::from(self.read_reg(offset));
                 if size == 8 {
                     lo | u64::from(self.read_reg(offset + 4)) << 32
@@ -333,5 +332,9 @@ impl<M: GuestMemory + ?Sized> Device for EnaModel<M> {
     fn tick(&mut self) {
         self.run_timers();
         self.drain_wire();
+    }
+
+    fn pci_identity(&self) -> Option<PciIdentity> {
+        Some(self.cfg.pci_identity())
     }
 }

@@ -8,8 +8,10 @@
 //! response address, the admin queues, the AENQ, every IO queue and MSI-X
 //! unmask state, and the programmed features.
 
+use cloudnic_ena::defs::admin::{FeatureId, PhcResp};
 use cloudnic_ena::defs::regs::{
     dev_ctl_reset_reason, mmio_reg_read_decode, offset, DevCtl, DevSts, MmioReadResp, INTR_MASK_MASKED,
+    PHC_DB_REQ_ID_MASK,
 };
 use zerocopy::IntoBytes;
 
@@ -226,5 +228,21 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
         }
         // A fatal error is cleared by the reset that recovers from it.
         self.faults.clear(&super::EnaFault::Fatal);
+    }
+
+    /// PHC doorbell (ena.md §6.4): DMA the current time (virtual µs as ns)
+    /// to the output buffer set by SET_FEATURE PHC_CONFIG.
+    pub(crate) fn phc_doorbell(&mut self, val: u32) {
+        let (addr, len) = self.feat.phc_output;
+        if !self.cfg.supports(FeatureId::PhcConfig) || addr == 0 || (len as usize) < core::mem::size_of::<PhcResp>() {
+            self.counters.unknown_writes += 1;
+            return;
+        }
+        let resp = PhcResp {
+            req_id: (val & PHC_DB_REQ_ID_MASK) as u16,
+            timestamp: self.now().saturating_mul(1000),
+            ..Default::default()
+        };
+        self.dma_write(addr, resp.as_bytes());
     }
 }

@@ -1,0 +1,3 @@
+//! Driver state-machine tests over the fake device ([`crate::fake`]).
+
+mod bringup;
