@@ -6,6 +6,8 @@
 # /cloudnic/vendor; objects go to /cloudnic/out in the chroot (kbuild's MO=), so incremental
 # rebuilds work and nothing is written into the work tree. Result: $CACHE/out/cloudnic.ko.
 # Environment: CLOUDNIC_KERNEL_WERROR=1 fails the build on any rustc warning;
+# CLOUDNIC_CLIPPY=1 compiles through clippy-driver with the kernel's clippy lints (kbuild's
+# CLIPPY=1; needs Debian's rust-clippy, which env.sh installs);
 # CLOUDNIC_CLEAN=1 starts from an empty object dir (linux/ci.sh does: every crate's warnings
 # are shown, and nothing stale survives, e.g. a CARGO_PKG_VERSION change kbuild can't see).
 set -euo pipefail
@@ -23,12 +25,14 @@ bind_ro "$VENDOR_DIR" /cloudnic/vendor
 
 LOG=$OUT/build.log
 JOBS=$(nproc)
+CLIPPY=
+[ "${CLOUDNIC_CLIPPY:-0}" = 1 ] && CLIPPY=CLIPPY=1
 if ! IN "nice -n 10 make -j$JOBS -C $KDIR M=/cloudnic/src/linux MO=/cloudnic/out \
-      CLOUDNIC_VENDOR=/cloudnic/vendor modules" >"$LOG" 2>&1; then
+      CLOUDNIC_VENDOR=/cloudnic/vendor $CLIPPY modules" >"$LOG" 2>&1; then
   grep -vE '^make(\[[0-9]+\])?: (Entering|Leaving)' "$LOG" | tail -n 80
   die "kernel module build failed (full log: $LOG)"
 fi
-grep -E '^\s+(RUSTC|LD|BTF|MODPOST|CC)' "$LOG" || true
+grep -E '^\s+(RUSTC|CLIPPY|LD|BTF|MODPOST|CC)' "$LOG" || true
 # rustc diagnostics from our crates (vendored crates are --cap-lints=allow).
 if grep -qE '^(warning|error)' "$LOG"; then
   echo "---- rustc/kbuild warnings (kernel flags) ----"

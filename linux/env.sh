@@ -114,11 +114,11 @@ OVERLAY=$CACHE/overlays/$KEY.tar.zst
 echo "kernel: $IMG_PKG $KPKG_VER (release $KREL); rustc $RUSTC_PKG_VER; overlay key $KEY"
 
 # ---- 4. packages ---------------------------------------------------------------------------
-# Build and boot: Debian's rustc, the headers (they pull Debian's gcc and the kbuild tools),
+# Build and boot: Debian's rustc (+ clippy for CLIPPY=1 builds), the headers (they pull Debian's gcc and the kbuild tools),
 # kmod (modinfo), busybox + cpio (initramfs). The image is NOT installed: its dependencies
 # (dracut, systemd, udev) and its postinst (building an initrd) cost a minute and we only
 # need its vmlinuz, which step 6 extracts from the .deb.
-BASE_PKGS=(rustc make kmod cpio xz-utils zstd busybox-static binutils "$HDR_PKG")
+BASE_PKGS=(rustc rust-clippy make kmod cpio xz-utils zstd busybox-static binutils "$HDR_PKG")
 # Only to regenerate the overlay: kernel source and what `make modules_prepare` runs
 # (host tools, bindgen over libclang, rustc over rust-src's core).
 PREP_PKGS=("$SRC_PKG" rust-src bindgen libclang-dev gcc bc flex bison libelf-dev libssl-dev

@@ -240,8 +240,8 @@ impl<P: Platform, R: RegisterBar> ManaDevice<P, R> {
             }
         }
         let any_open = self.ports.iter().flatten().any(|p| p.is_open());
-        if any_open && now.saturating_sub(self.last_stats_us) >= self.cfg.stats_period_us {
-            self.last_stats_us = now;
+        if any_open && (self.last_stats_us == 0 || now.saturating_sub(self.last_stats_us) >= self.cfg.stats_period_us) {
+            self.last_stats_us = now.max(1);
             if let Err(e) = self.refresh_hw_stats() {
                 stats::inc(&mut self.service.stats_query_errors);
                 if matches!(e, Error::Timeout | Error::ChannelDead | Error::Malformed) {
@@ -283,12 +283,7 @@ impl<P: Platform, R: RegisterBar> ManaDevice<P, R> {
                 g.hwc.set_fail_fast(true);
             }
         }
-        let mut was_open = [false; 256];
-        for (i, p) in self.ports.iter_mut().enumerate() {
-            let Some(p) = p.as_mut() else { continue };
-            if let Some(w) = was_open.get_mut(i) {
-                *w = p.is_open();
-            }
+        for p in self.ports.iter_mut().flatten() {
             p.close(&self.plat, &self.bar, self.gdma.as_mut(), &self.cfg, release);
         }
         if let Some(mut g) = self.gdma.take() {
@@ -300,7 +295,7 @@ impl<P: Platform, R: RegisterBar> ManaDevice<P, R> {
         if matches!(reason, ResetReason::DeviceRequest | ResetReason::AdminTimeout) {
             self.plat.sleep_us(self.cfg.service_settle_us);
         }
-        let result = self.reinit(&was_open);
+        let result = self.reinit();
         match result {
             Ok(()) => {
                 self.trigger.clear();
@@ -314,7 +309,7 @@ impl<P: Platform, R: RegisterBar> ManaDevice<P, R> {
         result
     }
 
-    fn reinit(&mut self, was_open: &[bool; 256]) -> Result<(), Error> {
+    fn reinit(&mut self) -> Result<(), Error> {
         let layout = BarLayout::read(&self.bar, self.layout.layout, self.cfg.bar_len)?;
         self.layout = layout;
         let gdma = Gdma::bring_up(&self.plat, &self.bar, layout, &self.cfg.gdma)?;
@@ -324,7 +319,7 @@ impl<P: Platform, R: RegisterBar> ManaDevice<P, R> {
         self.load_ports(false)?;
         self.phy_supported = true;
         for i in 0..self.ports.len() {
-            if was_open.get(i).copied().unwrap_or(false) {
+            if self.ports.get(i).and_then(|p| p.as_ref()).is_some_and(|p| p.admin_up) {
                 self.open_port(i as u16, None)?;
             }
         }
@@ -338,15 +333,17 @@ impl<P: Platform, R: RegisterBar> ManaDevice<P, R> {
         let qcfg = qcfg.unwrap_or(p.qcfg);
         let mut ctx = Ctx { plat: &self.plat, bar: &self.bar, gdma: g, cfg: &self.cfg, dev: &self.dev };
         p.open(&mut ctx, qcfg)?;
+        p.admin_up = true;
         if let Some(Some(m)) = self.monitors.get_mut(usize::from(i)) {
             m.on_queues_recreated(self.plat.now_us());
         }
         Ok(())
     }
 
-    /// Close port `i`, tokens to `release`.
+    /// Close port `i` at the user's request, tokens to `release`.
     pub(crate) fn close_port(&mut self, i: u16, release: &mut dyn FnMut(Released)) {
         if let Some(Some(p)) = self.ports.get_mut(usize::from(i)) {
+            p.admin_up = false;
             p.close(&self.plat, &self.bar, self.gdma.as_mut(), &self.cfg, release);
         }
     }

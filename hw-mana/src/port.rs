@@ -55,6 +55,8 @@ pub struct Port<P: Platform> {
     pub saved_eq: EqStats,
     /// CQE coalescing timeout the device reported.
     pub coalescing_timeout_ns: u32,
+    /// The user wants the port open (kept across failed resets).
+    pub admin_up: bool,
     /// Posts refused with `TooManySegments` (Linux `tx_linear_pkt_cnt`: the shim linearizes).
     pub tx_linear_pkt_cnt: u64,
 }
@@ -99,6 +101,7 @@ impl<P: Platform> Port<P> {
             saved_eq: EqStats::default(),
             coalescing_timeout_ns: 0,
             tx_linear_pkt_cnt: 0,
+            admin_up: false,
         })
     }
 

@@ -17,7 +17,6 @@ mod ids;
 mod platform;
 
 use kernel::device::{Bound, Core};
-use kernel::dma::{Device as _, DmaMask};
 use kernel::pci;
 use kernel::prelude::*;
 
@@ -66,9 +65,7 @@ impl pci::Driver for CloudnicDriver {
             DeviceKind::Ena => ENA_DMA_BITS,
             DeviceKind::Mana => MANA_DMA_BITS,
         };
-        // SAFETY: probe runs before this driver allocates or maps any DMA memory for the
-        // device, so nothing races with the mask change.
-        unsafe { pdev.dma_set_mask_and_coherent(DmaMask::try_new(bits)?)? };
+        platform::set_dma_mask(pdev, bits)?;
 
         let bar0 = LinuxBar::map(pdev, 0, REGION_NAME)?;
         match kind {

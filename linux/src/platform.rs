@@ -3,7 +3,7 @@
 //!
 //! The shared crates forbid `unsafe`; this file holds the only `unsafe` of the module: volatile
 //! access to DMA-coherent memory, each behind a bounds and alignment check, so no offset a
-//! core computes can reach memory outside its allocation. Register access goes through the
+//! core computes can reach memory outside its allocation, and the DMA-mask call. Register access goes through the
 //! kernel's checked MMIO accessors (`Io::try_read32` etc.), which refuse out-of-range offsets.
 //!
 //! Lifetimes carry the resource rules of 7.2's driver model: everything here borrows the
@@ -14,8 +14,8 @@ use core::fmt;
 use core::ptr;
 
 use cloudnic_common::{DmaRegion, LogLevel, Platform, RegisterBar};
-use kernel::device::{Bound, Device};
-use kernel::dma::Coherent;
+use kernel::device::{Bound, Core, Device};
+use kernel::dma::{Coherent, Device as _, DmaMask};
 use kernel::io::Io;
 use kernel::pci;
 use kernel::prelude::*;
@@ -27,6 +27,15 @@ const UDELAY_CHUNK_US: u32 = 1000;
 /// dma_alloc_coherent returns memory aligned to the page order of its size; requests with a
 /// larger alignment are rounded up in size to get it (checked after allocation).
 const PAGE_SIZE: usize = 4096;
+
+/// Set the streaming and coherent DMA masks to `bits`. Only from probe, before any DMA
+/// memory of the device is allocated or mapped.
+pub(crate) fn set_dma_mask(pdev: &pci::Device<Core<'_>>, bits: u32) -> Result {
+    let mask = DmaMask::try_new(bits)?;
+    // SAFETY: called from probe before this driver allocates or maps any DMA memory for the
+    // device, so no DMA operation races with the mask change.
+    unsafe { pdev.dma_set_mask_and_coherent(mask) }
+}
 
 /// `Platform` for one bound PCI device: DMA allocations and log lines are attributed to it.
 pub(crate) struct LinuxPlatform<'bound> {
@@ -124,7 +133,7 @@ impl LinuxDma {
     /// `offset` is a multiple of `align`.
     fn at(&self, offset: usize, size: usize, align: usize) -> Option<*mut u8> {
         let end = offset.checked_add(size)?;
-        if end > self.len || offset % align != 0 {
+        if end > self.len || !offset.is_multiple_of(align) {
             return None;
         }
         // `offset < len <= allocation size`, so the result stays inside the allocation.

@@ -3,5 +3,6 @@
 //! and the benchmark.
 
 pub mod platform;
+pub mod testbed;
 
 pub use platform::{HostBar, HostDma, HostPlatform, LogSink, SharedDevice};

@@ -178,6 +178,10 @@ pub struct FakeDev {
     pub smc_log: Vec<u8>,
     /// Registered (REGISTER_DEVICE) and not deregistered.
     pub registered: bool,
+    /// HWC responses waiting for a receive buffer.
+    pub pending_resp: std::collections::VecDeque<Vec<u8>>,
+    /// CQ doorbells seen (id, index, arm).
+    pub cq_doorbells: Vec<(u32, u32, bool)>,
 }
 
 impl FakeDev {
@@ -225,6 +229,7 @@ impl FakeDev {
                 0
             }
             SMC_MSG_DESTROY_HWC => {
+                self.pending_resp.clear();
                 if let Some((eq, cq, rq, sq)) = self.hwc.take() {
                     self.eqs.remove(&eq);
                     self.cqs.remove(&cq);
@@ -330,9 +335,13 @@ impl FakeDev {
                 if let Some(w) = self.wqs.get_mut(&d.queue_id()) {
                     w.tail = d.tail_bytes();
                 }
+                if self.hwc.is_some_and(|h| h.2 == d.queue_id()) {
+                    self.flush_responses(mem);
+                }
             }
             db_offset::CQ => {
                 let d = CqDoorbell(v);
+                self.cq_doorbells.push((d.queue_id(), d.index(), d.arm()));
                 if let Some(r) = self.cqs.get_mut(&d.queue_id()) {
                     r.armed = d.arm();
                 }
@@ -432,12 +441,26 @@ impl FakeDev {
         self.post_cqe(mem, w.cq, oob.as_bytes(), rq, false);
     }
 
-    /// Deliver an HWC response into the RQ buffer due next.
+    /// Queue an HWC response; it is delivered once a receive buffer is posted.
     pub(crate) fn deliver_response(&mut self, mem: &mut Mem, resp: &[u8]) {
-        let Some((_, cq, rq, sq)) = self.hwc else { return };
+        self.pending_resp.push_back(resp.to_vec());
+        self.flush_responses(mem);
+    }
+
+    fn flush_responses(&mut self, mem: &mut Mem) {
+        while let Some(r) = self.pending_resp.pop_front() {
+            if !self.deliver_now(mem, &r) {
+                self.pending_resp.push_front(r);
+                return;
+            }
+        }
+    }
+
+    fn deliver_now(&mut self, mem: &mut Mem, resp: &[u8]) -> bool {
+        let Some((_, cq, rq, sq)) = self.hwc else { return true };
         let w = self.wqs.get(&rq).cloned().unwrap();
         if w.head == w.tail {
-            return; // no receive buffer: dropped
+            return false;
         }
         let (_, _, sgl, size) = Self::read_wqe(mem, &w, w.head);
         mem.write(sgl[0].address, resp);
@@ -446,6 +469,7 @@ impl FakeDev {
         self.post_cqe(mem, cq, &[0u8; 60], sq, true);
         let oob = HwcRxOob::response(offset, resp.len() as u32);
         self.post_cqe(mem, cq, oob.as_bytes(), rq, false);
+        true
     }
 
     /// Number of interrupts raised on EQ `eq`.

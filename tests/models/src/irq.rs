@@ -65,7 +65,12 @@ impl InterruptSink {
     }
     /// How many times `vector` was raised in total.
     pub fn count(&self, vector: u16) -> u64 {
-        self.inner.borrow().raised.get(vector as usize).copied().unwrap_or(0)
+        self.inner
+            .borrow()
+            .raised
+            .get(vector as usize)
+            .copied()
+            .unwrap_or(0)
     }
     /// Total interrupts raised on all vectors.
     pub fn total(&self) -> u64 {

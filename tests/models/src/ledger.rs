@@ -117,11 +117,25 @@ impl Ledger {
     pub fn post(&mut self, kind: BufKind, queue: u16, id: u64, addr: u64, len: u32, tag: u64) {
         let key = Self::key(kind, queue, id);
         self.counts.posted += 1;
-        let e = self.entries.entry(key).or_insert(Entry { key, addr, len, tag, state: BufState::Released, posts: 0 });
+        let e = self.entries.entry(key).or_insert(Entry {
+            key,
+            addr,
+            len,
+            tag,
+            state: BufState::Released,
+            posts: 0,
+        });
         if e.state == BufState::Posted {
             self.violations.push(Violation::DoublePost(key));
         }
-        *e = Entry { key, addr, len, tag, state: BufState::Posted, posts: e.posts + 1 };
+        *e = Entry {
+            key,
+            addr,
+            len,
+            tag,
+            state: BufState::Posted,
+            posts: e.posts + 1,
+        };
     }
 
     /// The device completed a buffer. Returns false (and records a
@@ -151,8 +165,12 @@ impl Ledger {
         self.counts.returned += 1;
         match self.entries.get_mut(&key) {
             Some(e) if e.state == BufState::Completed => e.state = BufState::Returned,
-            Some(e) if e.state == BufState::Returned => self.violations.push(Violation::DoubleReturn(key)),
-            _ => self.violations.push(Violation::ReturnWithoutCompletion(key)),
+            Some(e) if e.state == BufState::Returned => {
+                self.violations.push(Violation::DoubleReturn(key))
+            }
+            _ => self
+                .violations
+                .push(Violation::ReturnWithoutCompletion(key)),
         }
     }
 
@@ -196,7 +214,10 @@ impl Ledger {
     /// The driver freed every uncompleted buffer of `queue`.
     pub fn release_queue(&mut self, kind: BufKind, queue: u16) {
         for e in self.entries.values_mut() {
-            if e.key.kind == kind && e.key.queue == queue && matches!(e.state, BufState::Posted | BufState::Flushed) {
+            if e.key.kind == kind
+                && e.key.queue == queue
+                && matches!(e.state, BufState::Posted | BufState::Flushed)
+            {
                 e.state = BufState::Released;
                 self.counts.released += 1;
             }
@@ -252,7 +273,11 @@ impl Ledger {
         let report = LedgerReport {
             violations: self.violations.clone(),
             lost: self.lost(),
-            unreturned: if require_returns { self.unreturned() } else { Vec::new() },
+            unreturned: if require_returns {
+                self.unreturned()
+            } else {
+                Vec::new()
+            },
         };
         if report.violations.is_empty() && report.lost.is_empty() && report.unreturned.is_empty() {
             Ok(())
@@ -275,15 +300,29 @@ pub struct LedgerReport {
 
 impl fmt::Display for LedgerReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} violations, {} lost, {} unreturned", self.violations.len(), self.lost.len(), self.unreturned.len())?;
+        write!(
+            f,
+            "{} violations, {} lost, {} unreturned",
+            self.violations.len(),
+            self.lost.len(),
+            self.unreturned.len()
+        )?;
         for v in self.violations.iter().take(8) {
             write!(f, "\n  violation: {v:?}")?;
         }
         for e in self.lost.iter().take(8) {
-            write!(f, "\n  lost: {:?} q{} id {:#x} ({:?})", e.key.kind, e.key.queue, e.key.id, e.state)?;
+            write!(
+                f,
+                "\n  lost: {:?} q{} id {:#x} ({:?})",
+                e.key.kind, e.key.queue, e.key.id, e.state
+            )?;
         }
         for e in self.unreturned.iter().take(8) {
-            write!(f, "\n  unreturned: {:?} q{} id {:#x}", e.key.kind, e.key.queue, e.key.id)?;
+            write!(
+                f,
+                "\n  unreturned: {:?} q{} id {:#x}",
+                e.key.kind, e.key.queue, e.key.id
+            )?;
         }
         Ok(())
     }
@@ -300,12 +339,26 @@ mod tests {
         l.post(BufKind::Rx, 1, 0x2000, 0x2000, 2048, 0);
         assert_eq!(l.outstanding(None).len(), 2);
         assert!(l.complete(BufKind::Tx, 0, 5));
-        assert!(!l.complete(BufKind::Tx, 0, 5), "second completion is a violation");
+        assert!(
+            !l.complete(BufKind::Tx, 0, 5),
+            "second completion is a violation"
+        );
         assert!(!l.complete(BufKind::Tx, 0, 6));
-        assert_eq!(l.violations(), &[
-            Violation::DoubleCompletion(BufKey { kind: BufKind::Tx, queue: 0, id: 5 }),
-            Violation::CompleteUnknown(BufKey { kind: BufKind::Tx, queue: 0, id: 6 }),
-        ]);
+        assert_eq!(
+            l.violations(),
+            &[
+                Violation::DoubleCompletion(BufKey {
+                    kind: BufKind::Tx,
+                    queue: 0,
+                    id: 5
+                }),
+                Violation::CompleteUnknown(BufKey {
+                    kind: BufKind::Tx,
+                    queue: 0,
+                    id: 6
+                }),
+            ]
+        );
         assert_eq!(l.unreturned().len(), 1);
         l.returned(BufKind::Tx, 0, 5);
         assert_eq!(l.flush_queue(BufKind::Rx, 1), 1);

@@ -18,7 +18,7 @@ pub mod pci;
 pub mod wire;
 
 pub use clock::VirtualClock;
-pub use ena::{EnaConfig, EnaCounters, EnaFault, EnaModel};
+pub use ena::{EnaCounters, EnaFault, EnaModel, EnaModelConfig};
 pub use irq::{InterruptSink, InterruptTarget};
 pub use ledger::{BufKind, Ledger};
 pub use mem::{Arena, DmaFault, GuestMemory};

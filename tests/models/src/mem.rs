@@ -107,7 +107,9 @@ impl Arena {
 
     /// Free an allocation made by [`Arena::alloc`]; returns false if `bus` is not one.
     pub fn free(&self, bus: u64) -> bool {
-        let Some(off) = bus.checked_sub(ARENA_BUS_BASE) else { return false };
+        let Some(off) = bus.checked_sub(ARENA_BUS_BASE) else {
+            return false;
+        };
         let mut allocs = self.allocs.borrow_mut();
         match allocs.binary_search_by_key(&off, |a| a.0) {
             Ok(i) => {
@@ -252,7 +254,10 @@ mod tests {
         let mut b = [0u8; 9];
         a.read(x + 3, &mut b).unwrap();
         assert_eq!(b, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
-        assert!(a.read(x + 100, &mut [0u8; 8]).is_err(), "past allocation end");
+        assert!(
+            a.read(x + 100, &mut [0u8; 8]).is_err(),
+            "past allocation end"
+        );
         assert_eq!(a.faults(), 1);
         assert!(a.free(x));
         assert!(!a.free(x));

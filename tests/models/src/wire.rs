@@ -22,12 +22,21 @@ impl Port {
     pub fn pair() -> (Port, Port) {
         let a = Rc::new(Lane::default());
         let b = Rc::new(Lane::default());
-        (Port { tx: a.clone(), rx: b.clone() }, Port { tx: b, rx: a })
+        (
+            Port {
+                tx: a.clone(),
+                rx: b.clone(),
+            },
+            Port { tx: b, rx: a },
+        )
     }
     /// A port looped back onto itself.
     pub fn loopback() -> Port {
         let l = Rc::new(Lane::default());
-        Port { tx: l.clone(), rx: l }
+        Port {
+            tx: l.clone(),
+            rx: l,
+        }
     }
     /// Put a frame on the wire.
     pub fn send(&self, frame: Vec<u8>) {

@@ -5,13 +5,13 @@
 //! Only `size_of::<Cmd>()` bytes of an entry are parsed: drivers leave stale
 //! bytes past a command's size (ena.md §3.2).
 
-use cloudnic_ena::defs::admin::{
-    AcqEntry, AdminOpcode, AdminStatus, AqEntry, BasicStats, CreateCqCmd, CreateSqCmd, CustomerMetricsResp,
-    DestroyCqCmd, DestroySqCmd, GetFeatureCmd, GetStatsCmd, SetFeatureCmd, SrdInfo, ADMIN_ENTRY_SIZE,
-    CUSTOMER_METRICS_SUPPORT_MASK, STATS_TYPE_BASIC, STATS_TYPE_CUSTOMER_METRICS, STATS_TYPE_ENA_SRD,
-    STATS_TYPE_ENI,
-};
 use cloudnic_ena::defs::admin::DeviceCaps;
+use cloudnic_ena::defs::admin::{
+    AcqEntry, AdminOpcode, AdminStatus, AqEntry, BasicStats, CreateCqCmd, CreateSqCmd,
+    CustomerMetricsResp, DestroyCqCmd, DestroySqCmd, GetFeatureCmd, GetStatsCmd, SetFeatureCmd,
+    SrdInfo, ADMIN_ENTRY_SIZE, CUSTOMER_METRICS_SUPPORT_MASK, STATS_TYPE_BASIC,
+    STATS_TYPE_CUSTOMER_METRICS, STATS_TYPE_ENA_SRD, STATS_TYPE_ENI,
+};
 use cloudnic_ena::defs::regs::queue_caps_decode;
 use zerocopy::{FromBytes, Immutable, IntoBytes};
 
@@ -37,15 +37,24 @@ impl AdminReply {
         let src = payload.as_bytes();
         let n = src.len().min(ACQ_DATA_LEN);
         data[..n].copy_from_slice(&src[..n]);
-        AdminReply { status: AdminStatus::Success as u8, data }
+        AdminReply {
+            status: AdminStatus::Success as u8,
+            data,
+        }
     }
     /// Success with no data.
     pub(crate) fn done() -> Self {
-        AdminReply { status: AdminStatus::Success as u8, data: [0; ACQ_DATA_LEN] }
+        AdminReply {
+            status: AdminStatus::Success as u8,
+            data: [0; ACQ_DATA_LEN],
+        }
     }
     /// Failure.
     pub(crate) fn err(status: AdminStatus) -> Self {
-        AdminReply { status: status as u8, data: [0; ACQ_DATA_LEN] }
+        AdminReply {
+            status: status as u8,
+            data: [0; ACQ_DATA_LEN],
+        }
     }
 }
 
@@ -125,7 +134,10 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
         for _ in 0..pending {
             let slot = u64::from(self.admin.sq_head & (depth - 1));
             let mut entry = AqEntry::new_zeroed_entry();
-            let ok = self.dma_read(self.admin.sq_base + slot * u64::from(ADMIN_ENTRY_SIZE), entry.as_mut_bytes());
+            let ok = self.dma_read(
+                self.admin.sq_base + slot * u64::from(ADMIN_ENTRY_SIZE),
+                entry.as_mut_bytes(),
+            );
             if entry.phase() != self.admin.sq_phase {
                 self.counters.admin_phase_errors += 1;
             }
@@ -133,7 +145,11 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
             if self.admin.sq_head & (depth - 1) == 0 {
                 self.admin.sq_phase = !self.admin.sq_phase;
             }
-            let reply = if ok { self.admin_execute_with_faults(&entry) } else { Some((0, AdminReply::err(AdminStatus::MalformedRequest))) };
+            let reply = if ok {
+                self.admin_execute_with_faults(&entry)
+            } else {
+                Some((0, AdminReply::err(AdminStatus::MalformedRequest)))
+            };
             if let Some((delay, reply)) = reply {
                 if delay == 0 {
                     self.admin_complete(entry.command_id(), reply);
@@ -152,15 +168,24 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
         let action = if self.faults.idle() {
             None
         } else {
-            let feature = matches!(AdminOpcode::from_u8(opcode), Some(AdminOpcode::GetFeature | AdminOpcode::SetFeature))
-                .then(|| entry.body[1]);
+            let feature = matches!(
+                AdminOpcode::from_u8(opcode),
+                Some(AdminOpcode::GetFeature | AdminOpcode::SetFeature)
+            )
+            .then(|| entry.body[1]);
             self.faults.admin(opcode, feature)
         };
         match action {
             None => Some((0, self.admin_execute(entry))),
             Some(AdminAction::Status(status)) => {
                 self.counters.faults_fired += 1;
-                Some((0, AdminReply { status, data: [0; ACQ_DATA_LEN] }))
+                Some((
+                    0,
+                    AdminReply {
+                        status,
+                        data: [0; ACQ_DATA_LEN],
+                    },
+                ))
             }
             Some(AdminAction::Drop) => {
                 self.counters.faults_fired += 1;
@@ -179,15 +204,31 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
     fn admin_execute(&mut self, entry: &AqEntry) -> AdminReply {
         let opcode = entry.common.opcode;
         self.counters.admin_commands[usize::from(opcode).min(ADMIN_OPCODE_SLOTS - 1)] += 1;
-        let Some(op) = AdminOpcode::from_u8(opcode) else { return AdminReply::err(AdminStatus::BadOpcode) };
+        let Some(op) = AdminOpcode::from_u8(opcode) else {
+            return AdminReply::err(AdminStatus::BadOpcode);
+        };
         match op {
-            AdminOpcode::CreateSq => entry.command::<CreateSqCmd>().map_or_else(malformed, |c| self.create_sq(&c)),
-            AdminOpcode::DestroySq => entry.command::<DestroySqCmd>().map_or_else(malformed, |c| self.destroy_sq(&c)),
-            AdminOpcode::CreateCq => entry.command::<CreateCqCmd>().map_or_else(malformed, |c| self.create_cq(&c)),
-            AdminOpcode::DestroyCq => entry.command::<DestroyCqCmd>().map_or_else(malformed, |c| self.destroy_cq(&c)),
-            AdminOpcode::GetFeature => entry.command::<GetFeatureCmd>().map_or_else(malformed, |c| self.get_feature(&c)),
-            AdminOpcode::SetFeature => entry.command::<SetFeatureCmd>().map_or_else(malformed, |c| self.set_feature(&c)),
-            AdminOpcode::GetStats => entry.command::<GetStatsCmd>().map_or_else(malformed, |c| self.get_stats(&c)),
+            AdminOpcode::CreateSq => entry
+                .command::<CreateSqCmd>()
+                .map_or_else(malformed, |c| self.create_sq(&c)),
+            AdminOpcode::DestroySq => entry
+                .command::<DestroySqCmd>()
+                .map_or_else(malformed, |c| self.destroy_sq(&c)),
+            AdminOpcode::CreateCq => entry
+                .command::<CreateCqCmd>()
+                .map_or_else(malformed, |c| self.create_cq(&c)),
+            AdminOpcode::DestroyCq => entry
+                .command::<DestroyCqCmd>()
+                .map_or_else(malformed, |c| self.destroy_cq(&c)),
+            AdminOpcode::GetFeature => entry
+                .command::<GetFeatureCmd>()
+                .map_or_else(malformed, |c| self.get_feature(&c)),
+            AdminOpcode::SetFeature => entry
+                .command::<SetFeatureCmd>()
+                .map_or_else(malformed, |c| self.set_feature(&c)),
+            AdminOpcode::GetStats => entry
+                .command::<GetStatsCmd>()
+                .map_or_else(malformed, |c| self.get_stats(&c)),
         }
     }
 
@@ -198,10 +239,18 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
         }
         let depth = self.admin.cq_depth;
         let slot = u64::from(self.admin.cq_tail & (depth - 1));
-        let mut e = AcqEntry::new(command_id, AdminStatus::Success, self.admin.cq_phase, &reply.data);
+        let mut e = AcqEntry::new(
+            command_id,
+            AdminStatus::Success,
+            self.admin.cq_phase,
+            &reply.data,
+        );
         e.common.status = reply.status;
         e.common.sq_head_indx = self.admin.sq_head;
-        self.dma_write(self.admin.cq_base + slot * u64::from(ADMIN_ENTRY_SIZE), e.as_bytes());
+        self.dma_write(
+            self.admin.cq_base + slot * u64::from(ADMIN_ENTRY_SIZE),
+            e.as_bytes(),
+        );
         self.admin.cq_tail = self.admin.cq_tail.wrapping_add(1);
         if self.admin.cq_tail & (depth - 1) == 0 {
             self.admin.cq_phase = !self.admin.cq_phase;
@@ -257,8 +306,12 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
                     rx_overruns_high,
                 })
             }
-            STATS_TYPE_ENI if caps.contains(DeviceCaps::ENI_STATS) => AdminReply::ok(&self.eni_stats),
-            STATS_TYPE_ENA_SRD if caps.contains(DeviceCaps::ENA_SRD_INFO) => AdminReply::ok(&SrdInfo::default()),
+            STATS_TYPE_ENI if caps.contains(DeviceCaps::ENI_STATS) => {
+                AdminReply::ok(&self.eni_stats)
+            }
+            STATS_TYPE_ENA_SRD if caps.contains(DeviceCaps::ENA_SRD_INFO) => {
+                AdminReply::ok(&SrdInfo::default())
+            }
             STATS_TYPE_CUSTOMER_METRICS if caps.contains(DeviceCaps::CUSTOMER_METRICS) => {
                 let reported = cmd.requested_metrics & CUSTOMER_METRICS_SUPPORT_MASK;
                 let values: Vec<u8> = (0..6)
@@ -272,7 +325,9 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
                 if !values.is_empty() && !self.dma_write(cmd.ctrl.address.get(), &values) {
                     return AdminReply::err(AdminStatus::MalformedRequest);
                 }
-                AdminReply::ok(&CustomerMetricsResp { reported_metrics: reported })
+                AdminReply::ok(&CustomerMetricsResp {
+                    reported_metrics: reported,
+                })
             }
             _ => AdminReply::err(AdminStatus::UnsupportedOpcode),
         }

@@ -67,7 +67,11 @@ impl AenqState {
     pub(crate) fn set_caps(&mut self, val: u32) {
         let (depth, entry) = queue_caps_decode(val);
         self.caps = val;
-        self.depth = if depth.is_power_of_two() && entry == AENQ_ENTRY_SIZE { depth } else { 0 };
+        self.depth = if depth.is_power_of_two() && entry == AENQ_ENTRY_SIZE {
+            depth
+        } else {
+            0
+        };
         self.tail = 0;
         self.phase = true;
         self.head_db = 0;
@@ -98,17 +102,29 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
     fn aenq_flush(&mut self) {
         let mut wrote = false;
         while self.aenq.has_room() {
-            let Some(ev) = self.aenq.pending.pop_front() else { break };
-            let Some(group) = AenqGroup::from_u16(ev.group) else { continue };
+            let Some(ev) = self.aenq.pending.pop_front() else {
+                break;
+            };
+            let Some(group) = AenqGroup::from_u16(ev.group) else {
+                continue;
+            };
             let depth = self.aenq.depth;
             let slot = u64::from(self.aenq.tail & (depth - 1));
-            let entry = AenqEntry::new(group, ev.syndrome, self.aenq.phase, self.now(), &ev.payload);
-            self.dma_write(self.aenq.base + slot * u64::from(AENQ_ENTRY_SIZE), entry.as_bytes());
+            let entry =
+                AenqEntry::new(group, ev.syndrome, self.aenq.phase, self.now(), &ev.payload);
+            self.dma_write(
+                self.aenq.base + slot * u64::from(AENQ_ENTRY_SIZE),
+                entry.as_bytes(),
+            );
             self.aenq.tail = self.aenq.tail.wrapping_add(1);
             if self.aenq.tail & (depth - 1) == 0 {
                 self.aenq.phase = !self.aenq.phase;
             }
-            if let Some(c) = self.counters.aenq_events.get_mut(usize::from(ev.group).min(AENQ_GROUP_SLOTS - 1)) {
+            if let Some(c) = self
+                .counters
+                .aenq_events
+                .get_mut(usize::from(ev.group).min(AENQ_GROUP_SLOTS - 1))
+            {
                 *c += 1;
             }
             wrote = true;
@@ -134,7 +150,11 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
         let mut p = [0u8; AENQ_PAYLOAD_SIZE];
         let n = payload.len().min(AENQ_PAYLOAD_SIZE);
         p[..n].copy_from_slice(&payload[..n]);
-        self.aenq.pending.push_back(PendingEvent { group, syndrome, payload: p });
+        self.aenq.pending.push_back(PendingEvent {
+            group,
+            syndrome,
+            payload: p,
+        });
         self.aenq_flush();
     }
 
@@ -146,7 +166,11 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
                 break;
             }
             self.aenq.next_keep_alive = Some(due.saturating_add(interval));
-            let waiting = self.aenq.pending.iter().any(|e| e.group == AenqGroup::KeepAlive as u16);
+            let waiting = self
+                .aenq
+                .pending
+                .iter()
+                .any(|e| e.group == AenqGroup::KeepAlive as u16);
             if self.faults.keep_alive_lost() || waiting {
                 continue;
             }
@@ -160,7 +184,11 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
     pub(crate) fn set_link(&mut self, up: bool) {
         self.link_up = up;
         let flags = if up { LINK_CHANGE_FLAG_LINK_UP } else { 0 };
-        self.aenq_post(AenqGroup::LinkChange, 0, LinkChangePayload { flags }.as_bytes());
+        self.aenq_post(
+            AenqGroup::LinkChange,
+            0,
+            LinkChangePayload { flags }.as_bytes(),
+        );
     }
 
     /// DEVICE_REQUEST_RESET (group 7): the driver resets with reason 19.
@@ -171,6 +199,10 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
     /// NOTIFICATION / UPDATE_HINTS with the configured hints.
     pub(crate) fn post_hints_notification(&mut self) {
         let hints = self.cfg.hints;
-        self.aenq_post(AenqGroup::Notification, NOTIFICATION_SYNDROME_UPDATE_HINTS, hints.as_bytes());
+        self.aenq_post(
+            AenqGroup::Notification,
+            NOTIFICATION_SYNDROME_UPDATE_HINTS,
+            hints.as_bytes(),
+        );
     }
 }

@@ -1,13 +1,15 @@
-//! [`EnaConfig`]: the identity and capabilities an [`super::EnaModel`]
+//! [`EnaModelConfig`]: the identity and capabilities an [`super::EnaModel`]
 //! advertises. Defaults follow the fact sheet (ena.md): a VF with BAR0 16 KiB
 //! and BAR2 1 MiB, readless MMIO on, max MTU 9216, 8 queue pairs, LLQ with
 //! 128/256-byte entries, a 128-entry RSS table, keep-alive every second.
 
 use cloudnic_ena::defs::admin::{
-    link_speed, DeviceCaps, FeatureId, HwHints, RssFields, TxOffloadBits, RxOffloadBits, LINK_FLAG_AUTONEG,
-    LINK_FLAG_FULL_DUPLEX, RSS_HASH_FUNCTION_CRC32, RSS_HASH_FUNCTION_TOEPLITZ,
+    link_speed, DeviceCaps, FeatureId, HwHints, RssFields, RxOffloadBits, TxOffloadBits,
+    LINK_FLAG_AUTONEG, LINK_FLAG_FULL_DUPLEX, RSS_HASH_FUNCTION_CRC32, RSS_HASH_FUNCTION_TOEPLITZ,
 };
-use cloudnic_ena::defs::io::{LlqAccelFlags, LlqDescsBeforeHeader, LlqEntrySize, LlqHeaderLocation, LlqStride};
+use cloudnic_ena::defs::io::{
+    LlqAccelFlags, LlqDescsBeforeHeader, LlqEntrySize, LlqHeaderLocation, LlqStride,
+};
 use cloudnic_ena::defs::pci::DEVICE_ID_ENA_VF;
 use cloudnic_ena::defs::regs::{Caps, ControllerVersion, Version};
 
@@ -60,7 +62,7 @@ impl Default for LlqSupport {
 
 /// Device identity, limits and capabilities.
 #[derive(Clone, Debug)]
-pub struct EnaConfig {
+pub struct EnaModelConfig {
     /// PCI device id (default: the common EC2 VF).
     pub device_id: u16,
     /// PCI revision; bit 0 disables readless MMIO reads.
@@ -172,13 +174,20 @@ pub fn default_features(llq: bool) -> u32 {
 /// Every feature id the model implements.
 pub fn all_features(llq: bool) -> u32 {
     use FeatureId::*;
-    let extra = [ExtraPropertiesStrings, ExtraPropertiesFlags, FragBypass, PhcConfig, FlowSteeringConfig, HwTimestamp];
+    let extra = [
+        ExtraPropertiesStrings,
+        ExtraPropertiesFlags,
+        FragBypass,
+        PhcConfig,
+        FlowSteeringConfig,
+        HwTimestamp,
+    ];
     extra.iter().fold(default_features(llq), |m, f| m | f.bit())
 }
 
-impl Default for EnaConfig {
+impl Default for EnaModelConfig {
     fn default() -> Self {
-        EnaConfig {
+        EnaModelConfig {
             device_id: DEVICE_ID_ENA_VF,
             revision: 0,
             bar0_size: 16 * 1024,
@@ -231,7 +240,7 @@ impl Default for EnaConfig {
     }
 }
 
-impl EnaConfig {
+impl EnaModelConfig {
     /// Readless MMIO reads disabled (PCI revision bit 0).
     pub fn readless_disabled(&self) -> bool {
         cloudnic_ena::defs::pci::readless_disabled(self.revision)

@@ -108,7 +108,10 @@ impl EnaCounters {
     }
     /// Interrupts delivered on `vector`.
     pub fn irq(&self, vector: u16) -> u64 {
-        self.irq_raised.get(usize::from(vector)).copied().unwrap_or(0)
+        self.irq_raised
+            .get(usize::from(vector))
+            .copied()
+            .unwrap_or(0)
     }
     /// Total doorbells of every kind.
     pub fn doorbells(&self) -> u64 {

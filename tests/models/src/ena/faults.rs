@@ -21,14 +21,23 @@ pub struct AdminFilter {
 
 impl AdminFilter {
     /// Every command.
-    pub const ANY: AdminFilter = AdminFilter { opcode: None, feature: None };
+    pub const ANY: AdminFilter = AdminFilter {
+        opcode: None,
+        feature: None,
+    };
     /// Commands with `opcode`.
     pub const fn opcode(opcode: u8) -> Self {
-        AdminFilter { opcode: Some(opcode), feature: None }
+        AdminFilter {
+            opcode: Some(opcode),
+            feature: None,
+        }
     }
     /// GET/SET_FEATURE (`opcode` 8 or 9) of `feature`.
     pub const fn feature(opcode: u8, feature: u8) -> Self {
-        AdminFilter { opcode: Some(opcode), feature: Some(feature) }
+        AdminFilter {
+            opcode: Some(opcode),
+            feature: Some(feature),
+        }
     }
     fn matches(&self, opcode: u8, feature: Option<u8>) -> bool {
         self.opcode.is_none_or(|o| o == opcode) && self.feature.is_none_or(|f| Some(f) == feature)
@@ -198,7 +207,9 @@ impl FaultState {
     /// Remove armed faults of the same kind as `f`.
     pub(crate) fn clear(&mut self, f: &EnaFault) -> Vec<EnaFault> {
         let d = discriminant(f);
-        let (gone, keep) = std::mem::take(&mut self.active).into_iter().partition(|a| discriminant(a) == d);
+        let (gone, keep) = std::mem::take(&mut self.active)
+            .into_iter()
+            .partition(|a| discriminant(a) == d);
         self.active = keep;
         gone
     }
@@ -222,10 +233,18 @@ impl FaultState {
             EnaFault::AdminDrop { filter, count } if filter.matches(opcode, feature) => {
                 Some((AdminAction::Drop, spend(count)))
             }
-            EnaFault::AdminDelay { filter, delay_us, count } if filter.matches(opcode, feature) => {
+            EnaFault::AdminDelay {
+                filter,
+                delay_us,
+                count,
+            } if filter.matches(opcode, feature) => {
                 Some((AdminAction::Delay(*delay_us), spend(count)))
             }
-            EnaFault::AdminStatus { filter, status, count } if filter.matches(opcode, feature) => {
+            EnaFault::AdminStatus {
+                filter,
+                status,
+                count,
+            } if filter.matches(opcode, feature) => {
                 Some((AdminAction::Status(*status), spend(count)))
             }
             _ => None,
@@ -233,7 +252,9 @@ impl FaultState {
     }
 
     pub(crate) fn keep_alive_lost(&self) -> bool {
-        self.active.iter().any(|f| matches!(f, EnaFault::KeepAliveLoss))
+        self.active
+            .iter()
+            .any(|f| matches!(f, EnaFault::KeepAliveLoss))
     }
 
     pub(crate) fn readless_dropped(&mut self) -> bool {
@@ -245,21 +266,27 @@ impl FaultState {
     }
 
     pub(crate) fn tx_withheld(&self, sq: u16) -> bool {
-        self.active.iter().any(|f| matches!(f, EnaFault::TxCompletionsWithheld { sq: s } if s.is_none_or(|s| s == sq)))
+        self.active.iter().any(
+            |f| matches!(f, EnaFault::TxCompletionsWithheld { sq: s } if s.is_none_or(|s| s == sq)),
+        )
     }
 
     pub(crate) fn bad_tx_req_id(&mut self, sq: u16, depth: u16) -> Option<u16> {
         self.fire(|f| match f {
-            EnaFault::BadTxReqId { sq: s, req_id, count } if s.is_none_or(|s| s == sq) => {
-                Some((req_id.unwrap_or(depth), spend(count)))
-            }
+            EnaFault::BadTxReqId {
+                sq: s,
+                req_id,
+                count,
+            } if s.is_none_or(|s| s == sq) => Some((req_id.unwrap_or(depth), spend(count))),
             _ => None,
         })
     }
 
     pub(crate) fn tx_mbz(&mut self, sq: u16) -> bool {
         self.fire(|f| match f {
-            EnaFault::TxCdescMbz { sq: s, count } if s.is_none_or(|s| s == sq) => Some(((), spend(count))),
+            EnaFault::TxCdescMbz { sq: s, count } if s.is_none_or(|s| s == sq) => {
+                Some(((), spend(count)))
+            }
             _ => None,
         })
         .is_some()
@@ -267,7 +294,9 @@ impl FaultState {
 
     pub(crate) fn bad_rx_req_id(&mut self, sq: u16) -> bool {
         self.fire(|f| match f {
-            EnaFault::BadRxReqId { sq: s, count } if s.is_none_or(|s| s == sq) => Some(((), spend(count))),
+            EnaFault::BadRxReqId { sq: s, count } if s.is_none_or(|s| s == sq) => {
+                Some(((), spend(count)))
+            }
             _ => None,
         })
         .is_some()
@@ -284,7 +313,9 @@ impl FaultState {
 
     pub(crate) fn rx_malformed_spent(&mut self, sq: u16) {
         self.fire(|f| match f {
-            EnaFault::RxMalformed { sq: s, count, .. } if s.is_none_or(|s| s == sq) => Some(((), spend(count))),
+            EnaFault::RxMalformed { sq: s, count, .. } if s.is_none_or(|s| s == sq) => {
+                Some(((), spend(count)))
+            }
             _ => None,
         });
     }
@@ -304,13 +335,18 @@ impl FaultState {
     }
 
     pub(crate) fn feature_refused(&self, id: u8) -> bool {
-        self.active.iter().any(|f| matches!(f, EnaFault::FeatureRefused { feature, .. } if *feature == id))
+        self.active
+            .iter()
+            .any(|f| matches!(f, EnaFault::FeatureRefused { feature, .. } if *feature == id))
     }
 
     /// Feature bits hidden from DEVICE_ATTRIBUTES.
     pub(crate) fn hidden_features(&self) -> u32 {
         self.active.iter().fold(0, |m, f| match f {
-            EnaFault::FeatureRefused { feature, hide: true } if *feature < 32 => m | (1u32 << feature),
+            EnaFault::FeatureRefused {
+                feature,
+                hide: true,
+            } if *feature < 32 => m | (1u32 << feature),
             _ => m,
         })
     }

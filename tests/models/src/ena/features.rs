@@ -3,22 +3,25 @@
 //! allowed) and by the feature-refusal fault.
 
 use cloudnic_ena::defs::admin::{
-    rss_proto, AdminStatus, AenqConfig, DeviceAttributes, ExtraPropertiesFlags, ExtraPropertiesStrings, FeatureId,
-    FlowSteeringResp, FlowSteeringRule, FlowSteeringSet, FragBypass, GetFeatureCmd, HostAttrConfig, HwTimestamp,
-    IntrModeration, LinkConfig, LlqFeature, MaxQueuesExt, MaxQueuesNum, MtuFeature, PhcConfig, RssFields,
-    RssHashControl, RssHashFunction, RssHashInput, RssHashKeyBuffer, RssIndEntry, RssIndTable, RssProtoInput,
-    SetFeatureCmd, StatelessOffload, FLOW_STEERING_ADD, FLOW_STEERING_LOCATION_ANY, FLOW_STEERING_REMOVE,
-    FLOW_STEERING_REMOVE_ALL, LLQ_FEATURE_VERSION_1, MAX_QUEUES_EXT_VERSION, RSS_HASH_FUNCTION_MASK,
-    RSS_HASH_FUNCTION_TOEPLITZ, RSS_HASH_INIT_VALUE, RSS_IND_INLINE_INDEX_NONE, RSS_INPUT_L3_SORT,
-    RSS_INPUT_L4_SORT, RSS_KEY_PARTS, RSS_KEY_SIZE,
+    rss_proto, AdminStatus, AenqConfig, DeviceAttributes, ExtraPropertiesFlags,
+    ExtraPropertiesStrings, FeatureId, FlowSteeringResp, FlowSteeringRule, FlowSteeringSet,
+    FragBypass, GetFeatureCmd, HostAttrConfig, HwTimestamp, IntrModeration, LinkConfig, LlqFeature,
+    MaxQueuesExt, MaxQueuesNum, MtuFeature, PhcConfig, RssFields, RssHashControl, RssHashFunction,
+    RssHashInput, RssHashKeyBuffer, RssIndEntry, RssIndTable, RssProtoInput, SetFeatureCmd,
+    StatelessOffload, FLOW_STEERING_ADD, FLOW_STEERING_LOCATION_ANY, FLOW_STEERING_REMOVE,
+    FLOW_STEERING_REMOVE_ALL, LLQ_FEATURE_VERSION_1, MAX_QUEUES_EXT_VERSION,
+    RSS_HASH_FUNCTION_MASK, RSS_HASH_FUNCTION_TOEPLITZ, RSS_HASH_INIT_VALUE,
+    RSS_IND_INLINE_INDEX_NONE, RSS_INPUT_L3_SORT, RSS_INPUT_L4_SORT, RSS_KEY_PARTS, RSS_KEY_SIZE,
 };
 use cloudnic_ena::defs::host_info::{HostInfo, HOST_INFO_PAGE_SIZE};
-use cloudnic_ena::defs::io::{LlqAccelFlags, LlqDescsBeforeHeader, LlqEntrySize, LlqHeaderLocation, LlqStride};
+use cloudnic_ena::defs::io::{
+    LlqAccelFlags, LlqDescsBeforeHeader, LlqEntrySize, LlqHeaderLocation, LlqStride,
+};
 use cloudnic_ena::defs::regs::offset::PHC_DB;
 use zerocopy::{FromZeros, IntoBytes};
 
 use super::admin::{parse_buf, AdminReply};
-use super::config::EnaConfig;
+use super::config::EnaModelConfig;
 use super::EnaModel;
 use crate::mem::GuestMemory;
 
@@ -72,10 +75,21 @@ fn default_rss_fields() -> [u16; rss_proto::NUM] {
     let l3 = (RssFields::L3_SA | RssFields::L3_DA).bits();
     let l4 = l3 | (RssFields::L4_SP | RssFields::L4_DP).bits();
     let mut f = [0u16; rss_proto::NUM];
-    for slot in [rss_proto::TCP4, rss_proto::UDP4, rss_proto::TCP6, rss_proto::UDP6, rss_proto::TCP6_EX] {
+    for slot in [
+        rss_proto::TCP4,
+        rss_proto::UDP4,
+        rss_proto::TCP6,
+        rss_proto::UDP6,
+        rss_proto::TCP6_EX,
+    ] {
         f[slot] = l4;
     }
-    for slot in [rss_proto::IP4, rss_proto::IP6, rss_proto::IP4_FRAG, rss_proto::IP6_EX] {
+    for slot in [
+        rss_proto::IP4,
+        rss_proto::IP6,
+        rss_proto::IP4_FRAG,
+        rss_proto::IP6_EX,
+    ] {
         f[slot] = l3;
     }
     f[rss_proto::NOT_IP] = (RssFields::L2_DA | RssFields::L2_SA).bits();
@@ -83,7 +97,7 @@ fn default_rss_fields() -> [u16; rss_proto::NUM] {
 }
 
 impl FeatureState {
-    pub(crate) fn new(cfg: &EnaConfig) -> Self {
+    pub(crate) fn new(cfg: &EnaModelConfig) -> Self {
         FeatureState {
             mtu: cfg.default_mtu,
             rss_key: DEFAULT_RSS_KEY,
@@ -115,7 +129,8 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
         if !self.faults.idle() && self.faults.feature_refused(id) {
             return false;
         }
-        id == FeatureId::DeviceAttributes.id() || (id < 32 && self.cfg.supported_features & (1u32 << id) != 0)
+        id == FeatureId::DeviceAttributes.id()
+            || (id < 32 && self.cfg.supported_features & (1u32 << id) != 0)
     }
 
     pub(crate) fn get_feature(&mut self, cmd: &GetFeatureCmd) -> AdminReply {
@@ -171,13 +186,16 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
                     max_llq_num: l.max_llq_num,
                     max_llq_depth: l.max_llq_depth,
                     header_location_ctrl_supported: l.header_location.bits(),
-                    header_location_ctrl_enabled: en.map_or(0, |e| e.set.header_location_ctrl_enabled),
+                    header_location_ctrl_enabled: en
+                        .map_or(0, |e| e.set.header_location_ctrl_enabled),
                     entry_size_ctrl_supported: l.entry_size.bits(),
                     entry_size_ctrl_enabled: en.map_or(0, |e| e.set.entry_size_ctrl_enabled),
                     desc_num_before_header_supported: l.descs_before_header.bits(),
-                    desc_num_before_header_enabled: en.map_or(0, |e| e.set.desc_num_before_header_enabled),
+                    desc_num_before_header_enabled: en
+                        .map_or(0, |e| e.set.desc_num_before_header_enabled),
                     descriptors_stride_ctrl_supported: l.stride.bits(),
-                    descriptors_stride_ctrl_enabled: en.map_or(0, |e| e.set.descriptors_stride_ctrl_enabled),
+                    descriptors_stride_ctrl_enabled: en
+                        .map_or(0, |e| e.set.descriptors_stride_ctrl_enabled),
                     feature_version: LLQ_FEATURE_VERSION_1,
                     entry_size_recommended: l.recommended_entry.bits() as u8,
                     max_wide_llq_depth: l.max_wide_llq_depth,
@@ -186,7 +204,9 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
                     accel_reserved: 0,
                 })
             }
-            FeatureId::ExtraPropertiesStrings => AdminReply::ok(&ExtraPropertiesStrings { count: 0 }),
+            FeatureId::ExtraPropertiesStrings => {
+                AdminReply::ok(&ExtraPropertiesStrings { count: 0 })
+            }
             FeatureId::ExtraPropertiesFlags => AdminReply::ok(&ExtraPropertiesFlags { flags: 0 }),
             FeatureId::StatelessOffloadConfig => AdminReply::ok(&StatelessOffload {
                 tx: cfg.tx_offloads.bits(),
@@ -194,7 +214,11 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
                 rx_enabled: cfg.rx_offloads.bits(),
             }),
             FeatureId::RssHashFunction => {
-                let buf = RssHashKeyBuffer { key_parts: RSS_KEY_PARTS, reserved: 0, key: self.feat.rss_key };
+                let buf = RssHashKeyBuffer {
+                    key_parts: RSS_KEY_PARTS,
+                    reserved: 0,
+                    key: self.feat.rss_key,
+                };
                 if ctrl.0 != 0 && !self.write_ctrl(ctrl, buf.as_bytes()) {
                     return AdminReply::err(AdminStatus::MalformedRequest);
                 }
@@ -209,7 +233,17 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
                 let size = self.feat.rss_table_log2;
                 if ctrl.0 != 0 {
                     let table = self.effective_rss_table();
-                    let bytes: Vec<u8> = table.iter().flat_map(|&cq| RssIndEntry { cq_idx: cq, reserved: 0 }.as_bytes().to_vec()).collect();
+                    let bytes: Vec<u8> = table
+                        .iter()
+                        .flat_map(|&cq| {
+                            RssIndEntry {
+                                cq_idx: cq,
+                                reserved: 0,
+                            }
+                            .as_bytes()
+                            .to_vec()
+                        })
+                        .collect();
                     if !self.write_ctrl(ctrl, &bytes) {
                         return AdminReply::err(AdminStatus::MalformedRequest);
                     }
@@ -228,8 +262,14 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
                 if ctrl.0 != 0 {
                     let mut c = RssHashControl::new_zeroed();
                     for slot in 0..rss_proto::NUM {
-                        c.supported[slot] = RssProtoInput { fields: self.cfg.rss_fields_supported.bits(), reserved: 0 };
-                        c.selected[slot] = RssProtoInput { fields: self.feat.rss_fields[slot], reserved: 0 };
+                        c.supported[slot] = RssProtoInput {
+                            fields: self.cfg.rss_fields_supported.bits(),
+                            reserved: 0,
+                        };
+                        c.selected[slot] = RssProtoInput {
+                            fields: self.feat.rss_fields[slot],
+                            reserved: 0,
+                        };
                     }
                     if !self.write_ctrl(ctrl, c.as_bytes()) {
                         return AdminReply::err(AdminStatus::MalformedRequest);
@@ -241,9 +281,10 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
                 })
             }
             FeatureId::Mtu => AdminReply::ok(&MtuFeature { mtu: self.feat.mtu }),
-            FeatureId::InterruptModeration => {
-                AdminReply::ok(&IntrModeration { intr_delay_resolution: cfg.intr_delay_resolution, reserved: 0 })
-            }
+            FeatureId::InterruptModeration => AdminReply::ok(&IntrModeration {
+                intr_delay_resolution: cfg.intr_delay_resolution,
+                reserved: 0,
+            }),
             FeatureId::AenqConfig => AdminReply::ok(&AenqConfig {
                 supported_groups: cfg.aenq_groups,
                 enabled_groups: self.aenq.enabled_groups,
@@ -273,7 +314,10 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
                 rx: self.feat.hw_timestamp.1,
                 reserved: 0,
             }),
-            FeatureId::FragBypass => AdminReply::ok(&FragBypass { enable: u8::from(self.feat.frag_bypass), reserved: [0; 3] }),
+            FeatureId::FragBypass => AdminReply::ok(&FragBypass {
+                enable: u8::from(self.feat.frag_bypass),
+                reserved: [0; 3],
+            }),
             FeatureId::FlowSteeringConfig => AdminReply::err(AdminStatus::UnsupportedOpcode),
         }
     }
@@ -289,14 +333,23 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
             FeatureId::AenqConfig => cmd.payload_as::<AenqConfig>().map(|a| {
                 let now = self.now();
                 let groups = a.enabled_groups & self.cfg.aenq_groups;
-                self.aenq.set_enabled(groups, now, self.cfg.keep_alive_interval_us);
+                self.aenq
+                    .set_enabled(groups, now, self.cfg.keep_alive_interval_us);
                 AdminReply::done()
             }),
-            FeatureId::HostAttrConfig => cmd.payload_as::<HostAttrConfig>().map(|h| self.set_host_attr(&h)),
+            FeatureId::HostAttrConfig => cmd
+                .payload_as::<HostAttrConfig>()
+                .map(|h| self.set_host_attr(&h)),
             FeatureId::Llq => cmd.payload_as::<LlqFeature>().map(|l| self.set_llq(&l)),
-            FeatureId::RssHashFunction => cmd.payload_as::<RssHashFunction>().map(|r| self.set_rss_function(&r, ctrl)),
-            FeatureId::RssIndirectionTableConfig => cmd.payload_as::<RssIndTable>().map(|t| self.set_rss_table(&t, ctrl)),
-            FeatureId::RssHashInput => cmd.payload_as::<RssHashInput>().map(|h| self.set_rss_input(&h, ctrl)),
+            FeatureId::RssHashFunction => cmd
+                .payload_as::<RssHashFunction>()
+                .map(|r| self.set_rss_function(&r, ctrl)),
+            FeatureId::RssIndirectionTableConfig => cmd
+                .payload_as::<RssIndTable>()
+                .map(|t| self.set_rss_table(&t, ctrl)),
+            FeatureId::RssHashInput => cmd
+                .payload_as::<RssHashInput>()
+                .map(|h| self.set_rss_input(&h, ctrl)),
             FeatureId::PhcConfig => cmd.payload_as::<PhcConfig>().map(|p| {
                 self.feat.phc_output = (p.output_address.get(), p.output_length);
                 AdminReply::done()
@@ -309,7 +362,9 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
                 self.feat.frag_bypass = b.enable != 0;
                 AdminReply::done()
             }),
-            FeatureId::FlowSteeringConfig => cmd.payload_as::<FlowSteeringSet>().map(|s| self.set_flow_rule(&s, ctrl)),
+            FeatureId::FlowSteeringConfig => cmd
+                .payload_as::<FlowSteeringSet>()
+                .map(|s| self.set_flow_rule(&s, ctrl)),
             _ => Some(AdminReply::err(AdminStatus::UnsupportedOpcode)),
         }) else {
             return AdminReply::err(AdminStatus::MalformedRequest);
@@ -355,15 +410,27 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
     fn set_llq(&mut self, l: &LlqFeature) -> AdminReply {
         let s = self.cfg.llq;
         let ok = self.cfg.llq_offered()
-            && one_of(l.header_location_ctrl_enabled, LlqHeaderLocation::INLINE.bits() & s.header_location.bits(), false)
+            && one_of(
+                l.header_location_ctrl_enabled,
+                LlqHeaderLocation::INLINE.bits() & s.header_location.bits(),
+                false,
+            )
             && one_of(l.entry_size_ctrl_enabled, s.entry_size.bits(), false)
-            && one_of(l.desc_num_before_header_enabled, s.descs_before_header.bits(), false)
+            && one_of(
+                l.desc_num_before_header_enabled,
+                s.descs_before_header.bits(),
+                false,
+            )
             && one_of(l.descriptors_stride_ctrl_enabled, s.stride.bits(), false);
         if !ok {
             return AdminReply::err(AdminStatus::IllegalParameter);
         }
-        let entry_size = LlqEntrySize::from_bits_truncate(l.entry_size_ctrl_enabled).bytes().unwrap_or(128);
-        let before = LlqDescsBeforeHeader::from_bits_truncate(l.desc_num_before_header_enabled).count().unwrap_or(0);
+        let entry_size = LlqEntrySize::from_bits_truncate(l.entry_size_ctrl_enabled)
+            .bytes()
+            .unwrap_or(128);
+        let before = LlqDescsBeforeHeader::from_bits_truncate(l.desc_num_before_header_enabled)
+            .count()
+            .unwrap_or(0);
         if before * 16 >= entry_size {
             return AdminReply::err(AdminStatus::IllegalParameter);
         }
@@ -395,7 +462,9 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
             let Some(buf) = self.read_ctrl(ctrl, core::mem::size_of::<RssHashKeyBuffer>()) else {
                 return AdminReply::err(AdminStatus::MalformedRequest);
             };
-            let Some(k) = parse_buf::<RssHashKeyBuffer>(&buf) else { return AdminReply::err(AdminStatus::MalformedRequest) };
+            let Some(k) = parse_buf::<RssHashKeyBuffer>(&buf) else {
+                return AdminReply::err(AdminStatus::MalformedRequest);
+            };
             if k.key_parts != RSS_KEY_PARTS {
                 return AdminReply::err(AdminStatus::IllegalParameter);
             }
@@ -416,8 +485,13 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
             return AdminReply::err(AdminStatus::IllegalParameter);
         }
         let n = 1usize << t.size;
-        let Some(buf) = self.read_ctrl(ctrl, n * 4) else { return AdminReply::err(AdminStatus::MalformedRequest) };
-        self.feat.rss_table = buf.chunks_exact(4).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+        let Some(buf) = self.read_ctrl(ctrl, n * 4) else {
+            return AdminReply::err(AdminStatus::MalformedRequest);
+        };
+        self.feat.rss_table = buf
+            .chunks_exact(4)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect();
         self.feat.rss_table_log2 = t.size;
         AdminReply::done()
     }
@@ -430,7 +504,9 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
             let Some(buf) = self.read_ctrl(ctrl, core::mem::size_of::<RssHashControl>()) else {
                 return AdminReply::err(AdminStatus::MalformedRequest);
             };
-            let Some(c) = parse_buf::<RssHashControl>(&buf) else { return AdminReply::err(AdminStatus::MalformedRequest) };
+            let Some(c) = parse_buf::<RssHashControl>(&buf) else {
+                return AdminReply::err(AdminStatus::MalformedRequest);
+            };
             let supported = self.cfg.rss_fields_supported.bits();
             if c.selected.iter().any(|s| s.fields & !supported != 0) {
                 return AdminReply::err(AdminStatus::IllegalParameter);
@@ -453,7 +529,10 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
             FLOW_STEERING_REMOVE => match rules.get_mut(usize::from(s.location)) {
                 Some(r) => {
                     *r = None;
-                    AdminReply::ok(&FlowSteeringResp { location: s.location, reserved: 0 })
+                    AdminReply::ok(&FlowSteeringResp {
+                        location: s.location,
+                        reserved: 0,
+                    })
                 }
                 None => AdminReply::err(AdminStatus::IllegalParameter),
             },
@@ -469,14 +548,22 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
                 if loc >= rules.len() {
                     return AdminReply::err(AdminStatus::IllegalParameter);
                 }
-                let Some(buf) = self.read_ctrl(ctrl, core::mem::size_of::<FlowSteeringRule>()) else {
+                let Some(buf) = self.read_ctrl(ctrl, core::mem::size_of::<FlowSteeringRule>())
+                else {
                     return AdminReply::err(AdminStatus::MalformedRequest);
                 };
                 let Some(rule) = parse_buf::<FlowSteeringRule>(&buf) else {
                     return AdminReply::err(AdminStatus::MalformedRequest);
                 };
-                self.feat.flow_rules[loc] = Some(FlowRule { flow_type: s.flow_type, rx_queue: s.rx_queue, rule });
-                AdminReply::ok(&FlowSteeringResp { location: loc as u16, reserved: 0 })
+                self.feat.flow_rules[loc] = Some(FlowRule {
+                    flow_type: s.flow_type,
+                    rx_queue: s.rx_queue,
+                    rule,
+                });
+                AdminReply::ok(&FlowSteeringResp {
+                    location: loc as u16,
+                    reserved: 0,
+                })
             }
             _ => AdminReply::err(AdminStatus::IllegalParameter),
         }

@@ -35,6 +35,8 @@ mod test_driver;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_faults;
+#[cfg(test)]
 mod tests_io;
 
 use std::rc::Rc;
@@ -49,7 +51,7 @@ use crate::mem::{Arena, GuestMemory};
 use crate::wire::Port;
 use crate::{Device, VirtualClock};
 
-pub use config::{all_features, default_features, EnaConfig, LlqSupport, PciIdentity};
+pub use config::{all_features, default_features, EnaModelConfig, LlqSupport, PciIdentity};
 pub use counters::{DeviceStats, EnaCounters};
 pub use faults::{AdminFilter, EnaFault, RxMalformation, FOREVER};
 pub use queues::{CQ_HEAD_DB_BASE, INTR_REG_BASE, NUMA_REG_BASE, SQ_DB_BASE};
@@ -64,7 +66,7 @@ use regs::RegState;
 /// The ENA device model. `M` is the guest memory it DMAs to (the in-process
 /// [`Arena`] by default; any [`GuestMemory`], also `dyn`).
 pub struct EnaModel<M: GuestMemory + ?Sized = Arena> {
-    pub(crate) cfg: EnaConfig,
+    pub(crate) cfg: EnaModelConfig,
     pub(crate) mem: Rc<M>,
     pub(crate) clock: Rc<VirtualClock>,
     pub(crate) irq: Rc<dyn InterruptTarget>,
@@ -85,10 +87,18 @@ pub struct EnaModel<M: GuestMemory + ?Sized = Arena> {
 
 impl<M: GuestMemory + ?Sized> EnaModel<M> {
     /// A device fresh from power-on (DEV_STS.READY, nothing configured).
-    pub fn new(cfg: EnaConfig, mem: Rc<M>, clock: Rc<VirtualClock>, irq: Rc<dyn InterruptTarget>) -> Self {
+    pub fn new(
+        cfg: EnaModelConfig,
+        mem: Rc<M>,
+        clock: Rc<VirtualClock>,
+        irq: Rc<dyn InterruptTarget>,
+    ) -> Self {
         let feat = FeatureState::new(&cfg);
         let io = IoState::new(&cfg);
-        let counters = EnaCounters { irq_raised: vec![0; usize::from(cfg.msix_vectors)], ..Default::default() };
+        let counters = EnaCounters {
+            irq_raised: vec![0; usize::from(cfg.msix_vectors)],
+            ..Default::default()
+        };
         EnaModel {
             mem,
             clock,
@@ -128,7 +138,7 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
     }
 
     /// The configuration the model was built with.
-    pub fn config(&self) -> &EnaConfig {
+    pub fn config(&self) -> &EnaModelConfig {
         &self.cfg
     }
 
@@ -186,12 +196,18 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
     /// Interrupt moderation last programmed for `vector` as (rx, tx) delays
     /// in device resolution units. Recorded only: delivery is not delayed.
     pub fn moderation(&self, vector: u16) -> Option<(u32, u32)> {
-        self.io.vectors.get(usize::from(vector)).map(|v| (v.rx_delay, v.tx_delay))
+        self.io
+            .vectors
+            .get(usize::from(vector))
+            .map(|v| (v.rx_delay, v.tx_delay))
     }
 
     /// True while `vector` is auto-masked (fired, not yet unmasked).
     pub fn vector_masked(&self, vector: u16) -> bool {
-        self.io.vectors.get(usize::from(vector)).is_some_and(|v| v.masked)
+        self.io
+            .vectors
+            .get(usize::from(vector))
+            .is_some_and(|v| v.masked)
     }
 
     /// Values reported for GET_STATS ENI (type 2).
@@ -218,7 +234,11 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
             EnaFault::LinkDown => self.set_link(false),
             EnaFault::LinkUp => self.set_link(true),
             EnaFault::DeviceRequestReset => self.post_device_request_reset(),
-            EnaFault::AenqEvent { group, syndrome, payload } => self.post_raw_event(group, syndrome, &payload),
+            EnaFault::AenqEvent {
+                group,
+                syndrome,
+                payload,
+            } => self.post_raw_event(group, syndrome, &payload),
             other => self.faults.arm(other),
         }
     }
@@ -232,7 +252,10 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
     /// Clearing `TxCompletionsWithheld` writes the held completions.
     pub fn clear_fault(&mut self, fault: EnaFault) {
         let gone = self.faults.clear(&fault);
-        if gone.iter().any(|f| matches!(f, EnaFault::TxCompletionsWithheld { .. })) {
+        if gone
+            .iter()
+            .any(|f| matches!(f, EnaFault::TxCompletionsWithheld { .. }))
+        {
             self.release_withheld_tx();
         }
     }
@@ -296,7 +319,10 @@ impl<M: GuestMemory + ?Sized> Device for EnaModel<M> {
         match bar {
             REGISTER_BAR => {
                 // Readless disabled: the non-response fault shows as all-ones loads.
-                if self.cfg.readless_disabled() && !self.faults.idle() && self.faults.readless_dropped() {
+                if self.cfg.readless_disabled()
+                    && !self.faults.idle()
+                    && self.faults.readless_dropped()
+                {
                     return u64::MAX >> (64 - 8 * u32::from(size.clamp(1, 8)));
                 }
                 let lo = u64::from(self.read_reg(offset));

@@ -9,13 +9,15 @@
 use std::collections::VecDeque;
 
 use cloudnic_ena::defs::admin::{
-    AdminStatus, CreateCqCmd, CreateCqResp, CreateSqCmd, CreateSqResp, DestroyCqCmd, DestroySqCmd, SqDirection,
-    COMPLETION_POLICY_DESC, PLACEMENT_POLICY_DEV, PLACEMENT_POLICY_HOST,
+    AdminStatus, CreateCqCmd, CreateCqResp, CreateSqCmd, CreateSqResp, DestroyCqCmd, DestroySqCmd,
+    SqDirection, COMPLETION_POLICY_DESC, PLACEMENT_POLICY_DEV, PLACEMENT_POLICY_HOST,
 };
-use cloudnic_ena::defs::io::{IntrCtrl, TxMeta, RX_CDESC_EXT_WORDS, RX_CDESC_WORDS, TX_CDESC_EXT_WORDS, TX_CDESC_WORDS};
+use cloudnic_ena::defs::io::{
+    IntrCtrl, TxMeta, RX_CDESC_EXT_WORDS, RX_CDESC_WORDS, TX_CDESC_EXT_WORDS, TX_CDESC_WORDS,
+};
 
 use super::admin::AdminReply;
-use super::config::EnaConfig;
+use super::config::EnaModelConfig;
 use super::features::LlqActive;
 use super::tx::TxWalk;
 use super::EnaModel;
@@ -112,7 +114,12 @@ pub(crate) struct VectorState {
 
 impl Default for VectorState {
     fn default() -> Self {
-        VectorState { masked: true, pending: false, rx_delay: 0, tx_delay: 0 }
+        VectorState {
+            masked: true,
+            pending: false,
+            rx_delay: 0,
+            tx_delay: 0,
+        }
     }
 }
 
@@ -134,7 +141,7 @@ pub(crate) struct IoState {
 }
 
 impl IoState {
-    pub(crate) fn new(cfg: &EnaConfig) -> Self {
+    pub(crate) fn new(cfg: &EnaModelConfig) -> Self {
         let slots = (cfg.max_queues as usize * 2).min(MAX_INDEX);
         IoState {
             sqs: (0..slots).map(|_| None).collect(),
@@ -151,7 +158,10 @@ impl IoState {
 
     pub(crate) fn bar2_read(&self, off: u64, size: u8) -> u64 {
         let n = usize::from(size.clamp(1, 8));
-        let Some(b) = usize::try_from(off).ok().and_then(|o| self.bar2.get(o..o.checked_add(n)?)) else {
+        let Some(b) = usize::try_from(off)
+            .ok()
+            .and_then(|o| self.bar2.get(o..o.checked_add(n)?))
+        else {
             return u64::MAX;
         };
         let mut w = [0u8; 8];
@@ -161,7 +171,10 @@ impl IoState {
 
     pub(crate) fn bar2_write(&mut self, off: u64, size: u8, value: u64) -> bool {
         let n = usize::from(size.clamp(1, 8));
-        match usize::try_from(off).ok().and_then(|o| self.bar2.get_mut(o..o.checked_add(n)?)) {
+        match usize::try_from(off)
+            .ok()
+            .and_then(|o| self.bar2.get_mut(o..o.checked_add(n)?))
+        {
             Some(b) => {
                 b.copy_from_slice(&value.to_le_bytes()[..n]);
                 true
@@ -218,11 +231,19 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
         let words = c.entry_size_words();
         let depth = c.cq_depth;
         let max_depth = self.cfg.max_tx_depth.max(self.cfg.max_rx_depth);
-        let valid_words = [TX_CDESC_WORDS, TX_CDESC_EXT_WORDS, RX_CDESC_WORDS, RX_CDESC_EXT_WORDS].contains(&words);
+        let valid_words = [
+            TX_CDESC_WORDS,
+            TX_CDESC_EXT_WORDS,
+            RX_CDESC_WORDS,
+            RX_CDESC_EXT_WORDS,
+        ]
+        .contains(&words);
         if !depth.is_power_of_two() || u32::from(depth) > max_depth || !valid_words {
             return AdminReply::err(AdminStatus::IllegalParameter);
         }
-        let Ok(vector) = u16::try_from(c.msix_vector) else { return AdminReply::err(AdminStatus::IllegalParameter) };
+        let Ok(vector) = u16::try_from(c.msix_vector) else {
+            return AdminReply::err(AdminStatus::IllegalParameter);
+        };
         if usize::from(vector) >= self.io.vectors.len() {
             return AdminReply::err(AdminStatus::IllegalParameter);
         }
@@ -275,7 +296,13 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
             // Policies 1–3 have no published semantics (ena.md §11).
             return AdminReply::err(AdminStatus::UnsupportedOpcode);
         }
-        let same_dir = self.io.sqs.iter().flatten().filter(|s| s.dir == dir).count();
+        let same_dir = self
+            .io
+            .sqs
+            .iter()
+            .flatten()
+            .filter(|s| s.dir == dir)
+            .count();
         if same_dir as u32 >= self.cfg.max_queues {
             return AdminReply::err(AdminStatus::ResourceAllocationFailure);
         }
@@ -288,7 +315,11 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
             .and_then(Option::as_ref)
             .is_some_and(|cq| cq.sq.is_none() && cq.entry_size >= min_entry);
         let depth = c.sq_depth;
-        let max = if dir == SqDirection::Tx { self.cfg.max_tx_depth } else { self.cfg.max_rx_depth };
+        let max = if dir == SqDirection::Tx {
+            self.cfg.max_tx_depth
+        } else {
+            self.cfg.max_rx_depth
+        };
         if !cq_free || !depth.is_power_of_two() || u32::from(depth) > max {
             return AdminReply::err(AdminStatus::IllegalParameter);
         }
@@ -305,7 +336,9 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
                 Placement::Host(base)
             }
             (PLACEMENT_POLICY_DEV, SqDirection::Tx) => {
-                let Some(geo) = self.feat.llq else { return AdminReply::err(AdminStatus::IllegalParameter) };
+                let Some(geo) = self.feat.llq else {
+                    return AdminReply::err(AdminStatus::IllegalParameter);
+                };
                 let l = &self.cfg.llq;
                 let max_depth = if geo.entry_size > 128 && l.max_wide_llq_depth != 0 {
                     u32::from(l.max_wide_llq_depth)
@@ -324,7 +357,12 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
             }
             _ => return AdminReply::err(AdminStatus::IllegalParameter),
         };
-        if let Some(cq) = self.io.cqs.get_mut(usize::from(c.cq_idx)).and_then(Option::as_mut) {
+        if let Some(cq) = self
+            .io
+            .cqs
+            .get_mut(usize::from(c.cq_idx))
+            .and_then(Option::as_mut)
+        {
             cq.sq = Some(idx as u16);
         }
         self.io.sqs[idx] = Some(Sq {
@@ -360,8 +398,15 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
         if dir != Some(sq.dir) {
             return AdminReply::err(AdminStatus::IllegalParameter);
         }
-        let Some(sq) = self.io.sqs[usize::from(idx)].take() else { return AdminReply::err(AdminStatus::IllegalParameter) };
-        if let Some(cq) = self.io.cqs.get_mut(usize::from(sq.cq)).and_then(Option::as_mut) {
+        let Some(sq) = self.io.sqs[usize::from(idx)].take() else {
+            return AdminReply::err(AdminStatus::IllegalParameter);
+        };
+        if let Some(cq) = self
+            .io
+            .cqs
+            .get_mut(usize::from(sq.cq))
+            .and_then(Option::as_mut)
+        {
             cq.sq = None;
         }
         if let Placement::Llq { offset, .. } = sq.placement {
@@ -372,7 +417,11 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
         self.counters.rx_dropped += sq.backlog.len() as u64;
         self.stats.rx_drops += sq.backlog.len() as u64;
         if !self.cfg.zero_latency {
-            let kind = if sq.dir == SqDirection::Tx { BufKind::Tx } else { BufKind::Rx };
+            let kind = if sq.dir == SqDirection::Tx {
+                BufKind::Tx
+            } else {
+                BufKind::Rx
+            };
             self.ledger.flush_queue(kind, idx);
         }
         AdminReply::done()
@@ -391,9 +440,16 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
                 }
                 true
             }
-            o if (INTR_REG_BASE..NUMA_REG_BASE).contains(&o) => self.intr_reg_write(index(INTR_REG_BASE), val),
+            o if (INTR_REG_BASE..NUMA_REG_BASE).contains(&o) => {
+                self.intr_reg_write(index(INTR_REG_BASE), val)
+            }
             o if (NUMA_REG_BASE..CQ_HEAD_DB_BASE).contains(&o) => {
-                match self.io.cqs.get_mut(index(NUMA_REG_BASE)).and_then(Option::as_mut) {
+                match self
+                    .io
+                    .cqs
+                    .get_mut(index(NUMA_REG_BASE))
+                    .and_then(Option::as_mut)
+                {
                     Some(cq) => {
                         cq.numa = val;
                         true
@@ -410,7 +466,9 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
     /// Interrupt register (ena.md §5.7): record delays unless told to keep
     /// them; unmask re-arms the vector and fires it if an event is pending.
     fn intr_reg_write(&mut self, vector: usize, val: u32) -> bool {
-        let Some(v) = self.io.vectors.get_mut(vector) else { return false };
+        let Some(v) = self.io.vectors.get_mut(vector) else {
+            return false;
+        };
         let c = IntrCtrl::decode(val);
         if !c.no_moderation_update {
             v.rx_delay = c.rx_delay;
@@ -428,7 +486,9 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
 
     /// An event on `vector`: fire and auto-mask, or leave pending if masked.
     pub(crate) fn signal_vector(&mut self, vector: u16) {
-        let Some(v) = self.io.vectors.get_mut(usize::from(vector)) else { return };
+        let Some(v) = self.io.vectors.get_mut(usize::from(vector)) else {
+            return;
+        };
         if v.masked {
             v.pending = true;
             self.counters.irq_masked += 1;

@@ -10,8 +10,8 @@
 
 use cloudnic_ena::defs::admin::{FeatureId, PhcResp};
 use cloudnic_ena::defs::regs::{
-    dev_ctl_reset_reason, mmio_reg_read_decode, offset, DevCtl, DevSts, MmioReadResp, INTR_MASK_MASKED,
-    PHC_DB_REQ_ID_MASK,
+    dev_ctl_reset_reason, mmio_reg_read_decode, offset, DevCtl, DevSts, MmioReadResp,
+    INTR_MASK_MASKED, PHC_DB_REQ_ID_MASK,
 };
 use zerocopy::IntoBytes;
 
@@ -86,7 +86,9 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
         let now = self.now();
         let in_progress = match self.regs.reset {
             ResetPhase::Idle => false,
-            ResetPhase::Asserted { since } => now >= since.saturating_add(self.cfg.reset_assert_delay_us),
+            ResetPhase::Asserted { since } => {
+                now >= since.saturating_add(self.cfg.reset_assert_delay_us)
+            }
             ResetPhase::Completing { done_at } => {
                 if now >= done_at {
                     self.regs.reset = ResetPhase::Idle;
@@ -96,7 +98,11 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
                 }
             }
         };
-        let mut sts = if in_progress { DevSts::RESET_IN_PROGRESS } else { DevSts::READY };
+        let mut sts = if in_progress {
+            DevSts::RESET_IN_PROGRESS
+        } else {
+            DevSts::READY
+        };
         if self.regs.fatal_latched || (!self.faults.idle() && self.faults.fatal()) {
             self.regs.fatal_latched = true;
             sts |= DevSts::FATAL_ERROR;
@@ -106,7 +112,9 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
 
     /// A register load (direct, or on behalf of a readless request).
     pub(crate) fn read_reg(&mut self, off: u64) -> u32 {
-        let Ok(off) = u32::try_from(off) else { return 0 };
+        let Ok(off) = u32::try_from(off) else {
+            return 0;
+        };
         match off {
             offset::VERSION => self.cfg.version.0,
             offset::CONTROLLER_VERSION => self.cfg.controller_version.0,
@@ -143,16 +151,28 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
             return;
         }
         match off {
-            offset::AQ_BASE_LO => self.admin.sq_base = (self.admin.sq_base & !0xFFFF_FFFF) | u64::from(val),
-            offset::AQ_BASE_HI => self.admin.sq_base = (self.admin.sq_base & 0xFFFF_FFFF) | u64::from(val) << 32,
+            offset::AQ_BASE_LO => {
+                self.admin.sq_base = (self.admin.sq_base & !0xFFFF_FFFF) | u64::from(val)
+            }
+            offset::AQ_BASE_HI => {
+                self.admin.sq_base = (self.admin.sq_base & 0xFFFF_FFFF) | u64::from(val) << 32
+            }
             offset::AQ_CAPS => self.admin.set_sq_caps(val),
-            offset::ACQ_BASE_LO => self.admin.cq_base = (self.admin.cq_base & !0xFFFF_FFFF) | u64::from(val),
-            offset::ACQ_BASE_HI => self.admin.cq_base = (self.admin.cq_base & 0xFFFF_FFFF) | u64::from(val) << 32,
+            offset::ACQ_BASE_LO => {
+                self.admin.cq_base = (self.admin.cq_base & !0xFFFF_FFFF) | u64::from(val)
+            }
+            offset::ACQ_BASE_HI => {
+                self.admin.cq_base = (self.admin.cq_base & 0xFFFF_FFFF) | u64::from(val) << 32
+            }
             offset::ACQ_CAPS => self.admin.set_cq_caps(val),
             offset::AQ_DB => self.admin_doorbell(val as u16),
             offset::AENQ_CAPS => self.aenq.set_caps(val),
-            offset::AENQ_BASE_LO => self.aenq.base = (self.aenq.base & !0xFFFF_FFFF) | u64::from(val),
-            offset::AENQ_BASE_HI => self.aenq.base = (self.aenq.base & 0xFFFF_FFFF) | u64::from(val) << 32,
+            offset::AENQ_BASE_LO => {
+                self.aenq.base = (self.aenq.base & !0xFFFF_FFFF) | u64::from(val)
+            }
+            offset::AENQ_BASE_HI => {
+                self.aenq.base = (self.aenq.base & 0xFFFF_FFFF) | u64::from(val) << 32
+            }
             offset::AENQ_HEAD_DB => self.aenq_head_doorbell(val as u16),
             offset::INTR_MASK => {
                 let was_masked = self.regs.intr_mask != 0;
@@ -179,11 +199,18 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
     fn readless_read(&mut self, val: u32) {
         let (req_id, reg_off) = mmio_reg_read_decode(val);
         let addr = self.regs.resp_addr();
-        if self.cfg.readless_disabled() || addr == 0 || (!self.faults.idle() && self.faults.readless_dropped()) {
+        if self.cfg.readless_disabled()
+            || addr == 0
+            || (!self.faults.idle() && self.faults.readless_dropped())
+        {
             self.counters.readless_unanswered += 1;
             return;
         }
-        let resp = MmioReadResp { req_id, reg_off, reg_val: self.read_reg(u64::from(reg_off)) };
+        let resp = MmioReadResp {
+            req_id,
+            reg_off,
+            reg_val: self.read_reg(u64::from(reg_off)),
+        };
         if self.dma_write(addr, resp.as_bytes()) {
             self.counters.readless_reads += 1;
         } else {
@@ -205,7 +232,9 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
         } else if let ResetPhase::Asserted { since } = self.regs.reset {
             let visible = since.saturating_add(self.cfg.reset_assert_delay_us);
             self.regs.reset = ResetPhase::Completing {
-                done_at: now.max(visible).saturating_add(self.cfg.reset_complete_delay_us),
+                done_at: now
+                    .max(visible)
+                    .saturating_add(self.cfg.reset_complete_delay_us),
             };
         }
         // AQ_RESTART, QUIESCENT and IO_RESUME have no published semantics
@@ -215,7 +244,10 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
     /// Forget everything the driver configured (ena.md §6.3, §11).
     fn device_reset(&mut self) {
         let reasons = std::mem::take(&mut self.regs.reset_reasons);
-        self.regs = RegState { reset_reasons: reasons, ..Default::default() };
+        self.regs = RegState {
+            reset_reasons: reasons,
+            ..Default::default()
+        };
         self.admin = Default::default();
         self.aenq = Default::default();
         self.feat = FeatureState::new(&self.cfg);
@@ -234,7 +266,10 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
     /// to the output buffer set by SET_FEATURE PHC_CONFIG.
     pub(crate) fn phc_doorbell(&mut self, val: u32) {
         let (addr, len) = self.feat.phc_output;
-        if !self.cfg.supports(FeatureId::PhcConfig) || addr == 0 || (len as usize) < core::mem::size_of::<PhcResp>() {
+        if !self.cfg.supports(FeatureId::PhcConfig)
+            || addr == 0
+            || (len as usize) < core::mem::size_of::<PhcResp>()
+        {
             self.counters.unknown_writes += 1;
             return;
         }

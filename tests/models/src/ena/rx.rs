@@ -10,8 +10,8 @@
 
 use cloudnic_ena::defs::admin::RxOffloadBits;
 use cloudnic_ena::defs::io::{
-    RxCdesc, RxCdescExt, RxCdescStatus, RxDesc, RxDescCtrl, L3_PROTO_IPV4, L3_PROTO_IPV6, L4_PROTO_TCP,
-    L4_PROTO_UDP, RX_DESC_SIZE,
+    RxCdesc, RxCdescExt, RxCdescStatus, RxDesc, RxDescCtrl, L3_PROTO_IPV4, L3_PROTO_IPV6,
+    L4_PROTO_TCP, L4_PROTO_UDP, RX_DESC_SIZE,
 };
 use zerocopy::IntoBytes;
 
@@ -29,11 +29,22 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
     pub(crate) fn rx_doorbell(&mut self, sq_idx: u16, tail: u16) {
         self.counters.rx_doorbells += 1;
         let strict = !self.cfg.zero_latency;
-        let Some(sq) = self.io.sqs.get_mut(usize::from(sq_idx)).and_then(Option::as_mut) else { return };
-        let Placement::Host(base) = sq.placement else { return };
+        let Some(sq) = self
+            .io
+            .sqs
+            .get_mut(usize::from(sq_idx))
+            .and_then(Option::as_mut)
+        else {
+            return;
+        };
+        let Placement::Host(base) = sq.placement else {
+            return;
+        };
         sq.tail = tail;
         let depth = sq.depth;
-        let new = tail.wrapping_sub(sq.head).min(depth.saturating_sub(sq.rx_avail.len() as u16));
+        let new = tail
+            .wrapping_sub(sq.head)
+            .min(depth.saturating_sub(sq.rx_avail.len() as u16));
         let mut raw = [0u8; RX_DESC_SIZE];
         for _ in 0..new {
             let idx = sq.head;
@@ -56,9 +67,20 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
                 self.counters.rx_desc_errors += 1;
                 continue;
             }
-            let buf = RxBuf { addr: d.addr(), len: d.buffer_len(), req_id: d.req_id };
+            let buf = RxBuf {
+                addr: d.addr(),
+                len: d.buffer_len(),
+                req_id: d.req_id,
+            };
             if strict {
-                self.ledger.post(BufKind::Rx, sq_idx, buf.addr, buf.addr, buf.len, u64::from(buf.req_id));
+                self.ledger.post(
+                    BufKind::Rx,
+                    sq_idx,
+                    buf.addr,
+                    buf.addr,
+                    buf.len,
+                    u64::from(buf.req_id),
+                );
             }
             sq.rx_avail.push_back(buf);
         }
@@ -68,7 +90,9 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
 
     /// Take every frame waiting on the wire and deliver or queue it.
     pub(crate) fn drain_wire(&mut self) {
-        let Some(port) = self.port.clone() else { return };
+        let Some(port) = self.port.clone() else {
+            return;
+        };
         let mut signalled: Vec<u16> = Vec::new();
         while let Some(frame) = port.recv() {
             if let Some(sq) = self.rx_frame(frame) {
@@ -104,7 +128,11 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
             return None;
         };
         let limit = self.cfg.rx_backlog_limit;
-        let sq = self.io.sqs.get_mut(usize::from(sq_idx)).and_then(Option::as_mut)?;
+        let sq = self
+            .io
+            .sqs
+            .get_mut(usize::from(sq_idx))
+            .and_then(Option::as_mut)?;
         if !sq.backlog.is_empty() {
             if sq.backlog.len() >= limit {
                 self.rx_drop(true);
@@ -117,7 +145,11 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
             Delivery::Done => Some(sq_idx),
             Delivery::Dropped => None,
             Delivery::NoBuffers => {
-                let sq = self.io.sqs.get_mut(usize::from(sq_idx)).and_then(Option::as_mut)?;
+                let sq = self
+                    .io
+                    .sqs
+                    .get_mut(usize::from(sq_idx))
+                    .and_then(Option::as_mut)?;
                 if limit == 0 {
                     self.rx_drop(true);
                 } else {
@@ -132,14 +164,28 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
     pub(crate) fn rx_serve_backlog(&mut self, sq_idx: u16) {
         let mut any = false;
         loop {
-            let Some(sq) = self.io.sqs.get_mut(usize::from(sq_idx)).and_then(Option::as_mut) else { return };
-            let Some((frame, hash)) = sq.backlog.pop_front() else { break };
+            let Some(sq) = self
+                .io
+                .sqs
+                .get_mut(usize::from(sq_idx))
+                .and_then(Option::as_mut)
+            else {
+                return;
+            };
+            let Some((frame, hash)) = sq.backlog.pop_front() else {
+                break;
+            };
             let p = parse(&frame);
             match self.rx_deliver(sq_idx, &frame, p.as_ref(), hash) {
                 Delivery::Done => any = true,
                 Delivery::Dropped => {}
                 Delivery::NoBuffers => {
-                    if let Some(sq) = self.io.sqs.get_mut(usize::from(sq_idx)).and_then(Option::as_mut) {
+                    if let Some(sq) = self
+                        .io
+                        .sqs
+                        .get_mut(usize::from(sq_idx))
+                        .and_then(Option::as_mut)
+                    {
                         sq.backlog.push_front((frame, hash));
                     }
                     break;
@@ -155,15 +201,25 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
 
     /// Status word of a frame's completions (ena.md §5.6).
     fn rx_status(&mut self, frame: &[u8], p: Option<&Parsed>) -> u32 {
-        let Some(p) = p else { return RxCdesc::status_word(RxCdescStatus::empty(), 0, 0, 0) };
+        let Some(p) = p else {
+            return RxCdesc::status_word(RxCdescStatus::empty(), 0, 0, 0);
+        };
         let offl = self.cfg.rx_offloads;
         let mut flags = RxCdescStatus::empty();
-        let l3 = if p.is_ipv4() { L3_PROTO_IPV4 } else if p.is_ipv6() { L3_PROTO_IPV6 } else { 0 };
+        let l3 = if p.is_ipv4() {
+            L3_PROTO_IPV4
+        } else if p.is_ipv6() {
+            L3_PROTO_IPV6
+        } else {
+            0
+        };
         if p.is_ipv4() {
-            let good = offl.contains(RxOffloadBits::L3_CSUM_IPV4) && ipv4_header_csum_ok(frame, p) == Some(true);
+            let good = offl.contains(RxOffloadBits::L3_CSUM_IPV4)
+                && ipv4_header_csum_ok(frame, p) == Some(true);
             if !good {
                 flags |= RxCdescStatus::L3_CSUM_ERR;
-                self.counters.rx_l3_csum_bad += u64::from(offl.contains(RxOffloadBits::L3_CSUM_IPV4));
+                self.counters.rx_l3_csum_bad +=
+                    u64::from(offl.contains(RxOffloadBits::L3_CSUM_IPV4));
             }
             if p.is_fragment() {
                 flags |= RxCdescStatus::IPV4_FRAG;
@@ -171,8 +227,16 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
         }
         let mut l4 = 0;
         if let (Some(h), false) = (p.l4, p.is_fragment()) {
-            l4 = if h.proto == IPPROTO_TCP { L4_PROTO_TCP } else { L4_PROTO_UDP };
-            let offered = if p.is_ipv4() { RxOffloadBits::L4_IPV4_CSUM } else { RxOffloadBits::L4_IPV6_CSUM };
+            l4 = if h.proto == IPPROTO_TCP {
+                L4_PROTO_TCP
+            } else {
+                L4_PROTO_UDP
+            };
+            let offered = if p.is_ipv4() {
+                RxOffloadBits::L4_IPV4_CSUM
+            } else {
+                RxOffloadBits::L4_IPV6_CSUM
+            };
             if offl.contains(offered) {
                 flags |= RxCdescStatus::L4_CSUM_CHECKED;
                 if l4_csum_ok(frame, p) != Some(true) {
@@ -191,8 +255,14 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
             return Delivery::Dropped;
         }
         let max_descs = usize::from(self.cfg.max_rx_descs).max(1);
-        let fault = if self.faults.idle() { None } else { self.faults.rx_malformed(sq_idx) };
-        let Some(sq) = self.io.sq(sq_idx) else { return Delivery::Dropped };
+        let fault = if self.faults.idle() {
+            None
+        } else {
+            self.faults.rx_malformed(sq_idx)
+        };
+        let Some(sq) = self.io.sq(sq_idx) else {
+            return Delivery::Dropped;
+        };
         let len = frame.len();
         // How many buffers: as many as it takes, or what a fault forces.
         let forced = match fault {
@@ -220,7 +290,14 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
         }
         if forced.is_some_and(|f| len < f) {
             // Too short to split that many ways: deliver normally.
-            return self.rx_write(sq_idx, frame, p, hash, pieces_for(sq.rx_avail.iter(), len), None);
+            return self.rx_write(
+                sq_idx,
+                frame,
+                p,
+                hash,
+                pieces_for(sq.rx_avail.iter(), len),
+                None,
+            );
         }
         let n = forced.unwrap_or(pieces);
         self.rx_write(sq_idx, frame, p, hash, n, fault)
@@ -245,13 +322,29 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
         if bad_req {
             self.counters.faults_fired += 1;
         }
-        let ts = if self.feat.hw_timestamp.1 != 0 { self.now().saturating_mul(1000) } else { 0 };
+        let ts = if self.feat.hw_timestamp.1 != 0 {
+            self.now().saturating_mul(1000)
+        } else {
+            0
+        };
         let mut bufs = std::mem::take(&mut self.io.rx_bufs);
         bufs.clear();
-        let Some(sq) = self.io.sqs.get_mut(usize::from(sq_idx)).and_then(Option::as_mut) else { return Delivery::Dropped };
+        let Some(sq) = self
+            .io
+            .sqs
+            .get_mut(usize::from(sq_idx))
+            .and_then(Option::as_mut)
+        else {
+            return Delivery::Dropped;
+        };
         let (cq_idx, depth) = (sq.cq, sq.depth);
         bufs.extend(sq.rx_avail.drain(..n.min(sq.rx_avail.len())));
-        let Some(cq) = self.io.cqs.get_mut(usize::from(cq_idx)).and_then(Option::as_mut) else {
+        let Some(cq) = self
+            .io
+            .cqs
+            .get_mut(usize::from(cq_idx))
+            .and_then(Option::as_mut)
+        else {
             self.io.rx_bufs = bufs;
             return Delivery::Dropped;
         };
@@ -259,7 +352,11 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
         let count = bufs.len();
         for (i, b) in bufs.iter().enumerate() {
             let left = frame.len() - off;
-            let share = if fault.is_some() { left.div_ceil(count - i) } else { left };
+            let share = if fault.is_some() {
+                left.div_ceil(count - i)
+            } else {
+                left
+            };
             let chunk = share.min(b.len as usize);
             if self.mem.write(b.addr, &frame[off..off + chunk]).is_err() {
                 self.counters.dma_faults += 1;
@@ -282,7 +379,11 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
             if fault == Some(RxMalformation::LengthBeyondBuffer) && i + 1 == count {
                 length = (b.len.saturating_add(1)).min(u32::from(u16::MAX)) as u16;
             }
-            let req_id = if bad_req && i == 0 { depth.saturating_add(1) } else { b.req_id };
+            let req_id = if bad_req && i == 0 {
+                depth.saturating_add(1)
+            } else {
+                b.req_id
+            };
             let c = RxCdesc::new(status | flags.bits(), length, req_id, hash, 0);
             let addr = cq.slot_addr();
             let res = if cq.entry_size >= 32 {

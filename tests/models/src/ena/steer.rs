@@ -11,7 +11,9 @@
 //! applied to CRC32 only (its meaning for Toeplitz is unpublished).
 
 use cloudnic_common::rss::{queue_for_hash, toeplitz_hash};
-use cloudnic_ena::defs::admin::{flow_type, rss_proto, RssFields, RSS_HASH_FUNCTION_CRC32, RSS_INPUT_L3_SORT, RSS_INPUT_L4_SORT};
+use cloudnic_ena::defs::admin::{
+    flow_type, rss_proto, RssFields, RSS_HASH_FUNCTION_CRC32, RSS_INPUT_L3_SORT, RSS_INPUT_L4_SORT,
+};
 
 use super::EnaModel;
 use crate::mem::GuestMemory;
@@ -30,7 +32,11 @@ fn proto_slot(p: &Parsed) -> usize {
             Some(IPPROTO_UDP) => rss_proto::UDP4,
             _ => rss_proto::IP4,
         },
-        L3::V6 { has_ext: true, next_header, .. } => {
+        L3::V6 {
+            has_ext: true,
+            next_header,
+            ..
+        } => {
             if next_header == IPPROTO_TCP {
                 rss_proto::TCP6_EX
             } else {
@@ -52,7 +58,11 @@ fn crc32(init: u32, data: &[u8]) -> u32 {
     for &b in data {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     crc
@@ -155,7 +165,12 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
             return Some((rx[i], hash));
         }
         let cq = queue_for_hash(&self.feat.rss_table, hash).unwrap_or(0);
-        let sq = self.io.cqs.get(usize::from(cq)).and_then(Option::as_ref).and_then(|c| c.sq);
+        let sq = self
+            .io
+            .cqs
+            .get(usize::from(cq))
+            .and_then(Option::as_ref)
+            .and_then(|c| c.sq);
         match sq.filter(|&s| self.io.rx_order.contains(&s)) {
             Some(s) => Some((s, hash)),
             None => {
@@ -194,7 +209,9 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
                 flow_type::UDP6 => p.is_ipv6() && l4 == Some(IPPROTO_UDP),
                 _ => false,
             };
-            let masked = |a: &[u8; 16], v: &[u8; 16], m: &[u8; 16]| (0..16).all(|i| a[i] & m[i] == v[i] & m[i]);
+            let masked = |a: &[u8; 16], v: &[u8; 16], m: &[u8; 16]| {
+                (0..16).all(|i| a[i] & m[i] == v[i] & m[i])
+            };
             let k = &r.rule;
             let hit = type_ok
                 && masked(&src, &k.src_ip, &k.src_ip_mask)

@@ -5,20 +5,22 @@
 use std::rc::Rc;
 
 use cloudnic_ena::defs::admin::{
-    AcqEntry, AdminCommand, AenqConfig, AqEntry, CreateCqCmd, CreateCqResp, CreateSqCmd, CreateSqResp, FeatureId,
-    LlqFeature, SetFeatureCmd, SqDirection, ACQ_DEPTH, ADMIN_ENTRY_SIZE, AQ_DEPTH,
+    AcqEntry, AdminCommand, AenqConfig, AqEntry, CreateCqCmd, CreateCqResp, CreateSqCmd,
+    CreateSqResp, FeatureId, LlqFeature, SetFeatureCmd, SqDirection, ACQ_DEPTH, ADMIN_ENTRY_SIZE,
+    AQ_DEPTH,
 };
 use cloudnic_ena::defs::aenq::{AenqEntry, AENQ_DEPTH, AENQ_ENTRY_SIZE};
 use cloudnic_ena::defs::io::{
-    tx_offload_ctrl, IntrCtrl, RxCdesc, RxDesc, TxCdesc, TxDesc, TxDescCtrl, TxDescMetaCtrl, TxMeta, TxMetaDesc,
-    RX_CDESC_WORDS, TX_CDESC_WORDS,
+    tx_offload_ctrl, IntrCtrl, RxCdesc, RxDesc, TxCdesc, TxDesc, TxDescCtrl, TxDescMetaCtrl,
+    TxMeta, TxMetaDesc, RX_CDESC_WORDS, TX_CDESC_WORDS,
 };
 use cloudnic_ena::defs::regs::{
-    addr_lo_hi, dev_ctl_reset, mmio_reg_read_request, offset, queue_caps, DevSts, MmioReadResp, READLESS_PREFILL_ADD,
+    addr_lo_hi, dev_ctl_reset, mmio_reg_read_request, offset, queue_caps, DevSts, MmioReadResp,
+    READLESS_PREFILL_ADD,
 };
 use zerocopy::{FromBytes, IntoBytes};
 
-use super::{EnaConfig, EnaModel};
+use super::{EnaModel, EnaModelConfig};
 use crate::{Arena, Device, GuestMemory, InterruptSink, VirtualClock};
 
 /// One queue pair as the test driver sees it.
@@ -66,13 +68,27 @@ pub(crate) struct RawDriver {
 }
 
 impl RawDriver {
-    pub fn new(cfg: EnaConfig) -> Self {
+    pub fn new(cfg: EnaModelConfig) -> Self {
         let arena = Rc::new(Arena::new(8 << 20));
         let clock = Rc::new(VirtualClock::new());
         let irq = Rc::new(InterruptSink::new());
         let dev = EnaModel::new(cfg, arena.clone(), clock.clone(), irq.clone());
         let resp = arena.alloc(8, 8).unwrap();
-        RawDriver { arena, clock, irq, dev, resp, seq: 0, aq: 0, acq: 0, aq_tail: 0, acq_head: 0, aenq: 0, aenq_head: 0, next_cmd: 0 }
+        RawDriver {
+            arena,
+            clock,
+            irq,
+            dev,
+            resp,
+            seq: 0,
+            aq: 0,
+            acq: 0,
+            aq_tail: 0,
+            acq_head: 0,
+            aenq: 0,
+            aenq_head: 0,
+            next_cmd: 0,
+        }
     }
 
     pub fn w(&mut self, off: u32, val: u32) {
@@ -95,9 +111,16 @@ impl RawDriver {
     /// A readless read: None when the device never answers.
     pub fn readless(&mut self, reg: u32) -> Option<u32> {
         self.seq = self.seq.wrapping_add(1);
-        let pre = MmioReadResp { req_id: self.seq.wrapping_add(READLESS_PREFILL_ADD), reg_off: 0, reg_val: 0 };
+        let pre = MmioReadResp {
+            req_id: self.seq.wrapping_add(READLESS_PREFILL_ADD),
+            reg_off: 0,
+            reg_val: 0,
+        };
         self.arena.write(self.resp, pre.as_bytes()).unwrap();
-        self.w(offset::MMIO_REG_READ, mmio_reg_read_request(self.seq, reg as u16));
+        self.w(
+            offset::MMIO_REG_READ,
+            mmio_reg_read_request(self.seq, reg as u16),
+        );
         let mut b = [0u8; 8];
         self.arena.read(self.resp, &mut b).unwrap();
         let r = MmioReadResp::read_from_bytes(&b).unwrap();
@@ -106,7 +129,10 @@ impl RawDriver {
 
     /// The reset handshake of ena.md §6.3, polling in 10 µs steps.
     pub fn reset(&mut self, reason: u8) {
-        assert_ne!(self.readless(offset::DEV_STS).unwrap() & DevSts::READY.bits(), 0);
+        assert_ne!(
+            self.readless(offset::DEV_STS).unwrap() & DevSts::READY.bits(),
+            0
+        );
         self.w(offset::DEV_CTL, dev_ctl_reset(reason, true));
         self.set_resp_addr();
         let mut n = 0;
@@ -127,7 +153,10 @@ impl RawDriver {
     pub fn admin_init(&mut self) {
         self.aq = self.arena.alloc(usize::from(AQ_DEPTH) * 64, 4096).unwrap();
         self.acq = self.arena.alloc(usize::from(ACQ_DEPTH) * 64, 4096).unwrap();
-        self.aenq = self.arena.alloc(usize::from(AENQ_DEPTH) * 64, 4096).unwrap();
+        self.aenq = self
+            .arena
+            .alloc(usize::from(AENQ_DEPTH) * 64, 4096)
+            .unwrap();
         let (lo, hi) = addr_lo_hi(self.aq);
         self.w(offset::AQ_BASE_LO, lo);
         self.w(offset::AQ_BASE_HI, hi);
@@ -187,12 +216,23 @@ impl RawDriver {
     /// Submit and require success.
     pub fn ok<C: AdminCommand>(&mut self, cmd: &C) -> AcqEntry {
         let e = self.submit(cmd).expect("no completion");
-        assert_eq!(e.common.status, 0, "admin opcode {} failed", cmd.as_bytes()[2]);
+        assert_eq!(
+            e.common.status,
+            0,
+            "admin opcode {} failed",
+            cmd.as_bytes()[2]
+        );
         e
     }
 
     pub fn enable_aenq(&mut self, groups: u32) {
-        self.ok(&SetFeatureCmd::new(FeatureId::AenqConfig, &AenqConfig { supported_groups: 0, enabled_groups: groups }));
+        self.ok(&SetFeatureCmd::new(
+            FeatureId::AenqConfig,
+            &AenqConfig {
+                supported_groups: 0,
+                enabled_groups: groups,
+            },
+        ));
     }
 
     /// New AENQ entries; writes the head doorbell if any.
@@ -217,7 +257,7 @@ impl RawDriver {
     }
 
     /// Bring-up: readless address, reset, admin, AENQ.
-    pub fn bring_up(cfg: EnaConfig) -> Self {
+    pub fn bring_up(cfg: EnaModelConfig) -> Self {
         let mut d = RawDriver::new(cfg);
         d.set_resp_addr();
         d.reset(0);
@@ -242,16 +282,52 @@ impl RawDriver {
     pub fn create_pair(&mut self, vector: u16, depth: u16, llq: bool) -> Pair {
         let tx_cq_ring = self.arena.alloc(usize::from(depth) * 8, 4096).unwrap();
         let rx_cq_ring = self.arena.alloc(usize::from(depth) * 16, 4096).unwrap();
-        let tx_ring = if llq { 0 } else { self.arena.alloc(usize::from(depth) * 16, 4096).unwrap() };
+        let tx_ring = if llq {
+            0
+        } else {
+            self.arena.alloc(usize::from(depth) * 16, 4096).unwrap()
+        };
         let rx_ring = self.arena.alloc(usize::from(depth) * 16, 4096).unwrap();
-        let txcq: CreateCqResp = self.ok(&CreateCqCmd::new(TX_CDESC_WORDS, depth, u32::from(vector), tx_cq_ring)).response().unwrap();
-        let txsq: CreateSqResp = self
-            .ok(&CreateSqCmd::new(SqDirection::Tx, txcq.cq_idx, depth, (!llq).then_some(tx_ring)))
+        let txcq: CreateCqResp = self
+            .ok(&CreateCqCmd::new(
+                TX_CDESC_WORDS,
+                depth,
+                u32::from(vector),
+                tx_cq_ring,
+            ))
             .response()
             .unwrap();
-        let rxcq: CreateCqResp = self.ok(&CreateCqCmd::new(RX_CDESC_WORDS, depth, u32::from(vector), rx_cq_ring)).response().unwrap();
-        let rxsq: CreateSqResp = self.ok(&CreateSqCmd::new(SqDirection::Rx, rxcq.cq_idx, depth, Some(rx_ring))).response().unwrap();
-        assert_eq!(txcq.cq_interrupt_unmask_register_offset, rxcq.cq_interrupt_unmask_register_offset);
+        let txsq: CreateSqResp = self
+            .ok(&CreateSqCmd::new(
+                SqDirection::Tx,
+                txcq.cq_idx,
+                depth,
+                (!llq).then_some(tx_ring),
+            ))
+            .response()
+            .unwrap();
+        let rxcq: CreateCqResp = self
+            .ok(&CreateCqCmd::new(
+                RX_CDESC_WORDS,
+                depth,
+                u32::from(vector),
+                rx_cq_ring,
+            ))
+            .response()
+            .unwrap();
+        let rxsq: CreateSqResp = self
+            .ok(&CreateSqCmd::new(
+                SqDirection::Rx,
+                rxcq.cq_idx,
+                depth,
+                Some(rx_ring),
+            ))
+            .response()
+            .unwrap();
+        assert_eq!(
+            txcq.cq_interrupt_unmask_register_offset,
+            rxcq.cq_interrupt_unmask_register_offset
+        );
         Pair {
             tx_sq: txsq.sq_idx,
             rx_sq: rxsq.sq_idx,
@@ -272,7 +348,14 @@ impl RawDriver {
     }
 
     pub fn unmask(&mut self, p: &Pair) {
-        self.w(p.unmask, IntrCtrl { unmask: true, ..Default::default() }.encode());
+        self.w(
+            p.unmask,
+            IntrCtrl {
+                unmask: true,
+                ..Default::default()
+            }
+            .encode(),
+        );
     }
 
     fn put_tx_desc(&mut self, p: &mut Pair, q: [u64; 2]) {
@@ -284,7 +367,13 @@ impl RawDriver {
 
     /// Queue one packet in host placement from `bufs` (copied into fresh
     /// DMA buffers); does not ring the doorbell.
-    pub fn queue_tx(&mut self, p: &mut Pair, req_id: u16, bufs: &[&[u8]], off: Offload) -> Vec<u64> {
+    pub fn queue_tx(
+        &mut self,
+        p: &mut Pair,
+        req_id: u16,
+        bufs: &[&[u8]],
+        off: Offload,
+    ) -> Vec<u64> {
         let mut addrs = Vec::new();
         let phase = (p.tx_tail / p.depth).is_multiple_of(2);
         if let Some(m) = off.meta {
@@ -297,7 +386,11 @@ impl RawDriver {
             self.arena.write(a, b).unwrap();
             addrs.push(a);
             let phase = (p.tx_tail / p.depth).is_multiple_of(2);
-            let mut ctrl = if phase { TxDescCtrl::PHASE } else { TxDescCtrl::empty() };
+            let mut ctrl = if phase {
+                TxDescCtrl::PHASE
+            } else {
+                TxDescCtrl::empty()
+            };
             if i == 0 {
                 ctrl |= TxDescCtrl::COMP_REQ;
                 if off.meta.is_none() {
@@ -338,7 +431,9 @@ impl RawDriver {
         let mut out = Vec::new();
         loop {
             let phase = (p.tx_cq_head / p.depth).is_multiple_of(2);
-            let q = self.arena.load64(p.tx_cq_ring + u64::from(p.tx_cq_head % p.depth) * 8);
+            let q = self
+                .arena
+                .load64(p.tx_cq_ring + u64::from(p.tx_cq_head % p.depth) * 8);
             let c = TxCdesc::from_qword(q);
             if c.phase() != phase {
                 return out;
@@ -354,7 +449,10 @@ impl RawDriver {
             let phase = (p.rx_cq_head / p.depth).is_multiple_of(2);
             let at = p.rx_cq_ring + u64::from(p.rx_cq_head % p.depth) * 16;
             let c = RxCdesc::from_qwords([self.arena.load64(at), self.arena.load64(at + 8)]);
-            if c.flags().contains(cloudnic_ena::defs::io::RxCdescStatus::PHASE) != phase {
+            if c.flags()
+                .contains(cloudnic_ena::defs::io::RxCdescStatus::PHASE)
+                != phase
+            {
                 return out;
             }
             out.push(c);

@@ -4,36 +4,40 @@
 
 use cloudnic_common::rss::{queue_for_hash, toeplitz_hash, RssInput};
 use cloudnic_ena::defs::admin::{
-    BasicStats, DestroySqCmd, FeatureId, GetStatsCmd, RssHashFunction, RssHashKeyBuffer, RssIndEntry, RssIndTable,
-    SetFeatureCmd, SqDirection, STATS_TYPE_BASIC,
+    BasicStats, FeatureId, GetStatsCmd, RssHashFunction, RssHashKeyBuffer, RssIndEntry,
+    RssIndTable, SetFeatureCmd, STATS_TYPE_BASIC,
 };
 use cloudnic_ena::defs::io::{
-    tx_offload_ctrl, IntrCtrl, RxCdescStatus, TxDesc, TxDescCtrl, TxDescMetaCtrl, TxMeta, TxMetaDesc, L3_PROTO_IPV4,
-    L3_PROTO_IPV6, L4_PROTO_TCP, L4_PROTO_UDP,
+    tx_offload_ctrl, RxCdescStatus, TxDesc, TxDescCtrl, TxDescMetaCtrl, TxMeta, TxMetaDesc,
+    L3_PROTO_IPV4, L3_PROTO_IPV6, L4_PROTO_TCP, L4_PROTO_UDP,
 };
 use zerocopy::IntoBytes;
 
-use super::faults::{EnaFault, RxMalformation, FOREVER};
 use super::test_driver::{Offload, Pair, RawDriver};
-use super::EnaConfig;
+use super::EnaModelConfig;
 use crate::ledger::BufKind;
 use crate::net::{tso_segment, CsumMode, FrameBuilder};
 use crate::wire::Port;
 use crate::{Device, GuestMemory};
 
-const A: [u8; 4] = [192, 168, 1, 1];
-const B: [u8; 4] = [192, 168, 1, 2];
+pub(super) const A: [u8; 4] = [192, 168, 1, 1];
+pub(super) const B: [u8; 4] = [192, 168, 1, 2];
 
 fn csum_offload(partial: bool) -> Offload {
     let mut flags = TxDescMetaCtrl::L3_CSUM_EN | TxDescMetaCtrl::L4_CSUM_EN;
     if partial {
         flags |= TxDescMetaCtrl::L4_CSUM_PARTIAL;
     }
-    Offload { l3_proto: L3_PROTO_IPV4, l4_proto: L4_PROTO_TCP, flags, meta: None }
+    Offload {
+        l3_proto: L3_PROTO_IPV4,
+        l4_proto: L4_PROTO_TCP,
+        flags,
+        meta: None,
+    }
 }
 
 /// Two brought-up devices on one cable, one queue pair each (vector 1).
-fn cable(cfg: EnaConfig) -> (RawDriver, Pair, RawDriver, Pair) {
+pub(super) fn cable(cfg: EnaModelConfig) -> (RawDriver, Pair, RawDriver, Pair) {
     let (pa, pb) = Port::pair();
     let mut a = RawDriver::bring_up(cfg.clone());
     a.dev.connect(pa);
@@ -46,12 +50,20 @@ fn cable(cfg: EnaConfig) -> (RawDriver, Pair, RawDriver, Pair) {
 
 #[test]
 fn tx_one_packet_with_checksum_offload_arrives_at_peer() {
-    let (mut a, mut qa, mut b, mut qb) = cable(EnaConfig::default());
+    let (mut a, mut qa, mut b, mut qb) = cable(EnaModelConfig::default());
     let bufs = b.post_rx(&mut qb, 8, 2048, 100);
-    let partial = FrameBuilder::tcp4(A, B, 40000, 80).payload_len(700).csum(CsumMode::Partial).build();
+    let partial = FrameBuilder::tcp4(A, B, 40000, 80)
+        .payload_len(700)
+        .csum(CsumMode::Partial)
+        .build();
     let full = FrameBuilder::tcp4(A, B, 40000, 80).payload_len(700).build();
     // Two buffers: headers and payload.
-    a.queue_tx(&mut qa, 7, &[&partial[..54], &partial[54..]], csum_offload(true));
+    a.queue_tx(
+        &mut qa,
+        7,
+        &[&partial[..54], &partial[54..]],
+        csum_offload(true),
+    );
     a.ring_tx(&qa);
     let c = a.poll_tx(&mut qa);
     assert_eq!(c.len(), 1);
@@ -69,15 +81,25 @@ fn tx_one_packet_with_checksum_offload_arrives_at_peer() {
     assert!(f.contains(RxCdescStatus::FIRST | RxCdescStatus::LAST | RxCdescStatus::BUFFER));
     assert!(f.contains(RxCdescStatus::L4_CSUM_CHECKED));
     assert!(!f.intersects(RxCdescStatus::L3_CSUM_ERR | RxCdescStatus::L4_CSUM_ERR));
-    assert_eq!((rx[0].l3_proto(), rx[0].l4_proto()), (L3_PROTO_IPV4, L4_PROTO_TCP));
+    assert_eq!(
+        (rx[0].l3_proto(), rx[0].l4_proto()),
+        (L3_PROTO_IPV4, L4_PROTO_TCP)
+    );
     assert_eq!(rx[0].req_id, 100);
     assert_eq!(usize::from(rx[0].length), full.len());
-    assert_eq!(b.bytes(bufs[0], full.len()), full, "device computed the exact checksums");
+    assert_eq!(
+        b.bytes(bufs[0], full.len()),
+        full,
+        "device computed the exact checksums"
+    );
     assert!(b.irq.take(1));
     assert_eq!(a.dev.counters().frames_tx, 1);
     assert_eq!(b.dev.counters().frames_rx, 1);
     // Basic stats over the admin queue.
-    let s: BasicStats = a.ok(&GetStatsCmd::new(STATS_TYPE_BASIC)).response().unwrap();
+    let s: BasicStats = a
+        .ok(&GetStatsCmd::new(STATS_TYPE_BASIC))
+        .response()
+        .unwrap();
     assert_eq!((s.tx_pkts_low, s.tx_bytes_low as usize), (1, full.len()));
     a.dev.ledger().check_clean(false).unwrap();
     assert!(b.dev.ledger().outstanding(Some(BufKind::Rx)).len() == 7);
@@ -85,13 +107,24 @@ fn tx_one_packet_with_checksum_offload_arrives_at_peer() {
 
 #[test]
 fn full_checksum_mode_and_bad_rx_checksums() {
-    let (mut a, mut qa, mut b, mut qb) = cable(EnaConfig::default());
+    let (mut a, mut qa, mut b, mut qb) = cable(EnaModelConfig::default());
     b.post_rx(&mut qb, 4, 2048, 0);
-    let zero = FrameBuilder::udp4(A, B, 5000, 53).payload_len(33).csum(CsumMode::Zero).build();
-    let off = Offload { l3_proto: L3_PROTO_IPV4, l4_proto: L4_PROTO_UDP, flags: TxDescMetaCtrl::L3_CSUM_EN | TxDescMetaCtrl::L4_CSUM_EN, meta: None };
+    let zero = FrameBuilder::udp4(A, B, 5000, 53)
+        .payload_len(33)
+        .csum(CsumMode::Zero)
+        .build();
+    let off = Offload {
+        l3_proto: L3_PROTO_IPV4,
+        l4_proto: L4_PROTO_UDP,
+        flags: TxDescMetaCtrl::L3_CSUM_EN | TxDescMetaCtrl::L4_CSUM_EN,
+        meta: None,
+    };
     a.queue_tx(&mut qa, 0, &[&zero], off);
     // A frame with a broken TCP checksum, sent without offload.
-    let bad = FrameBuilder::tcp4(A, B, 1, 2).payload_len(10).csum(CsumMode::BadL4).build();
+    let bad = FrameBuilder::tcp4(A, B, 1, 2)
+        .payload_len(10)
+        .csum(CsumMode::BadL4)
+        .build();
     a.queue_tx(&mut qa, 1, &[&bad], Offload::default());
     a.ring_tx(&qa);
     assert_eq!(a.poll_tx(&mut qa).len(), 2);
@@ -100,24 +133,48 @@ fn full_checksum_mode_and_bad_rx_checksums() {
     assert_eq!(rx.len(), 2);
     assert!(!rx[0].flags().contains(RxCdescStatus::L4_CSUM_ERR));
     assert_eq!(rx[0].l4_proto(), L4_PROTO_UDP);
-    assert!(rx[1].flags().contains(RxCdescStatus::L4_CSUM_CHECKED | RxCdescStatus::L4_CSUM_ERR));
+    assert!(rx[1]
+        .flags()
+        .contains(RxCdescStatus::L4_CSUM_CHECKED | RxCdescStatus::L4_CSUM_ERR));
     assert_eq!(b.dev.counters().rx_l4_csum_bad, 1);
 }
 
 #[test]
 fn tso_with_meta_and_meta_caching() {
-    let (mut a, mut qa, b, _qb) = cable(EnaConfig::default());
-    let frame = FrameBuilder::tcp4(A, B, 1234, 5201).payload_len(9000).csum(CsumMode::Partial).build();
-    let meta = TxMeta { mss: 1448, l3_hdr_len: 20, l3_hdr_offset: 14, l4_hdr_len_words: 5 };
+    let (mut a, mut qa, b, _qb) = cable(EnaModelConfig::default());
+    let frame = FrameBuilder::tcp4(A, B, 1234, 5201)
+        .payload_len(9000)
+        .csum(CsumMode::Partial)
+        .build();
+    let meta = TxMeta {
+        mss: 1448,
+        l3_hdr_len: 20,
+        l3_hdr_offset: 14,
+        l4_hdr_len_words: 5,
+    };
     let flags = TxDescMetaCtrl::TSO_EN | TxDescMetaCtrl::L3_CSUM_EN | TxDescMetaCtrl::L4_CSUM_EN;
-    let off = Offload { l3_proto: L3_PROTO_IPV4, l4_proto: L4_PROTO_TCP, flags, meta: Some(meta) };
-    a.queue_tx(&mut qa, 3, &[&frame[..54], &frame[54..5054], &frame[5054..]], off);
+    let off = Offload {
+        l3_proto: L3_PROTO_IPV4,
+        l4_proto: L4_PROTO_TCP,
+        flags,
+        meta: Some(meta),
+    };
+    a.queue_tx(
+        &mut qa,
+        3,
+        &[&frame[..54], &frame[54..5054], &frame[5054..]],
+        off,
+    );
     // Second packet: no meta descriptor, the cached one (MSS 1448) applies.
     a.queue_tx(&mut qa, 4, &[&frame], Offload { meta: None, ..off });
     a.ring_tx(&qa);
     let c = a.poll_tx(&mut qa);
     assert_eq!(c.iter().map(|c| c.req_id).collect::<Vec<_>>(), vec![3, 4]);
-    assert_eq!(b.dev.port().unwrap().pending(), 14, "7 segments per packet on the peer's wire");
+    assert_eq!(
+        b.dev.port().unwrap().pending(),
+        14,
+        "7 segments per packet on the peer's wire"
+    );
     assert_eq!(a.dev.counters().frames_tx, 14);
     assert_eq!(a.dev.counters().tso_packets, 2);
     assert_eq!(a.dev.counters().tx_meta_mismatch, 0);
@@ -128,12 +185,25 @@ fn tso_with_meta_and_meta_caching() {
 #[test]
 fn tso_frames_on_the_wire_match_reference_segmentation() {
     let (pa, pb) = Port::pair();
-    let mut a = RawDriver::bring_up(EnaConfig::default());
+    let mut a = RawDriver::bring_up(EnaModelConfig::default());
     a.dev.connect(pa);
     let mut qa = a.create_pair(1, 64, false);
-    let frame = FrameBuilder::tcp6([0x20; 16], [0x21; 16], 1, 2).payload_len(4000).csum(CsumMode::Partial).build();
-    let meta = TxMeta { mss: 1000, l3_hdr_len: 40, l3_hdr_offset: 14, l4_hdr_len_words: 5 };
-    let off = Offload { l3_proto: L3_PROTO_IPV6, l4_proto: L4_PROTO_TCP, flags: TxDescMetaCtrl::TSO_EN | TxDescMetaCtrl::L4_CSUM_EN, meta: Some(meta) };
+    let frame = FrameBuilder::tcp6([0x20; 16], [0x21; 16], 1, 2)
+        .payload_len(4000)
+        .csum(CsumMode::Partial)
+        .build();
+    let meta = TxMeta {
+        mss: 1000,
+        l3_hdr_len: 40,
+        l3_hdr_offset: 14,
+        l4_hdr_len_words: 5,
+    };
+    let off = Offload {
+        l3_proto: L3_PROTO_IPV6,
+        l4_proto: L4_PROTO_TCP,
+        flags: TxDescMetaCtrl::TSO_EN | TxDescMetaCtrl::L4_CSUM_EN,
+        meta: Some(meta),
+    };
     a.queue_tx(&mut qa, 9, &[&frame], off);
     a.ring_tx(&qa);
     let got: Vec<Vec<u8>> = std::iter::from_fn(|| pb.recv()).collect();
@@ -151,35 +221,74 @@ fn llq_line(a: &mut RawDriver, base: u32, line: u16, descs: &[[u64; 2]], header:
     buf[32..32 + header.len()].copy_from_slice(header);
     let at = u64::from(base) + u64::from(line) * 128;
     for (i, w) in buf.chunks_exact(8).enumerate() {
-        a.dev.mmio_write(2, at + 8 * i as u64, 8, u64::from_le_bytes(w.try_into().unwrap()));
+        a.dev.mmio_write(
+            2,
+            at + 8 * i as u64,
+            8,
+            u64::from_le_bytes(w.try_into().unwrap()),
+        );
     }
 }
 
 #[test]
 fn llq_tx_with_inline_header() {
     let (pa, pb) = Port::pair();
-    let mut a = RawDriver::bring_up(EnaConfig::default());
+    let mut a = RawDriver::bring_up(EnaModelConfig::default());
     a.dev.connect(pa);
     a.enable_llq();
     let mut q = a.create_pair(1, 64, true);
     let base = q.llq_off.unwrap();
-    let frame = FrameBuilder::udp4(A, B, 7, 9).payload_len(300).csum(CsumMode::Zero).build();
+    let frame = FrameBuilder::udp4(A, B, 7, 9)
+        .payload_len(300)
+        .csum(CsumMode::Zero)
+        .build();
     let (hdr, rest) = frame.split_at(42);
     let buf = a.arena.alloc(rest.len(), 64).unwrap();
     a.arena.write(buf, rest).unwrap();
     // Line 0: meta + first data descriptor, then the pushed header.
-    let meta = TxMeta { mss: 0, l3_hdr_len: 20, l3_hdr_offset: 14, l4_hdr_len_words: 2 };
+    let meta = TxMeta {
+        mss: 0,
+        l3_hdr_len: 20,
+        l3_hdr_offset: 14,
+        l4_hdr_len_words: 2,
+    };
     let m = TxMetaDesc::new(&meta, true).to_qwords();
-    let offload = tx_offload_ctrl(L3_PROTO_IPV4, L4_PROTO_UDP, TxDescMetaCtrl::L3_CSUM_EN | TxDescMetaCtrl::L4_CSUM_EN);
-    let d = TxDesc::data(rest.len() as u16, 11, buf, TxDescCtrl::PHASE | TxDescCtrl::COMP_REQ | TxDescCtrl::LAST, offload, 42).to_qwords();
+    let offload = tx_offload_ctrl(
+        L3_PROTO_IPV4,
+        L4_PROTO_UDP,
+        TxDescMetaCtrl::L3_CSUM_EN | TxDescMetaCtrl::L4_CSUM_EN,
+    );
+    let d = TxDesc::data(
+        rest.len() as u16,
+        11,
+        buf,
+        TxDescCtrl::PHASE | TxDescCtrl::COMP_REQ | TxDescCtrl::LAST,
+        offload,
+        42,
+    )
+    .to_qwords();
     llq_line(&mut a, base, 0, &[m, d], hdr);
     // Second packet: header only (no buffers), one descriptor of length 0.
     let small = FrameBuilder::udp4(A, B, 7, 9).payload_len(10).build();
-    let d = TxDesc::data(0, 12, 0, TxDescCtrl::PHASE | TxDescCtrl::FIRST | TxDescCtrl::COMP_REQ | TxDescCtrl::LAST, 0, small.len() as u8).to_qwords();
+    let d = TxDesc::data(
+        0,
+        12,
+        0,
+        TxDescCtrl::PHASE | TxDescCtrl::FIRST | TxDescCtrl::COMP_REQ | TxDescCtrl::LAST,
+        0,
+        small.len() as u8,
+    )
+    .to_qwords();
     llq_line(&mut a, base, 1, &[d], &small);
     q.tx_tail = 2;
     a.ring_tx(&q);
-    assert_eq!(a.poll_tx(&mut q).iter().map(|c| c.req_id).collect::<Vec<_>>(), vec![11, 12]);
+    assert_eq!(
+        a.poll_tx(&mut q)
+            .iter()
+            .map(|c| c.req_id)
+            .collect::<Vec<_>>(),
+        vec![11, 12]
+    );
     let f1 = pb.recv().unwrap();
     let full = FrameBuilder::udp4(A, B, 7, 9).payload_len(300).build();
     assert_eq!(f1, full);
@@ -190,7 +299,7 @@ fn llq_tx_with_inline_header() {
 #[test]
 fn rx_splits_over_buffers_and_waits_for_buffers() {
     let (a_port, b_port) = Port::pair();
-    let mut b = RawDriver::bring_up(EnaConfig::default());
+    let mut b = RawDriver::bring_up(EnaModelConfig::default());
     b.dev.connect(b_port);
     let mut q = b.create_pair(1, 16, false);
     let bufs = b.post_rx(&mut q, 2, 1024, 0);
@@ -200,8 +309,14 @@ fn rx_splits_over_buffers_and_waits_for_buffers() {
     b.dev.tick();
     let rx = b.poll_rx(&mut q);
     assert_eq!(rx.len(), 2);
-    assert!(rx[0].flags().contains(RxCdescStatus::FIRST) && !rx[0].flags().contains(RxCdescStatus::LAST));
-    assert!(rx[1].flags().contains(RxCdescStatus::LAST) && !rx[1].flags().contains(RxCdescStatus::FIRST));
+    assert!(
+        rx[0].flags().contains(RxCdescStatus::FIRST)
+            && !rx[0].flags().contains(RxCdescStatus::LAST)
+    );
+    assert!(
+        rx[1].flags().contains(RxCdescStatus::LAST)
+            && !rx[1].flags().contains(RxCdescStatus::FIRST)
+    );
     assert_eq!(usize::from(rx[0].length + rx[1].length), big.len());
     let mut joined = b.bytes(bufs[0], 1024);
     joined.extend(b.bytes(bufs[1], usize::from(rx[1].length)));
@@ -216,7 +331,7 @@ fn rx_splits_over_buffers_and_waits_for_buffers() {
 #[test]
 fn rss_spreads_by_programmed_key_and_table() {
     let (a_port, b_port) = Port::pair();
-    let mut b = RawDriver::bring_up(EnaConfig::default());
+    let mut b = RawDriver::bring_up(EnaModelConfig::default());
     b.dev.connect(b_port);
     let mut qs: Vec<Pair> = (0..4).map(|i| b.create_pair(i + 1, 64, false)).collect();
     for q in qs.iter_mut() {
@@ -224,19 +339,63 @@ fn rss_spreads_by_programmed_key_and_table() {
     }
     let key: [u8; 40] = core::array::from_fn(|i| (i * 7 + 3) as u8);
     let kbuf = b.arena.alloc(48, 8).unwrap();
-    b.arena.write(kbuf, RssHashKeyBuffer { key_parts: 10, reserved: 0, key }.as_bytes()).unwrap();
-    b.ok(&SetFeatureCmd::new(FeatureId::RssHashFunction, &RssHashFunction { supported_func: 0, selected_func: 2, init_val: 0 }).with_ctrl_buffer(kbuf, 48));
+    b.arena
+        .write(
+            kbuf,
+            RssHashKeyBuffer {
+                key_parts: 10,
+                reserved: 0,
+                key,
+            }
+            .as_bytes(),
+        )
+        .unwrap();
+    b.ok(&SetFeatureCmd::new(
+        FeatureId::RssHashFunction,
+        &RssHashFunction {
+            supported_func: 0,
+            selected_func: 2,
+            init_val: 0,
+        },
+    )
+    .with_ctrl_buffer(kbuf, 48));
     // Table entry i -> RX CQ of queue (i % 3): queue 3 gets nothing.
-    let rx_cqs: Vec<u16> = qs.iter().map(|q| b.dev.io.sq(q.rx_sq).unwrap().cq).collect();
+    let rx_cqs: Vec<u16> = qs
+        .iter()
+        .map(|q| b.dev.io.sq(q.rx_sq).unwrap().cq)
+        .collect();
     let table: Vec<u16> = (0..128).map(|i| rx_cqs[i % 3]).collect();
     let tbuf = b.arena.alloc(512, 8).unwrap();
-    let bytes: Vec<u8> = table.iter().flat_map(|&c| RssIndEntry { cq_idx: c, reserved: 0 }.as_bytes().to_vec()).collect();
+    let bytes: Vec<u8> = table
+        .iter()
+        .flat_map(|&c| {
+            RssIndEntry {
+                cq_idx: c,
+                reserved: 0,
+            }
+            .as_bytes()
+            .to_vec()
+        })
+        .collect();
     b.arena.write(tbuf, &bytes).unwrap();
-    b.ok(&SetFeatureCmd::new(FeatureId::RssIndirectionTableConfig, &RssIndTable { size: 7, inline_index: u32::MAX, ..Default::default() }).with_ctrl_buffer(tbuf, 512));
+    b.ok(&SetFeatureCmd::new(
+        FeatureId::RssIndirectionTableConfig,
+        &RssIndTable {
+            size: 7,
+            inline_index: u32::MAX,
+            ..Default::default()
+        },
+    )
+    .with_ctrl_buffer(tbuf, 512));
     let mut expected = [0usize; 4];
     for port in 0..40u16 {
-        let f = FrameBuilder::udp4(A, B, 1000 + port, 4789).payload_len(20).build();
-        let h = toeplitz_hash(&key, RssInput::ipv4_ports(A, B, 1000 + port, 4789).as_bytes());
+        let f = FrameBuilder::udp4(A, B, 1000 + port, 4789)
+            .payload_len(20)
+            .build();
+        let h = toeplitz_hash(
+            &key,
+            RssInput::ipv4_ports(A, B, 1000 + port, 4789).as_bytes(),
+        );
         let cq = queue_for_hash(&table, h).unwrap();
         expected[rx_cqs.iter().position(|&c| c == cq).unwrap()] += 1;
         a_port.send(f);
@@ -255,125 +414,11 @@ fn rss_spreads_by_programmed_key_and_table() {
 }
 
 #[test]
-fn interrupts_auto_mask_lost_and_recovered() {
-    let (mut a, mut qa, _b, _qb) = cable(EnaConfig::default());
-    a.unmask(&qa);
-    let f = FrameBuilder::udp4(A, B, 1, 2).payload_len(10).build();
-    a.queue_tx(&mut qa, 0, &[&f], Offload::default());
-    a.ring_tx(&qa);
-    assert!(a.irq.take(1));
-    // Masked now: a second completion does not fire until unmask.
-    a.queue_tx(&mut qa, 1, &[&f], Offload::default());
-    a.ring_tx(&qa);
-    assert!(!a.irq.take(1));
-    // Moderation update without unmask keeps it masked and records delays.
-    a.w(qa.unmask, IntrCtrl { rx_delay: 20, tx_delay: 64, ..Default::default() }.encode());
-    assert!(!a.irq.take(1));
-    assert_eq!(a.dev.moderation(1), Some((20, 64)));
-    a.unmask(&qa);
-    assert!(a.irq.take(1));
-    // Lost interrupt: swallowed, the vector stays masked.
-    a.unmask(&qa);
-    a.dev.inject(EnaFault::LostInterrupts { vector: Some(1), count: 1 });
-    a.queue_tx(&mut qa, 2, &[&f], Offload::default());
-    a.ring_tx(&qa);
-    assert!(!a.irq.take(1));
-    assert_eq!(a.dev.counters().irq_dropped, 1);
-    assert_eq!(a.poll_tx(&mut qa).len(), 3);
-    a.unmask(&qa);
-    a.queue_tx(&mut qa, 3, &[&f], Offload::default());
-    a.ring_tx(&qa);
-    assert!(a.irq.take(1));
-    assert_eq!(a.dev.counters().irq(1), 3);
-}
-
-#[test]
-fn tx_completion_faults() {
-    let (mut a, mut qa, _b, _qb) = cable(EnaConfig::default());
-    let f = FrameBuilder::udp4(A, B, 1, 2).payload_len(10).build();
-    a.dev.inject(EnaFault::TxCompletionsWithheld { sq: None });
-    for id in 0..3 {
-        a.queue_tx(&mut qa, id, &[&f], Offload::default());
-    }
-    a.ring_tx(&qa);
-    assert!(a.poll_tx(&mut qa).is_empty());
-    assert_eq!(a.dev.counters().frames_tx, 3, "sent, just not completed");
-    assert_eq!(a.dev.ledger().outstanding(Some(BufKind::Tx)).len(), 3);
-    a.dev.clear_fault(EnaFault::TxCompletionsWithheld { sq: None });
-    assert_eq!(a.poll_tx(&mut qa).len(), 3);
-    a.dev.inject(EnaFault::BadTxReqId { sq: Some(qa.tx_sq), req_id: None, count: 1 });
-    a.dev.inject(EnaFault::TxCdescMbz { sq: None, count: 1 });
-    a.queue_tx(&mut qa, 5, &[&f], Offload::default());
-    a.queue_tx(&mut qa, 6, &[&f], Offload::default());
-    a.ring_tx(&qa);
-    let c = a.poll_tx(&mut qa);
-    assert_eq!(c[0].req_id, qa.depth, "out-of-range id");
-    assert!(c[0].mbz_violated());
-    assert_eq!(c[1].req_id, 6);
-    assert!(!c[1].mbz_violated());
-    assert_eq!(a.dev.ledger().lost().len(), 1, "packet 5 never completed");
-}
-
-#[test]
-fn rx_completion_faults() {
-    let (a_port, b_port) = Port::pair();
-    let mut b = RawDriver::bring_up(EnaConfig::default());
-    b.dev.connect(b_port);
-    let mut q = b.create_pair(1, 64, false);
-    b.post_rx(&mut q, 40, 2048, 0);
-    let f = FrameBuilder::tcp4(A, B, 1, 2).payload_len(100).build();
-    let send = |b: &mut RawDriver, q: &mut Pair| {
-        a_port.send(f.clone());
-        b.dev.tick();
-        b.poll_rx(q)
-    };
-    b.dev.inject(EnaFault::BadRxReqId { sq: None, count: 1 });
-    assert_eq!(send(&mut b, &mut q)[0].req_id, 65);
-    b.dev.inject(EnaFault::RxMalformed { sq: None, kind: RxMalformation::MbzSet, count: 1 });
-    assert!(send(&mut b, &mut q)[0].mbz_violated());
-    b.dev.inject(EnaFault::RxMalformed { sq: None, kind: RxMalformation::LengthBeyondBuffer, count: 1 });
-    assert_eq!(send(&mut b, &mut q)[0].length, 2049);
-    b.dev.inject(EnaFault::RxMalformed { sq: None, kind: RxMalformation::FirstOnNonFirst, count: 1 });
-    let c = send(&mut b, &mut q);
-    assert_eq!(c.len(), 2);
-    assert!(c[1].flags().contains(RxCdescStatus::FIRST));
-    b.dev.inject(EnaFault::RxMalformed { sq: None, kind: RxMalformation::TooManyDescs, count: FOREVER });
-    let c = send(&mut b, &mut q);
-    assert_eq!(c.len(), 20, "max_rx_descs (19) + 1 buffers");
-    assert_eq!(c.iter().map(|c| usize::from(c.length)).sum::<usize>(), f.len());
-    assert!(c.last().unwrap().flags().contains(RxCdescStatus::LAST));
-}
-
-#[test]
-fn link_down_drops_and_ledger_flushes_on_destroy() {
-    let (mut a, mut qa, mut b, mut qb) = cable(EnaConfig::default());
-    b.post_rx(&mut qb, 4, 2048, 0);
-    let f = FrameBuilder::udp4(A, B, 1, 2).payload_len(10).build();
-    a.dev.inject(EnaFault::LinkDown);
-    a.queue_tx(&mut qa, 0, &[&f], Offload::default());
-    a.ring_tx(&qa);
-    assert_eq!(a.poll_tx(&mut qa).len(), 1, "completed even when dropped");
-    assert_eq!(a.dev.counters().tx_dropped, 1);
-    b.dev.tick();
-    assert!(b.poll_rx(&mut qb).is_empty());
-    // Destroying the RX queue flushes its buffers in the ledger.
-    b.ok(&DestroySqCmd::new(SqDirection::Rx, qb.rx_sq));
-    assert_eq!(b.dev.ledger().outstanding(None).len(), 0);
-    assert_eq!(b.dev.ledger().lost().len(), 4);
-    b.dev.ledger_mut().release_queue(BufKind::Rx, qb.rx_sq);
-    b.dev.ledger().check_clean(false).unwrap();
-    // With no RX queue, arriving frames are dropped and counted.
-    a.dev.inject(EnaFault::LinkUp);
-    a.queue_tx(&mut qa, 1, &[&f], Offload::default());
-    a.ring_tx(&qa);
-    b.dev.tick();
-    assert_eq!(b.dev.counters().rx_dropped, 1);
-    assert_eq!(b.dev.device_stats().rx_drops, 1);
-}
-
-#[test]
 fn zero_latency_mode_skips_the_ledger() {
-    let cfg = EnaConfig { zero_latency: true, ..Default::default() };
+    let cfg = EnaModelConfig {
+        zero_latency: true,
+        ..Default::default()
+    };
     let (mut a, mut qa, mut b, mut qb) = cable(cfg);
     b.post_rx(&mut qb, 64, 2048, 0);
     let f = FrameBuilder::udp4(A, B, 1, 2).payload_len(64).build();
@@ -396,7 +441,10 @@ fn zero_latency_mode_skips_the_ledger() {
 #[test]
 #[ignore]
 fn zero_latency_throughput() {
-    let cfg = EnaConfig { zero_latency: true, ..Default::default() };
+    let cfg = EnaModelConfig {
+        zero_latency: true,
+        ..Default::default()
+    };
     let (mut a, mut qa, mut b, mut qb) = cable(cfg);
     a.arena.set_strict(false);
     b.arena.set_strict(false);

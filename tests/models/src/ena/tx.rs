@@ -4,18 +4,20 @@
 //! header + buffers), do checksum offload and TSO on the bytes, put frames
 //! on the wire and write one completion per packet with the CQ phase.
 
-use cloudnic_ena::defs::io::{
-    TxCdesc, TxCdescExt, TxDesc, TxDescCtrl, TxDescMetaCtrl, TxMeta, TxMetaDesc, L3_PROTO_IPV4, L3_PROTO_IPV6,
-    L4_PROTO_TCP, L4_PROTO_UDP, TX_CDESC_FLAG_MBZ_MASK, TX_DESC_SIZE,
-};
 use cloudnic_ena::defs::admin::TxOffloadBits;
+use cloudnic_ena::defs::io::{
+    TxCdesc, TxCdescExt, TxDesc, TxDescCtrl, TxDescMetaCtrl, TxMeta, TxMetaDesc, L3_PROTO_IPV4,
+    L3_PROTO_IPV6, L4_PROTO_TCP, L4_PROTO_UDP, TX_CDESC_FLAG_MBZ_MASK, TX_DESC_SIZE,
+};
 use zerocopy::IntoBytes;
 
 use super::queues::Placement;
 use super::EnaModel;
 use crate::ledger::BufKind;
 use crate::mem::GuestMemory;
-use crate::net::offload::{fill_ipv4_header_csum, fill_l4_csum, fill_l4_csum_from_partial, tso_segment};
+use crate::net::offload::{
+    fill_ipv4_header_csum, fill_l4_csum, fill_l4_csum_from_partial, tso_segment,
+};
 use crate::net::parse::{parse, Parsed, ETH_HLEN, IPPROTO_TCP, VLAN_HLEN};
 
 /// Phase the driver writes into ring entry `idx` of a ring of `depth`
@@ -44,7 +46,14 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
     /// TX SQ doorbell: process every complete packet up to `tail`.
     pub(crate) fn tx_doorbell(&mut self, sq_idx: u16, tail: u16) {
         self.counters.tx_doorbells += 1;
-        let Some(sq) = self.io.sqs.get_mut(usize::from(sq_idx)).and_then(Option::as_mut) else { return };
+        let Some(sq) = self
+            .io
+            .sqs
+            .get_mut(usize::from(sq_idx))
+            .and_then(Option::as_mut)
+        else {
+            return;
+        };
         if let Placement::Llq { geo, .. } = sq.placement {
             if geo.burst_entries != 0 && tail.wrapping_sub(sq.tail) > geo.burst_entries {
                 self.counters.llq_burst_exceeded += 1;
@@ -82,7 +91,9 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
         w.inline.clear();
         let strict = !self.cfg.zero_latency;
         let max_descs = usize::from(self.cfg.max_tx_descs).max(1);
-        let Some(sq) = self.io.sq(sq_idx) else { return Err(WalkEnd::Stop) };
+        let Some(sq) = self.io.sq(sq_idx) else {
+            return Err(WalkEnd::Stop);
+        };
         let (placement, head, tail, depth) = (sq.placement, sq.head, sq.tail, sq.depth);
         let mask = depth.wrapping_sub(1);
         let mut idx = head;
@@ -93,7 +104,12 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
             slots_in_line = geo.descs_before_header;
             let line = offset as usize + usize::from(head & mask) * usize::from(geo.entry_size);
             let hdr = line + usize::from(geo.descs_before_header) * TX_DESC_SIZE;
-            w.inline.extend_from_slice(self.io.bar2.get(hdr..line + usize::from(geo.entry_size)).unwrap_or(&[]));
+            w.inline.extend_from_slice(
+                self.io
+                    .bar2
+                    .get(hdr..line + usize::from(geo.entry_size))
+                    .unwrap_or(&[]),
+            );
         }
         loop {
             // Fetch the next descriptor (host: one per entry; LLQ: slots in lines).
@@ -157,7 +173,12 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
                     Placement::Llq { .. } => idx.wrapping_sub(head).wrapping_add(1),
                 };
                 w.entries = entries;
-                if let Some(sq) = self.io.sqs.get_mut(usize::from(sq_idx)).and_then(Option::as_mut) {
+                if let Some(sq) = self
+                    .io
+                    .sqs
+                    .get_mut(usize::from(sq_idx))
+                    .and_then(Option::as_mut)
+                {
                     sq.head = head.wrapping_add(entries);
                 }
                 return Ok(());
@@ -178,11 +199,20 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
     /// Build, offload and send one packet; write its completion. Returns
     /// true if a completion was written.
     fn tx_packet(&mut self, sq_idx: u16, w: &TxWalk) -> bool {
-        let Some(first) = w.descs.first().copied() else { return false };
+        let Some(first) = w.descs.first().copied() else {
+            return false;
+        };
         let req_id = first.req_id();
         let strict = !self.cfg.zero_latency;
         self.counters.tx_packets += 1;
-        let Some(sq) = self.io.sqs.get_mut(usize::from(sq_idx)).and_then(Option::as_mut) else { return false };
+        let Some(sq) = self
+            .io
+            .sqs
+            .get_mut(usize::from(sq_idx))
+            .and_then(Option::as_mut)
+        else {
+            return false;
+        };
         let llq = match sq.placement {
             Placement::Llq { geo, .. } => Some(geo),
             Placement::Host(_) => None,
@@ -191,7 +221,9 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
         let meta: Option<TxMeta> = match w.meta {
             Some(m) => {
                 let mm = m.meta();
-                if m.ctrl().contains(cloudnic_ena::defs::io::TxMetaCtrl::META_STORE) {
+                if m.ctrl()
+                    .contains(cloudnic_ena::defs::io::TxMetaCtrl::META_STORE)
+                {
                     sq.meta = Some(mm);
                 }
                 Some(mm)
@@ -229,7 +261,14 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
             }
         }
         if strict {
-            self.ledger.post(BufKind::Tx, sq_idx, u64::from(req_id), first.addr(), frame.len() as u32, 0);
+            self.ledger.post(
+                BufKind::Tx,
+                sq_idx,
+                u64::from(req_id),
+                first.addr(),
+                frame.len() as u32,
+                0,
+            );
         }
         if frame.is_empty() {
             ok = false;
@@ -300,8 +339,22 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
 
     /// Cross-check the offload request against the frame, the meta and the
     /// advertised offloads (counted, never fatal).
-    fn tx_check_request(&mut self, d: &TxDesc, meta: Option<TxMeta>, p: &Parsed, tso: bool, l3c: bool, l4c: bool) {
-        let want_l3 = if p.is_ipv4() { L3_PROTO_IPV4 } else if p.is_ipv6() { L3_PROTO_IPV6 } else { 0 };
+    fn tx_check_request(
+        &mut self,
+        d: &TxDesc,
+        meta: Option<TxMeta>,
+        p: &Parsed,
+        tso: bool,
+        l3c: bool,
+        l4c: bool,
+    ) {
+        let want_l3 = if p.is_ipv4() {
+            L3_PROTO_IPV4
+        } else if p.is_ipv6() {
+            L3_PROTO_IPV6
+        } else {
+            0
+        };
         let want_l4 = match p.l4 {
             Some(l4) if l4.proto == IPPROTO_TCP => L4_PROTO_TCP,
             Some(_) => L4_PROTO_UDP,
@@ -326,7 +379,11 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
             (false, false, true) => TxOffloadBits::L4_IPV6_CSUM_PART,
             (false, false, false) => TxOffloadBits::L4_IPV6_CSUM_FULL,
         };
-        let mut need = if l4c || tso { need } else { TxOffloadBits::empty() };
+        let mut need = if l4c || tso {
+            need
+        } else {
+            TxOffloadBits::empty()
+        };
         if l3c {
             need |= TxOffloadBits::L3_CSUM_IPV4;
         }
@@ -337,7 +394,11 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
 
     /// Put one frame on the wire (or drop it: link down, above the MTU).
     fn tx_send(&mut self, frame: Vec<u8>, segmented: bool) {
-        let l2 = if frame.len() > 12 && frame[12..14] == [0x81, 0x00] { ETH_HLEN + VLAN_HLEN } else { ETH_HLEN };
+        let l2 = if frame.len() > 12 && frame[12..14] == [0x81, 0x00] {
+            ETH_HLEN + VLAN_HLEN
+        } else {
+            ETH_HLEN
+        };
         let oversize = !segmented && frame.len() > self.feat.mtu as usize + l2;
         if oversize {
             self.counters.tx_oversize += 1;
@@ -359,7 +420,12 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
     /// Write the completion of `req_id` (or hold it back for a fault).
     fn tx_complete(&mut self, sq_idx: u16, req_id: u16, head_after: u16) -> bool {
         if !self.faults.idle() && self.faults.tx_withheld(sq_idx) {
-            if let Some(sq) = self.io.sqs.get_mut(usize::from(sq_idx)).and_then(Option::as_mut) {
+            if let Some(sq) = self
+                .io
+                .sqs
+                .get_mut(usize::from(sq_idx))
+                .and_then(Option::as_mut)
+            {
                 sq.withheld.push_back((req_id, head_after));
             }
             return false;
@@ -368,7 +434,9 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
     }
 
     fn write_tx_cdesc(&mut self, sq_idx: u16, req_id: u16, head_after: u16) -> bool {
-        let Some(sq) = self.io.sq(sq_idx) else { return false };
+        let Some(sq) = self.io.sq(sq_idx) else {
+            return false;
+        };
         let (cq_idx, depth) = (sq.cq, sq.depth);
         let (mut rid, mut mbz) = (req_id, false);
         if !self.faults.idle() {
@@ -379,7 +447,14 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
             mbz = self.faults.tx_mbz(sq_idx);
         }
         let ts = (self.feat.hw_timestamp.0 != 0).then(|| self.now().saturating_mul(1000));
-        let Some(cq) = self.io.cqs.get_mut(usize::from(cq_idx)).and_then(Option::as_mut) else { return false };
+        let Some(cq) = self
+            .io
+            .cqs
+            .get_mut(usize::from(cq_idx))
+            .and_then(Option::as_mut)
+        else {
+            return false;
+        };
         let mut c = TxCdesc::new(rid, cq.phase, head_after);
         if mbz {
             c.flags |= TX_CDESC_FLAG_MBZ_MASK;
@@ -387,7 +462,11 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
         let addr = cq.slot_addr();
         let res = if cq.entry_size >= 16 {
             let ts = ts.unwrap_or(0);
-            let e = TxCdescExt { base: c, timestamp_low: ts as u32, timestamp_high: (ts >> 32) as u32 };
+            let e = TxCdescExt {
+                base: c,
+                timestamp_low: ts as u32,
+                timestamp_high: (ts >> 32) as u32,
+            };
             self.mem.write(addr, e.as_bytes())
         } else {
             self.mem.write(addr, &c.to_qword().to_le_bytes())
@@ -405,7 +484,14 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
     /// Write every withheld TX completion (the fault was cleared).
     pub(crate) fn release_withheld_tx(&mut self) {
         for sq_idx in 0..self.io.sqs.len() as u16 {
-            let Some(sq) = self.io.sqs.get_mut(usize::from(sq_idx)).and_then(Option::as_mut) else { continue };
+            let Some(sq) = self
+                .io
+                .sqs
+                .get_mut(usize::from(sq_idx))
+                .and_then(Option::as_mut)
+            else {
+                continue;
+            };
             let held: Vec<(u16, u16)> = sq.withheld.drain(..).collect();
             let cq = sq.cq;
             let mut any = false;

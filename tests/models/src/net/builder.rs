@@ -2,7 +2,9 @@
 //! with correct checksums, a Linux-style partial checksum, or none.
 
 use super::offload::{fill_ipv4_header_csum, fill_l4_csum, write_partial_csum, TCP_ACK, TCP_PSH};
-use super::parse::{parse, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_VLAN, IPPROTO_TCP, IPPROTO_UDP};
+use super::parse::{
+    parse, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_VLAN, IPPROTO_TCP, IPPROTO_UDP,
+};
 
 /// What to put in the checksum fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,7 +56,9 @@ pub struct FrameBuilder {
 
 /// `len` bytes of a deterministic pattern seeded by `seed` (easy to compare).
 pub fn pattern(len: usize, seed: u8) -> Vec<u8> {
-    (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed) ^ ((i >> 8) as u8)).collect()
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed) ^ ((i >> 8) as u8))
+        .collect()
 }
 
 impl FrameBuilder {
@@ -166,7 +170,11 @@ impl FrameBuilder {
         tcp_opts.resize(tcp_opts.len().div_ceil(4) * 4, 0);
         let mut ip_opts = self.ipv4_options.clone();
         ip_opts.resize(ip_opts.len().div_ceil(4) * 4, 0);
-        let l4_hdr = if self.proto == IPPROTO_TCP { 20 + tcp_opts.len() } else { 8 };
+        let l4_hdr = if self.proto == IPPROTO_TCP {
+            20 + tcp_opts.len()
+        } else {
+            8
+        };
         let l4_len = l4_hdr + self.payload.len();
         match self.ip {
             IpPair::V4(src, dst) => {

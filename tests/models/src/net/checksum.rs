@@ -94,14 +94,20 @@ pub fn internet_checksum(data: &[u8]) -> u16 {
 /// destination, protocol and L4 length. Not folded, not complemented.
 pub fn pseudo_header_v4(src: [u8; 4], dst: [u8; 4], proto: u8, l4_len: u32) -> Checksum {
     let mut c = Checksum::new();
-    c.add_bytes(&src).add_bytes(&dst).add_u16(u16::from(proto)).add_u32(l4_len);
+    c.add_bytes(&src)
+        .add_bytes(&dst)
+        .add_u16(u16::from(proto))
+        .add_u32(l4_len);
     c
 }
 
 /// One's-complement sum of an IPv6 pseudo-header (RFC 8200 §8.1).
 pub fn pseudo_header_v6(src: [u8; 16], dst: [u8; 16], next_header: u8, l4_len: u32) -> Checksum {
     let mut c = Checksum::new();
-    c.add_bytes(&src).add_bytes(&dst).add_u32(l4_len).add_u16(u16::from(next_header));
+    c.add_bytes(&src)
+        .add_bytes(&dst)
+        .add_u32(l4_len)
+        .add_u16(u16::from(next_header));
     c
 }
 
@@ -135,8 +141,8 @@ mod tests {
     fn known_ipv4_header() {
         // The classic Wikipedia example header; its checksum is 0xb861.
         let mut h = [
-            0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0x00, 0x00, 0xc0, 0xa8, 0x00, 0x01, 0xc0,
-            0xa8, 0x00, 0xc7,
+            0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0x00, 0x00, 0xc0, 0xa8,
+            0x00, 0x01, 0xc0, 0xa8, 0x00, 0xc7,
         ];
         assert_eq!(internet_checksum(&h), 0xb861);
         h[10..12].copy_from_slice(&0xb861u16.to_be_bytes());

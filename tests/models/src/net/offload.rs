@@ -3,7 +3,8 @@
 
 use super::checksum::{pseudo_header_v4, pseudo_header_v6, Checksum};
 use super::parse::{
-    parse, Parsed, IPPROTO_TCP, IPPROTO_UDP, IPV4_CSUM_OFFSET, IPV6_HLEN, L3, TCP_CSUM_OFFSET, UDP_CSUM_OFFSET,
+    parse, Parsed, IPPROTO_TCP, IPPROTO_UDP, IPV4_CSUM_OFFSET, IPV6_HLEN, L3, TCP_CSUM_OFFSET,
+    UDP_CSUM_OFFSET,
 };
 
 /// TCP flag FIN.
@@ -58,7 +59,9 @@ pub fn ipv4_header_csum_ok(frame: &[u8], p: &Parsed) -> Option<bool> {
 /// Compute and store the IPv4 header checksum. No-op when not IPv4.
 pub fn fill_ipv4_header_csum(frame: &mut [u8], p: &Parsed) {
     if let L3::V4 { hdr_len, .. } = p.l3 {
-        let Some(h) = frame.get_mut(p.l3_offset..p.l3_offset + hdr_len) else { return };
+        let Some(h) = frame.get_mut(p.l3_offset..p.l3_offset + hdr_len) else {
+            return;
+        };
         put_be16(h, IPV4_CSUM_OFFSET, 0);
         let c = Checksum::new().add_bytes(h).finish();
         put_be16(h, IPV4_CSUM_OFFSET, c);
@@ -106,7 +109,9 @@ pub fn fill_l4_csum(frame: &mut [u8], p: &Parsed) -> Result<(), OffloadError> {
     let l4 = p.l4.ok_or(OffloadError::NoL4)?;
     let len = p.l4_len(frame.len());
     let off = l4_csum_offset(l4.proto);
-    let seg = frame.get_mut(p.l4_offset..p.l4_offset + len).ok_or(OffloadError::NoL4)?;
+    let seg = frame
+        .get_mut(p.l4_offset..p.l4_offset + len)
+        .ok_or(OffloadError::NoL4)?;
     put_be16(seg, off, 0);
     let mut c = pseudo_header(p, l4.proto, len).ok_or(OffloadError::NotIp)?;
     c.add_bytes(seg);
@@ -121,7 +126,9 @@ pub fn fill_l4_csum_from_partial(frame: &mut [u8], p: &Parsed) -> Result<(), Off
     let l4 = p.l4.ok_or(OffloadError::NoL4)?;
     let len = p.l4_len(frame.len());
     let off = l4_csum_offset(l4.proto);
-    let seg = frame.get_mut(p.l4_offset..p.l4_offset + len).ok_or(OffloadError::NoL4)?;
+    let seg = frame
+        .get_mut(p.l4_offset..p.l4_offset + len)
+        .ok_or(OffloadError::NoL4)?;
     let mut c = Checksum::new();
     c.add_bytes(seg);
     put_be16(seg, off, finish_l4(l4.proto, &c));
@@ -177,12 +184,18 @@ pub fn tso_segment(frame: &[u8], mss: usize) -> Result<Vec<Vec<u8>>, OffloadErro
     let l3_end = p.l4_offset + p.l4_len(frame.len());
     let payload = frame.get(hdr_end..l3_end.max(hdr_end)).unwrap_or(&[]);
     let headers = &frame[..hdr_end];
-    let seq = u32::from_be_bytes(frame[p.l4_offset + 4..p.l4_offset + 8].try_into().unwrap_or([0; 4]));
+    let seq = u32::from_be_bytes(
+        frame[p.l4_offset + 4..p.l4_offset + 8]
+            .try_into()
+            .unwrap_or([0; 4]),
+    );
     let flags = frame[p.l4_offset + TCP_FLAGS_OFFSET];
     let n = payload.len().div_ceil(mss).max(1);
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
-        let chunk = payload.get(i * mss..((i + 1) * mss).min(payload.len())).unwrap_or(&[]);
+        let chunk = payload
+            .get(i * mss..((i + 1) * mss).min(payload.len()))
+            .unwrap_or(&[]);
         let mut seg = Vec::with_capacity(headers.len() + chunk.len());
         seg.extend_from_slice(headers);
         seg.extend_from_slice(chunk);
@@ -219,7 +232,9 @@ pub fn tso_segment(frame: &[u8], mss: usize) -> Result<Vec<Vec<u8>>, OffloadErro
 pub fn ip_end(frame: &[u8], p: &Parsed) -> usize {
     match p.l3 {
         L3::V4 { total_len, .. } => (p.l3_offset + total_len as usize).min(frame.len()),
-        L3::V6 { payload_len, .. } => (p.l3_offset + IPV6_HLEN + payload_len as usize).min(frame.len()),
+        L3::V6 { payload_len, .. } => {
+            (p.l3_offset + IPV6_HLEN + payload_len as usize).min(frame.len())
+        }
         L3::Other => frame.len(),
     }
 }

@@ -171,7 +171,16 @@ pub fn parse(frame: &[u8]) -> Option<Parsed> {
         ethertype = be16(frame, ETH_HLEN + 2)?;
         l3_offset += VLAN_HLEN;
     }
-    let mut p = Parsed { dst_mac, src_mac, vlan, ethertype, l3_offset, l3: L3::Other, l4_offset: 0, l4: None };
+    let mut p = Parsed {
+        dst_mac,
+        src_mac,
+        vlan,
+        ethertype,
+        l3_offset,
+        l3: L3::Other,
+        l4_offset: 0,
+        l4: None,
+    };
     let ip = &frame[l3_offset.min(frame.len())..];
     let (l4_proto, l4_offset) = match ethertype {
         ETHERTYPE_IPV4 => {

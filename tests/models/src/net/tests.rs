@@ -22,7 +22,10 @@ fn parse_tcp4_with_vlan_and_options() {
     assert_eq!(p.l3_len(), 24);
     assert_eq!(p.l4_offset, 42);
     let l4 = p.l4.unwrap();
-    assert_eq!((l4.proto, l4.hdr_len, l4.src_port, l4.dst_port), (IPPROTO_TCP, 24, 1234, 80));
+    assert_eq!(
+        (l4.proto, l4.hdr_len, l4.src_port, l4.dst_port),
+        (IPPROTO_TCP, 24, 1234, 80)
+    );
     assert_eq!(p.payload_offset(), 66);
     assert_eq!(f.len(), 166);
     assert_eq!(ipv4_header_csum_ok(&f, &p), Some(true));
@@ -78,15 +81,24 @@ fn partial_csum_is_finished_like_full() {
 
 #[test]
 fn bad_checksums_are_detected() {
-    let f = FrameBuilder::tcp4(A4, B4, 1, 2).payload_len(50).csum(CsumMode::BadL4).build();
+    let f = FrameBuilder::tcp4(A4, B4, 1, 2)
+        .payload_len(50)
+        .csum(CsumMode::BadL4)
+        .build();
     let p = parse(&f).unwrap();
     assert_eq!(ipv4_header_csum_ok(&f, &p), Some(true));
     assert_eq!(l4_csum_ok(&f, &p), Some(false));
-    let f = FrameBuilder::tcp4(A4, B4, 1, 2).payload_len(50).csum(CsumMode::BadL3).build();
+    let f = FrameBuilder::tcp4(A4, B4, 1, 2)
+        .payload_len(50)
+        .csum(CsumMode::BadL3)
+        .build();
     let p = parse(&f).unwrap();
     assert_eq!(ipv4_header_csum_ok(&f, &p), Some(false));
     // UDP over IPv4 with checksum 0 = not computed = fine.
-    let f = FrameBuilder::udp4(A4, B4, 1, 2).payload_len(5).csum(CsumMode::Zero).build();
+    let f = FrameBuilder::udp4(A4, B4, 1, 2)
+        .payload_len(5)
+        .csum(CsumMode::Zero)
+        .build();
     assert_eq!(l4_csum_ok(&f, &parse(&f).unwrap()), Some(true));
 }
 
@@ -99,7 +111,11 @@ fn rejoin(segs: &[Vec<u8>]) -> (Vec<u8>, u32) {
         assert!(ipv4_header_csum_ok(s, &p).unwrap_or(true));
         assert_eq!(l4_csum_ok(s, &p), Some(true));
         let t = p.l4_offset;
-        let seq = u32::from_be_bytes(s[t + TCP_SEQ_OFFSET..t + TCP_SEQ_OFFSET + 4].try_into().unwrap());
+        let seq = u32::from_be_bytes(
+            s[t + TCP_SEQ_OFFSET..t + TCP_SEQ_OFFSET + 4]
+                .try_into()
+                .unwrap(),
+        );
         if first_seq.is_none() {
             first_seq = Some(seq);
             expect_seq = seq;
@@ -132,7 +148,9 @@ fn tso_9000_by_1448_rejoins() {
         let last = i + 1 == segs.len();
         assert_eq!(flags & (TCP_FIN | TCP_PSH) != 0, last, "segment {i}");
         assert_eq!(flags & TCP_CWR != 0, i == 0);
-        let L3::V4 { id, total_len, .. } = sp.l3 else { panic!() };
+        let L3::V4 { id, total_len, .. } = sp.l3 else {
+            panic!()
+        };
         assert_eq!(id, 0xFFFEu16.wrapping_add(i as u16));
         assert_eq!(total_len as usize, s.len() - 14);
         assert!(s.len() <= 14 + 20 + 20 + 1448);
@@ -141,18 +159,25 @@ fn tso_9000_by_1448_rejoins() {
 
 #[test]
 fn tso_ipv6_and_edge_cases() {
-    let f = FrameBuilder::tcp6(A6, B6, 1, 2).payload_len(3000).csum(CsumMode::Zero).build();
+    let f = FrameBuilder::tcp6(A6, B6, 1, 2)
+        .payload_len(3000)
+        .csum(CsumMode::Zero)
+        .build();
     let segs = tso_segment(&f, 1000).unwrap();
     assert_eq!(segs.len(), 3);
     let (stream, _) = rejoin(&segs);
     assert_eq!(stream, pattern(3000, 1));
     for s in &segs {
         let p = parse(s).unwrap();
-        let L3::V6 { payload_len, .. } = p.l3 else { panic!() };
+        let L3::V6 { payload_len, .. } = p.l3 else {
+            panic!()
+        };
         assert_eq!(payload_len as usize, s.len() - 14 - 40);
     }
     // No payload: one segment, checksummed.
-    let f = FrameBuilder::tcp4(A4, B4, 1, 2).csum(CsumMode::Zero).build();
+    let f = FrameBuilder::tcp4(A4, B4, 1, 2)
+        .csum(CsumMode::Zero)
+        .build();
     let segs = tso_segment(&f, 1448).unwrap();
     assert_eq!(segs.len(), 1);
     assert_eq!(l4_csum_ok(&segs[0], &parse(&segs[0]).unwrap()), Some(true));

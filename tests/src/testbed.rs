@@ -1,0 +1,522 @@
+//! The one test fixture: ENA models wired to real `EnaDevice` drivers through
+//! [`HostPlatform`], an OS-like interrupt/poll loop, packet buffers in guest
+//! memory, and a host-side ledger of every token handed to the driver.
+//!
+//! What a shim does in an OS, [`EnaNode`] does here: allocate and map packet
+//! buffers, translate frames into [`TxPacket`]s (offload requests from the
+//! parsed headers, as Linux derives them from an skb), run the management and
+//! per-queue handlers when vectors fire, call the 1 s health check and run the
+//! reset it asks for.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+
+use cloudnic_common::nic::{
+    DmaSegment, L3Proto, L4Proto, NetDevice, QueueConfig, Released, RxBuffer, RxChecksum, RxPacket,
+    RssHashType, TxError, TxOffload, TxPacket,
+};
+use cloudnic_common::{Error, ResetReason};
+use cloudnic_ena::defs::host_info::os_type;
+use cloudnic_ena::device::{EnaConfig, EnaDevice};
+use cloudnic_models::ena::{EnaModel, EnaModelConfig};
+use cloudnic_models::net::{self, L3};
+use cloudnic_models::wire::Port;
+use cloudnic_models::{Arena, Device, InterruptSink, VirtualClock};
+
+use crate::platform::{HostBar, HostPlatform, SharedDevice};
+
+/// The driver type every host test uses.
+pub type HostEna = EnaDevice<HostPlatform, HostBar>;
+
+/// Size of each RX buffer the fixture posts (a page, as Linux does).
+pub const RX_BUFFER_SIZE: u32 = 4096;
+
+/// One received frame as the stack would see it.
+#[derive(Clone, Debug)]
+pub struct Received {
+    /// Queue pair it arrived on.
+    pub queue: u16,
+    /// Frame bytes.
+    pub frame: Vec<u8>,
+    /// Checksum verdict.
+    pub csum: RxChecksum,
+    /// RSS hash.
+    pub hash: u32,
+    /// What the hash covers.
+    pub hash_type: RssHashType,
+    /// Buffers it spanned.
+    pub buffers: usize,
+}
+
+/// Host-side ledger: every token given to the driver must come back once.
+#[derive(Debug, Default)]
+pub struct TokenLedger {
+    /// TX tokens (bus address of the packet buffer) in flight.
+    pub tx: BTreeSet<u64>,
+    /// RX tokens (bus address of the buffer) posted.
+    pub rx: BTreeSet<u64>,
+    /// Tokens returned that were not outstanding (must stay empty).
+    pub violations: Vec<String>,
+}
+
+/// One ENA function: model + driver + the OS-side state around them.
+pub struct EnaNode {
+    /// The device model.
+    pub model: Rc<RefCell<EnaModel>>,
+    /// Interrupts the model raised.
+    pub irq: Rc<InterruptSink>,
+    /// The driver's platform.
+    pub plat: HostPlatform,
+    /// The driver; `None` after a failed probe or removal.
+    pub dev: Option<HostEna>,
+    /// Frames delivered to the "stack".
+    pub received: Vec<Received>,
+    /// Ledger of tokens.
+    pub ledger: TokenLedger,
+    /// Reset reasons executed, in order.
+    pub resets: Vec<ResetReason>,
+    /// Keep RX rings full after each poll.
+    pub auto_refill: bool,
+}
+
+/// Options for building a node.
+#[derive(Clone)]
+pub struct NodeOptions {
+    /// Device model configuration.
+    pub model: EnaModelConfig,
+    /// Driver configuration.
+    pub driver: EnaConfig,
+    /// Log prefix.
+    pub name: String,
+    /// Fail the n-th DMA allocation of the probe (0 = none).
+    pub fail_dma_allocation: u32,
+}
+
+impl NodeOptions {
+    /// Defaults: a model like an EC2 VF with LLQ off (host placement), 4 queues.
+    pub fn new(name: &str) -> Self {
+        let mut model = EnaModelConfig::default();
+        model.bar2_size = 0;
+        let mut driver = EnaConfig::new(os_type::LINUX);
+        driver.max_queues = 4;
+        driver.poll_base_us = 100;
+        NodeOptions { model, driver, name: name.into(), fail_dma_allocation: 0 }
+    }
+}
+
+impl EnaNode {
+    /// Build a model on `arena`/`clock`, plug it into `port` and probe the driver.
+    pub fn new(arena: &Rc<Arena>, clock: &Rc<VirtualClock>, port: Port, opts: NodeOptions) -> Self {
+        let irq = Rc::new(InterruptSink::new());
+        let model = Rc::new(RefCell::new(
+            EnaModel::new(opts.model.clone(), arena.clone(), clock.clone(), irq.clone()).with_port(port),
+        ));
+        let shared: SharedDevice = model.clone();
+        let prefix = format!("ena 0000:00:{}.0 {}", 4 + (opts.name.len() % 4), opts.name);
+        let plat = HostPlatform::new(arena.clone(), clock.clone(), shared, &prefix);
+        let mut node = EnaNode {
+            model,
+            irq,
+            plat,
+            dev: None,
+            received: Vec::new(),
+            ledger: TokenLedger::default(),
+            resets: Vec::new(),
+            auto_refill: true,
+        };
+        if opts.fail_dma_allocation > 0 {
+            node.plat.fail_dma_allocation(opts.fail_dma_allocation);
+        }
+        let _ = node.probe(opts.driver);
+        node
+    }
+
+    /// Probe the driver (again); the error is also kept in the log.
+    pub fn probe(&mut self, cfg: EnaConfig) -> Result<(), Error> {
+        let revision = self.model.borrow().config().pci_identity().revision;
+        let bar2 = (self.model.borrow().config().bar2_size > 0).then(|| self.plat.bar(2));
+        let dev = EnaDevice::probe(self.plat.clone(), self.plat.bar(0), bar2, revision, cfg)?;
+        self.dev = Some(dev);
+        Ok(())
+    }
+
+    /// The driver (panics in tests if probe failed).
+    pub fn dev(&mut self) -> &mut HostEna {
+        self.dev.as_mut().expect("driver probed")
+    }
+
+    /// Open with the driver's current queue configuration and fill RX rings.
+    pub fn open(&mut self) -> Result<(), Error> {
+        let cfg = self.dev().queue_config();
+        self.open_with(cfg)
+    }
+
+    /// Open with `cfg` and fill RX rings.
+    pub fn open_with(&mut self, cfg: QueueConfig) -> Result<(), Error> {
+        self.dev().open(cfg)?;
+        for q in 0..cfg.num_queues {
+            self.refill(q);
+            self.dev().unmask_queue_interrupt(q);
+        }
+        Ok(())
+    }
+
+    /// Fill queue `q`'s RX ring with fresh buffers.
+    pub fn refill(&mut self, q: u16) {
+        let space = self.dev().rx_space(q);
+        if space == 0 {
+            return;
+        }
+        let mut bufs = Vec::with_capacity(space as usize);
+        for _ in 0..space {
+            let Some(addr) = self.plat.arena().alloc(RX_BUFFER_SIZE as usize, 64) else { break };
+            bufs.push(RxBuffer { addr, len: RX_BUFFER_SIZE, token: addr });
+        }
+        let taken = self.dev().rx_refill(q, &bufs) as usize;
+        for b in &bufs[..taken] {
+            self.ledger.rx.insert(b.token);
+        }
+        for b in &bufs[taken..] {
+            self.plat.arena().free(b.addr);
+        }
+    }
+
+    /// Transmit `frame` on queue `q` the way Linux would describe it: offloads
+    /// from the parsed headers when `offload` is true (checksum via the
+    /// pseudo-header-prefilled "partial" mode, TSO when `mss` is non-zero).
+    /// The frame is split into segments of at most `seg_len` bytes.
+    pub fn send(&mut self, q: u16, frame: &[u8], offload: bool, mss: u16, seg_len: usize) -> Result<(), TxError> {
+        let arena = self.plat.arena().clone();
+        let buf = arena.alloc(frame.len(), 64).ok_or(TxError::NoSpace)?;
+        arena.store_bytes(buf, frame);
+        let segments: Vec<DmaSegment> = (0..frame.len())
+            .step_by(seg_len.max(1))
+            .map(|o| DmaSegment { addr: buf + o as u64, len: (frame.len() - o).min(seg_len) as u32 })
+            .collect();
+        let off = if offload { offload_for(frame, mss) } else { TxOffload::default() };
+        let pkt = TxPacket { segments: &segments, header: &frame[..frame.len().min(256)], offload: off, token: buf };
+        match self.dev().tx_post(q, &pkt) {
+            Ok(()) => {
+                self.ledger.tx.insert(buf);
+                Ok(())
+            }
+            Err(e) => {
+                arena.free(buf);
+                Err(e)
+            }
+        }
+    }
+
+    /// Ring the TX doorbell of queue `q`.
+    pub fn kick(&mut self, q: u16) {
+        self.dev().tx_kick(q);
+    }
+
+    /// Handle every pending interrupt once, like an ISR + NAPI poll; returns
+    /// true if anything was pending.
+    pub fn service_interrupts(&mut self) -> bool {
+        let vectors = self.irq.drain();
+        let any = !vectors.is_empty();
+        for v in vectors {
+            if self.dev.is_none() {
+                break;
+            }
+            if v == 0 {
+                self.dev().handle_management_interrupt();
+            } else {
+                self.napi_poll(v - 1);
+            }
+        }
+        any
+    }
+
+    /// One NAPI-style poll of queue pair `q`: TX completions, RX packets,
+    /// refill, re-arm.
+    pub fn napi_poll(&mut self, q: u16) {
+        let Some(dev) = self.dev.as_mut() else { return };
+        if q >= dev.queue_config().num_queues || !dev.is_open() {
+            return;
+        }
+        dev.note_queue_interrupt(q);
+        let mut done = Vec::new();
+        dev.tx_poll(q, 1024, &mut |t| done.push(t));
+        let mut got: Vec<(Vec<(u64, u32)>, u32, u32, RxChecksum, u32, RssHashType)> = Vec::new();
+        dev.rx_poll(q, 1024, &mut |p: &RxPacket<'_>| {
+            got.push((p.frags.iter().map(|f| (f.token, f.len)).collect(), p.offset, p.len, p.csum, p.hash, p.hash_type));
+        });
+        for t in done {
+            if !self.ledger.tx.remove(&t) {
+                self.ledger.violations.push(format!("TX token {t:#x} completed but not in flight"));
+            }
+            self.plat.arena().free(t);
+        }
+        for (frags, offset, len, csum, hash, hash_type) in got {
+            let mut frame = Vec::with_capacity(len as usize);
+            for (i, (tok, flen)) in frags.iter().enumerate() {
+                if !self.ledger.rx.remove(tok) {
+                    self.ledger.violations.push(format!("RX token {tok:#x} returned but not posted"));
+                }
+                let start = if i == 0 { offset } else { 0 };
+                let mut b = vec![0u8; *flen as usize];
+                self.plat.arena().load_bytes(tok + start as u64, &mut b);
+                frame.extend_from_slice(&b);
+                self.plat.arena().free(*tok);
+            }
+            frame.truncate(len as usize);
+            self.received.push(Received { queue: q, frame, csum, hash, hash_type, buffers: frags.len() });
+        }
+        if self.auto_refill {
+            self.refill(q);
+        }
+        if let Some(dev) = self.dev.as_mut() {
+            dev.unmask_queue_interrupt(q);
+        }
+    }
+
+    /// Return a released token to the pool (close / reset).
+    fn release(&mut self, r: Released) {
+        let (set, tok, kind) = match r {
+            Released::Tx(t) => (&mut self.ledger.tx, t, "TX"),
+            Released::Rx(t) => (&mut self.ledger.rx, t, "RX"),
+        };
+        if !set.remove(&tok) {
+            self.ledger.violations.push(format!("{kind} token {tok:#x} released but not outstanding"));
+        }
+        self.plat.arena().free(tok);
+    }
+
+    /// The 1 s timer: health check, and the reset it (or an earlier
+    /// validation failure) asks for. Returns the reason of a reset run.
+    pub fn health_tick(&mut self) -> Option<ResetReason> {
+        let dev = self.dev.as_mut()?;
+        let reason = dev.pending_reset().or_else(|| dev.health_check())?;
+        self.run_reset(reason);
+        Some(reason)
+    }
+
+    /// Execute a reset and refill the restored rings.
+    pub fn run_reset(&mut self, reason: ResetReason) {
+        let mut released = Vec::new();
+        let res = self.dev().reset(reason, &mut |r| released.push(r));
+        for r in released {
+            self.release(r);
+        }
+        self.resets.push(reason);
+        if res.is_ok() && self.dev().is_open() {
+            for q in 0..self.dev().queue_config().num_queues {
+                self.refill(q);
+                self.dev().unmask_queue_interrupt(q);
+            }
+        }
+    }
+
+    /// Close the interface and take every buffer back.
+    pub fn close(&mut self) -> Result<(), Error> {
+        let mut released = Vec::new();
+        let res = match self.dev.as_mut() {
+            Some(d) => d.close(&mut |r| released.push(r)),
+            None => Ok(()),
+        };
+        for r in released {
+            self.release(r);
+        }
+        res
+    }
+
+    /// Remove the driver (close, shutdown, drop) and return every buffer.
+    pub fn remove(&mut self) {
+        let _ = self.close();
+        if let Some(mut d) = self.dev.take() {
+            let mut released = Vec::new();
+            d.shutdown(&mut |r| released.push(r));
+            drop(d);
+            for r in released {
+                self.release(r);
+            }
+        }
+    }
+
+    /// Counter by `ethtool -S` name.
+    pub fn stat(&self, name: &str) -> Option<u64> {
+        let mut v = None;
+        self.dev.as_ref()?.for_each_stat(&mut |n, x| {
+            if v.is_none() && n.to_string() == name {
+                v = Some(x)
+            }
+        });
+        v
+    }
+
+    /// All counters as `name: value` lines, `ethtool -S` style.
+    pub fn ethtool_stats(&self) -> Vec<(String, u64)> {
+        let mut out = Vec::new();
+        if let Some(d) = self.dev.as_ref() {
+            d.for_each_stat(&mut |n, v| out.push((n.to_string(), v)));
+        }
+        out
+    }
+
+    /// Take the frames received so far.
+    pub fn take_received(&mut self) -> Vec<Received> {
+        std::mem::take(&mut self.received)
+    }
+}
+
+/// Offload request for a frame, the way Linux builds it for CHECKSUM_PARTIAL
+/// or GSO skbs.
+pub fn offload_for(frame: &[u8], mss: u16) -> TxOffload {
+    let Some(p) = net::parse(frame) else { return TxOffload::default() };
+    let (l3, df) = match p.l3 {
+        L3::V4 { df, .. } => (L3Proto::Ipv4, df),
+        L3::V6 { .. } => (L3Proto::Ipv6, false),
+        L3::Other => return TxOffload::default(),
+    };
+    let Some(l4h) = p.l4 else { return TxOffload { l3, ..Default::default() } };
+    let l4 = match l4h.proto {
+        net::parse::IPPROTO_TCP => L4Proto::Tcp,
+        net::parse::IPPROTO_UDP => L4Proto::Udp,
+        _ => L4Proto::Unknown,
+    };
+    TxOffload {
+        l3,
+        l4,
+        l3_offset: p.l3_offset as u16,
+        l3_len: p.l3_len() as u16,
+        l4_len: l4h.hdr_len as u16,
+        ipv4_csum: l3 == L3Proto::Ipv4,
+        l4_csum: l4 != L4Proto::Unknown,
+        l4_csum_partial: mss == 0,
+        tso_mss: if l4 == L4Proto::Tcp { mss } else { 0 },
+        ipv4_df: df,
+    }
+}
+
+/// Two ENA functions connected back to back, sharing guest memory and time.
+pub struct BackToBack {
+    /// Guest memory.
+    pub arena: Rc<Arena>,
+    /// Virtual time.
+    pub clock: Rc<VirtualClock>,
+    /// First node ("eth0").
+    pub a: EnaNode,
+    /// Second node ("eth1").
+    pub b: EnaNode,
+    live_at_start: usize,
+}
+
+impl BackToBack {
+    /// Two default nodes, probed and opened.
+    pub fn new() -> Self {
+        Self::with(NodeOptions::new("eth0"), NodeOptions::new("eth1"))
+    }
+
+    /// Two nodes with the given options, probed and opened.
+    pub fn with(a: NodeOptions, b: NodeOptions) -> Self {
+        let arena = Rc::new(Arena::new(256 << 20));
+        let clock = Rc::new(VirtualClock::new());
+        let live_at_start = arena.live_allocations();
+        let (pa, pb) = Port::pair();
+        let mut a = EnaNode::new(&arena, &clock, pa, a);
+        let mut b = EnaNode::new(&arena, &clock, pb, b);
+        if a.dev.is_some() {
+            a.open().expect("open a");
+        }
+        if b.dev.is_some() {
+            b.open().expect("open b");
+        }
+        let mut t = BackToBack { arena, clock, a, b, live_at_start };
+        t.settle();
+        t
+    }
+
+    /// Run models and interrupt handlers until nothing is pending.
+    pub fn settle(&mut self) {
+        for _ in 0..10_000 {
+            self.a.model.borrow_mut().tick();
+            self.b.model.borrow_mut().tick();
+            let a = self.a.service_interrupts();
+            let b = self.b.service_interrupts();
+            if !a && !b {
+                return;
+            }
+        }
+        panic!("interrupt storm: still busy after 10000 rounds");
+    }
+
+    /// Advance virtual time by `us`, stepping 1 s health ticks on both nodes
+    /// and settling traffic in between; returns the resets run.
+    pub fn run_for(&mut self, us: u64) -> Vec<(char, ResetReason)> {
+        let mut resets = Vec::new();
+        let mut left = us;
+        while left > 0 {
+            let step = left.min(cloudnic_common::health::HEALTH_PERIOD_US);
+            self.clock.advance_us(step);
+            left -= step;
+            self.settle();
+            if let Some(r) = self.a.health_tick() {
+                resets.push(('a', r));
+            }
+            if let Some(r) = self.b.health_tick() {
+                resets.push(('b', r));
+            }
+            self.settle();
+        }
+        resets
+    }
+
+    /// Node by side (`'a'` or `'b'`).
+    pub fn node(&mut self, side: char) -> &mut EnaNode {
+        if side == 'a' {
+            &mut self.a
+        } else {
+            &mut self.b
+        }
+    }
+
+    /// Send `frames` from `from` to the other side on queue `q` (with
+    /// offloads), ring the doorbell, settle; returns the frames received.
+    pub fn transfer(&mut self, from: char, q: u16, frames: &[Vec<u8>], offload: bool, mss: u16) -> Vec<Received> {
+        for f in frames {
+            self.node(from).send(q, f, offload, mss, 4096).expect("tx_post");
+        }
+        self.node(from).kick(q);
+        self.settle();
+        let to = if from == 'a' { 'b' } else { 'a' };
+        self.node(to).take_received()
+    }
+
+    /// Close both nodes, remove the drivers and check that nothing was lost,
+    /// leaked or returned twice: host ledgers, model ledgers, arena.
+    pub fn teardown_and_check(mut self) {
+        for n in [&mut self.a, &mut self.b] {
+            n.remove();
+            assert!(n.ledger.violations.is_empty(), "ledger violations: {:?}", n.ledger.violations);
+            assert!(n.ledger.tx.is_empty(), "TX tokens never returned: {:?}", n.ledger.tx);
+            assert!(n.ledger.rx.is_empty(), "RX tokens never returned: {}", n.ledger.rx.len());
+            let m = n.model.borrow();
+            assert!(m.ledger().violations().is_empty(), "model ledger violations: {:?}", m.ledger().violations());
+        }
+        assert_eq!(self.arena.faults(), 0, "device DMA outside driver-owned memory");
+        assert_eq!(
+            self.arena.live_allocations(),
+            self.live_at_start,
+            "DMA memory leaked after removal"
+        );
+    }
+}
+
+impl Default for BackToBack {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Count of each value, for distribution checks.
+pub fn histogram<T: Ord + Copy>(items: impl IntoIterator<Item = T>) -> BTreeMap<T, usize> {
+    let mut m = BTreeMap::new();
+    for i in items {
+        *m.entry(i).or_insert(0) += 1;
+    }
+    m
+}
