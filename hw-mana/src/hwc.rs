@@ -168,8 +168,9 @@ impl<P: Platform> Hwc<P> {
             return Err(Error::NoMemory);
         }
         let msg = SmcEstablishHwc::new(eq.mem().bus_addr(), cq.mem().bus_addr(), rq.mem().bus_addr(), sq.mem().bus_addr(), cfg.msix_index);
+        let engine = CmdQueue::new(plat, CmdQueueConfig { depth: 1, timeout_us: cfg.timeout_us, poll_base_us: 100 })?;
         smc.establish_hwc(plat, bar, &msg)?;
-        let mut rings = HwcRings {
+        let rings = HwcRings {
             eq,
             cq,
             rq,
@@ -186,7 +187,22 @@ impl<P: Platform> Hwc<P> {
             stats: HwcStats::default(),
             violation: false,
         };
-        let info = Self::collect_init(plat, &mut rings, cfg.init_timeout_us)?;
+        let mut hwc = Hwc { rings, engine, req_staging, info: HwcInitInfo::default(), smc: *smc, depth: 1, max_request: 0, next_activity: (plat.now_us() as u32) << 16 | 1, fail_fast: false };
+        match hwc.finish_init(plat, bar, layout, cfg, slots) {
+            Ok(()) => Ok(hwc),
+            Err(e) => {
+                // The device knows the queue pages now: it must drop them
+                // before the memory is freed, whatever state init reached.
+                let _ = hwc.smc.destroy_hwc(plat, bar);
+                Err(e)
+            }
+        }
+    }
+
+    /// Steps after ESTABLISH_HWC: init EQEs, ids, receive buffers, arming.
+    fn finish_init<R: RegisterBar>(&mut self, plat: &P, bar: &R, layout: &BarLayout, cfg: &HwcConfig, slots: u16) -> Result<(), Error> {
+        let rings = &mut self.rings;
+        let info = Self::collect_init(plat, rings, cfg.init_timeout_us)?;
         rings.db = layout.doorbell_page(info.db_id)?;
         rings.ids = info.ids;
         rings.eq.set_id(info.ids.eq_id);
@@ -205,9 +221,12 @@ impl<P: Platform> Hwc<P> {
         rings.cq.ring_doorbell(plat, bar, &rings.db, true);
         rings.eq.ring_doorbell(plat, bar, &rings.db, true);
 
-        let engine = CmdQueue::new(plat, CmdQueueConfig { depth, timeout_us: cfg.timeout_us, poll_base_us: 100 })?;
+        self.engine = CmdQueue::new(plat, CmdQueueConfig { depth, timeout_us: cfg.timeout_us, poll_base_us: 100 })?;
+        self.depth = depth;
+        self.max_request = info.max_request.min(HWC_SLOT_SIZE);
+        self.info = info;
         cn_info!(plat, "mana: HWC up: eq {} cq {} rq {} sq {} db {} depth {} (device {}), max req {} resp {}", info.ids.eq_id, info.ids.cq_id, info.ids.rq_id, info.ids.sq_id, info.db_id, depth, info.queue_depth, info.max_request, info.max_response);
-        Ok(Hwc { rings, engine, req_staging, info, smc: *smc, depth, max_request: info.max_request.min(HWC_SLOT_SIZE), next_activity: (plat.now_us() as u32) << 16 | 1, fail_fast: false })
+        Ok(())
     }
 
     /// Poll the HWC EQ for INIT_EQ_ID_DB, INIT_DATA… and INIT_DONE.

@@ -56,8 +56,8 @@ fn init_done_timeout_fails_probe_and_destroys_hwc() {
     let mut c = cfg();
     c.gdma.hwc.init_timeout_us = 50_000;
     assert_eq!(ManaDevice::probe(plat, bar, c).err(), Some(Error::Timeout));
-    // The HWC memory is not freed before the device let go of it... here it
-    // never got past init, so no DESTROY was needed; nothing was registered.
+    // The device saw the queue pages: DESTROY_HWC before the memory goes.
+    assert_eq!(sh.dev.borrow().smc_log, [1, 2]);
     assert!(!sh.dev.borrow().registered);
 }
 

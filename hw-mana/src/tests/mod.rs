@@ -4,13 +4,14 @@ extern crate std;
 
 mod bringup;
 mod hwc;
+mod queues;
 mod recovery;
 mod traffic;
 
 use std::rc::Rc;
 use std::vec::Vec;
 
-use cloudnic_common::nic::{DmaSegment, NetDevice, QueueConfig, Released, RxBuffer, TxOffload, TxPacket};
+use cloudnic_common::nic::{DmaSegment, NetDevice, QueueConfig, RxBuffer, TxOffload, TxPacket};
 
 use crate::config::ManaConfig;
 use crate::fake::{dev::FAKE_BAR_LEN, setup, FakeBar, FakeDev, FakePlat, Shared};
@@ -65,9 +66,4 @@ pub(crate) fn send(d: &mut Dev, sh: &Rc<Shared>, q: u16, data: &[u8], token: u64
     let seg = [DmaSegment { addr: buf(sh, data, data.len()), len: data.len() as u32 }];
     let pkt = TxPacket { segments: &seg, header: data, offload: TxOffload::default(), token };
     d.tx_post(q, &pkt)
-}
-
-/// Collect released tokens.
-pub(crate) fn collect(out: &mut Vec<Released>) -> impl FnMut(Released) + '_ {
-    move |r| out.push(r)
 }

@@ -298,3 +298,41 @@ fn reconfigure_and_stats_names() {
     assert_eq!(names[pos("hc_tx_bytes")].1, 80);
     assert!(pos("total_resets") > pos("queue_1_tx_packets"));
 }
+
+#[test]
+fn arming_raises_one_interrupt_and_cq_doorbell_every_four_wraps() {
+    let (mut d, sh) = open(1);
+    let (eq, tx_cq, sq) = {
+        let qp = d.port(0).unwrap().qp(0).unwrap();
+        (qp.eq.id(), qp.tx.cq.id(), qp.tx.sq.id())
+    };
+    assert!(sh.dev.borrow().wqs[&sq].is_sq);
+    d.note_queue_interrupt(0);
+    d.unmask_queue_interrupt(0);
+    send(&mut d, &sh, 0, &[1; 60], 1).unwrap();
+    send(&mut d, &sh, 0, &[1; 60], 2).unwrap();
+    d.tx_kick(0);
+    // Armed CQ → one COMPLETION EQE → armed EQ → one interrupt; the second CQE is silent.
+    assert_eq!(sh.dev.borrow().irqs(eq), 1);
+    d.note_queue_interrupt(0);
+    assert_eq!(d.tx_poll(0, 64, &mut |_| {}), 2);
+    d.unmask_queue_interrupt(0);
+    assert_eq!(d.port(0).unwrap().qp(0).unwrap().eq_stats.eqes, 1);
+    // Busy polling without re-arming: the CQ doorbell still goes out (arm 0)
+    // once 4 × 128 CQEs were consumed.
+    sh.dev.borrow_mut().cq_doorbells.clear();
+    let mut total = 0;
+    while total < 4 * 128 {
+        for i in 0..100 {
+            send(&mut d, &sh, 0, &[2; 60], i).unwrap();
+        }
+        d.tx_kick(0);
+        total += d.tx_poll(0, 1000, &mut |_| {});
+    }
+    let dbs: Vec<(u32, u32, bool)> = sh.dev.borrow().cq_doorbells.iter().copied().filter(|c| c.0 == tx_cq).collect();
+    assert_eq!(dbs.len(), 1);
+    assert!(!dbs[0].2);
+    // The index carries the phase: head mod (entries × 8).
+    let head = d.port(0).unwrap().qp(0).unwrap().tx.cq.head();
+    assert!(dbs[0].1 <= head % (128 * 8));
+}
