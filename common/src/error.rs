@@ -77,8 +77,9 @@ pub enum Error {
     DeviceNotReady,
     /// A ring or the command queue is full; retry later.
     NoSpace,
-    /// The device answered a command with a non-success status code.
-    DeviceStatus(u8),
+    /// The device answered a command with a non-success status code (ENA's
+    /// 8-bit admin status, MANA's 32-bit GDMA status).
+    DeviceStatus(u32),
     /// The command channel is dead (timed out or inconsistent): only a reset recovers it.
     ChannelDead,
     /// The device wrote a value that fails validation (counted, reset requested).

@@ -284,6 +284,10 @@ pub enum StatScope {
     Tx(u16),
     /// One RX queue.
     Rx(u16),
+    /// One TX queue, named the short way (`tx_3_packets`, Linux `mana`).
+    TxShort(u16),
+    /// One RX queue, named the short way (`rx_3_packets`, Linux `mana`).
+    RxShort(u16),
 }
 
 /// A counter's name, printable without allocation.
@@ -301,6 +305,8 @@ impl fmt::Display for StatName {
             StatScope::Global => f.write_str(self.name),
             StatScope::Tx(q) => write!(f, "queue_{q}_tx_{}", self.name),
             StatScope::Rx(q) => write!(f, "queue_{q}_rx_{}", self.name),
+            StatScope::TxShort(q) => write!(f, "tx_{q}_{}", self.name),
+            StatScope::RxShort(q) => write!(f, "rx_{q}_{}", self.name),
         }
     }
 }

@@ -39,6 +39,11 @@ pub trait RegisterBar {
     }
     /// Copy whole 64-bit words into device memory (ENA LLQ entries, WC BAR2).
     fn write64_block(&self, offset: u32, words: &[u64]);
+    /// One 64-bit MMIO store, ordered like [`RegisterBar::write32`] (MANA
+    /// doorbells are single 64-bit writes, mana.md §1.5).
+    fn write64(&self, offset: u32, value: u64) {
+        self.write64_block(offset, &[value])
+    }
 }
 
 /// A DMA-coherent region shared with the device. All accesses are volatile

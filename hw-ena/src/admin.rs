@@ -276,7 +276,7 @@ impl<P: Platform> AdminQueue<P> {
                     C::OPCODE as u8,
                     acq.common.status
                 );
-                Err(Error::DeviceStatus(acq.common.status))
+                Err(Error::DeviceStatus(acq.common.status.into()))
             }
         }
     }

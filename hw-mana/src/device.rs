@@ -71,6 +71,8 @@ pub struct ManaDevice<P: Platform, R: RegisterBar> {
     pub(crate) dev: DevConfig,
     pub(crate) ports: P::Table<Option<Port<P>>>,
     pub(crate) infos: P::Table<DeviceInfo>,
+    /// Returned for a port index without info (never in practice).
+    pub(crate) no_info: DeviceInfo,
     pub(crate) monitors: P::Table<Option<HealthMonitor<P::Table<QueueHealth>>>>,
     pub(crate) trigger: ResetTrigger,
     pub(crate) resets: ResetCounters,
@@ -108,6 +110,7 @@ impl<P: Platform, R: RegisterBar> ManaDevice<P, R> {
             dev,
             ports,
             infos,
+            no_info: DeviceInfo::default(),
             monitors,
             trigger: ResetTrigger::new(),
             resets: ResetCounters::default(),
@@ -163,6 +166,14 @@ impl<P: Platform, R: RegisterBar> ManaDevice<P, R> {
         Ok(())
     }
 
+    /// The platform the device was probed with.
+    pub fn platform(&self) -> &P {
+        &self.plat
+    }
+    /// BAR0.
+    pub fn bar(&self) -> &R {
+        &self.bar
+    }
     /// Number of vPorts.
     pub fn num_ports(&self) -> u16 {
         self.ports.len() as u16

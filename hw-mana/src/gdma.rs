@@ -35,9 +35,12 @@ pub fn status_result(status: u32) -> Result<(), Error> {
     match status {
         GDMA_STATUS_SUCCESS | GDMA_STATUS_MORE_ENTRIES => Ok(()),
         GDMA_STATUS_CMD_UNSUPPORTED => Err(Error::Unsupported),
-        s => Err(Error::DeviceStatus(u8::try_from(s).unwrap_or(u8::MAX))),
+        s => Err(Error::DeviceStatus(s)),
     }
 }
+
+/// Version string reported to the device (no `env!`: the kernel build has no Cargo).
+pub const DRIVER_VERSION_STR: &str = "cloudnic-mana 0.1";
 
 /// Driver identity sent in VERIFY_VF_DRIVER_VERSION.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,7 +57,7 @@ pub struct DriverIdentity {
 
 impl Default for DriverIdentity {
     fn default() -> Self {
-        DriverIdentity { os_type: GDMA_OS_TYPE_LINUX, os_version: (0, 0, 0), os_name: "cloudnic", os_release: env!("CARGO_PKG_VERSION") }
+        DriverIdentity { os_type: GDMA_OS_TYPE_LINUX, os_version: (0, 0, 0), os_name: "cloudnic", os_release: DRIVER_VERSION_STR }
     }
 }
 

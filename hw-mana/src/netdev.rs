@@ -109,9 +109,7 @@ impl<P: Platform, R: RegisterBar> ManaDevice<P, R> {
     }
 
     fn nd_info(&self, port: u16) -> &DeviceInfo {
-        // `infos` has one entry per port and at least one.
-        let i = usize::from(port).min(self.infos.len().saturating_sub(1));
-        &self.infos[i]
+        self.infos.get(usize::from(port)).unwrap_or(&self.no_info)
     }
     fn nd_open(&mut self, port: u16, cfg: QueueConfig) -> Result<(), Error> {
         if self.gdma.is_none() || self.trigger.pending().is_some() {
@@ -210,29 +208,26 @@ impl<P: Platform, R: RegisterBar> ManaDevice<P, R> {
         if let Some(t) = rss.table {
             validate_table(t, p.rss_table.len(), nq)?;
         }
+        let open = self.p(port).is_some_and(|p| p.is_open());
+        if open {
+            let g = self.gdma.as_mut().ok_or(Error::NotRunning)?;
+            let p = self.ports.get_mut(usize::from(port)).and_then(|p| p.as_mut()).ok_or(Error::NotRunning)?;
+            let mut key = p.rss_key;
+            if let Some(k) = rss.key {
+                key.copy_from_slice(k);
+            }
+            let mut ctx = Ctx { plat: &self.plat, bar: &self.bar, gdma: g, cfg: &self.cfg, dev: &self.dev };
+            // Commit only what the device accepted.
+            p.coalescing_timeout_ns = p.steer_with(&mut ctx, None, rss.key.map(|_| &key), rss.table)?;
+        }
         let p = self.pm(port).ok_or(Error::NotRunning)?;
-        let (old_key, mut old_table) = (p.rss_key, [0u16; crate::port::MAX_RSS_TABLE]);
-        let n = p.rss_table.len().min(old_table.len());
-        old_table[..n].copy_from_slice(&p.rss_table[..n]);
         if let Some(k) = rss.key {
             p.rss_key.copy_from_slice(k);
         }
         if let Some(t) = rss.table {
             p.rss_table.copy_from_slice(t);
         }
-        if !p.is_open() {
-            return Ok(());
-        }
-        let g = self.gdma.as_mut().ok_or(Error::NotRunning)?;
-        let p = self.ports.get_mut(usize::from(port)).and_then(|p| p.as_mut()).ok_or(Error::NotRunning)?;
-        let mut ctx = Ctx { plat: &self.plat, bar: &self.bar, gdma: g, cfg: &self.cfg, dev: &self.dev };
-        let r = p.steer(&mut ctx, None, rss.key.is_some(), rss.table.is_some());
-        if r.is_err() {
-            // The device refused: keep the configuration it still has.
-            p.rss_key = old_key;
-            p.rss_table.copy_from_slice(&old_table[..n]);
-        }
-        r
+        Ok(())
     }
     fn nd_get_rss(&self, port: u16, key: &mut [u8], table: &mut [u16]) -> (usize, usize) {
         let Some(p) = self.p(port) else { return (0, 0) };
@@ -282,10 +277,10 @@ impl<P: Platform, R: RegisterBar> ManaDevice<P, R> {
         }
         self.hw.for_each(&mut |n, v| g(n, v, f));
         for q in 0..nq {
-            p.rx_stats(q).for_each(&mut |name, v| f(StatName { scope: StatScope::Rx(q), name }, v));
+            p.rx_stats(q).for_each(&mut |name, v| f(StatName { scope: StatScope::RxShort(q), name }, v));
         }
         for q in 0..nq {
-            p.tx_stats(q).for_each(&mut |name, v| f(StatName { scope: StatScope::Tx(q), name }, v));
+            p.tx_stats(q).for_each(&mut |name, v| f(StatName { scope: StatScope::TxShort(q), name }, v));
         }
         // cloudnic diagnostics.
         self.service.for_each(&mut |n, v| g(n, v, f));

@@ -21,7 +21,7 @@ use crate::hwc::HwcHealth;
 use crate::qpair::{EqStats, QueuePair, QueuePairSpec};
 use crate::rx::RxStats;
 use crate::tx::{TxParams, TxStats};
-use crate::vport::{DevConfig, RxSteering, VportInfo};
+use crate::vport::{DevConfig, RssTable, RxSteering, VportInfo};
 
 /// Most indirection entries we keep per port (the device maximum).
 pub const MAX_RSS_TABLE: usize = crate::defs::eth::MANA_INDIRECT_TABLE_MAX as usize;
@@ -174,27 +174,34 @@ impl<P: Platform> Port<P> {
         Ok(())
     }
 
-    /// CONFIG_VPORT_RX with the current key/table (RSS on with >1 queue,
-    /// default object RQ 0, mana.md §6.4).
+    /// CONFIG_VPORT_RX with the port's key and/or table (RSS on with >1
+    /// queue, default object RQ 0, mana.md §6.4).
     pub fn steer<R: RegisterBar>(&mut self, ctx: &mut Ctx<'_, P, R>, rx_enable: Option<bool>, key: bool, table: bool) -> Result<(), Error> {
+        self.coalescing_timeout_ns = self.steer_with(ctx, rx_enable, key.then_some(&self.rss_key), table.then_some(&self.rss_table[..]))?;
+        Ok(())
+    }
+
+    /// CONFIG_VPORT_RX with an explicit key/table (not stored: the caller
+    /// commits them only if the device accepted). Returns the CQE coalescing
+    /// timeout the device reports.
+    pub fn steer_with<R: RegisterBar>(&self, ctx: &mut Ctx<'_, P, R>, rx_enable: Option<bool>, key: Option<&[u8; MANA_HASH_KEY_SIZE]>, table: Option<&[u16]>) -> Result<u32, Error> {
         let n = self.num_open();
         let default = self.qp(0).map(|qp| qp.rx.obj_handle).ok_or(Error::NotRunning)?;
-        let mut handles = [0u64; MAX_RSS_TABLE];
-        let len = self.rss_table.len().min(MAX_RSS_TABLE);
-        for (h, q) in handles.iter_mut().zip(self.rss_table.iter()) {
-            *h = self.qp(*q).map(|qp| qp.rx.obj_handle).ok_or(Error::NotRunning)?;
+        let mut handles = [u64::MAX; crate::config::MANA_MAX_NUM_QUEUES as usize];
+        for (q, h) in handles.iter_mut().enumerate().take(usize::from(n)) {
+            *h = self.qp(q as u16).map(|qp| qp.rx.obj_handle).ok_or(Error::NotRunning)?;
         }
+        let handles = &handles[..usize::from(n).min(handles.len())];
         let steering = RxSteering {
             vport: self.info.handle,
             rx_enable,
             rss_enable: Some(n > 1),
             default_rxobj: Some(default),
-            hash_key: key.then_some(&self.rss_key),
-            table: table.then_some(&handles[..len]),
+            hash_key: key,
+            table: table.map(|entries| RssTable { entries, handles }),
             cqe_coalescing: ctx.cfg.cqe_coalescing,
         };
-        self.coalescing_timeout_ns = ctx.gdma.config_vport_rx(ctx.plat, ctx.bar, &steering)?;
-        Ok(())
+        ctx.gdma.config_vport_rx(ctx.plat, ctx.bar, &steering)
     }
 
     /// Destroy queues (device commands only with a live channel) and hand

@@ -8,7 +8,7 @@ use cloudnic_common::{stats, Error, Platform, RegisterBar, ResetReason};
 use crate::bar::DoorbellPage;
 use crate::cq::{EventQueue, QueueEntry};
 use crate::defs::eth::{WQ_TYPE_RQ, WQ_TYPE_SQ};
-use crate::defs::queue::{eqe_type, EQE_SIZE, GDMA_QUEUE_EQ, GDMA_QUEUE_ID_MASK};
+use crate::defs::queue::{eqe_type, GDMA_QUEUE_EQ, GDMA_QUEUE_ID_MASK};
 use crate::gdma::Gdma;
 use crate::rx::RxQueue;
 use crate::tx::{TxParams, TxQueue};
@@ -183,11 +183,6 @@ impl<P: Platform> QueuePair<P> {
         self.rx.cq.ring_doorbell(plat, bar, db, true);
         self.eq.ring_doorbell(plat, bar, db, true);
     }
-}
-
-/// Size of one EQ in bytes for `entries`.
-pub fn eq_bytes(entries: u32) -> u32 {
-    entries.saturating_mul(EQE_SIZE)
 }
 
 /// Create the CQ region and the WQ object; on failure destroy both regions.

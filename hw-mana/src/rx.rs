@@ -202,7 +202,8 @@ impl<P: Platform> RxQueue<P> {
                     self.carry = Some(Carry { oob, next: i });
                     break 'outer;
                 }
-                let len = u32::from(oob.ppi[i].pkt_len);
+                let Some(ppi) = oob.ppi.get(i) else { break };
+                let len = u32::from(ppi.pkt_len);
                 if len == 0 {
                     if i == 0 {
                         // Zero length in the first slot still consumed a WQE.

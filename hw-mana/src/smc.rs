@@ -34,7 +34,7 @@ impl From<SmcError> for Error {
     fn from(e: SmcError) -> Self {
         match e {
             SmcError::Timeout => Error::Timeout,
-            SmcError::BadResponse(h) if h.is_response() && h.status() != 0 => Error::DeviceStatus(h.status()),
+            SmcError::BadResponse(h) if h.is_response() && h.status() != 0 => Error::DeviceStatus(h.status().into()),
             SmcError::BadResponse(_) => Error::Malformed,
             SmcError::DeviceGone => Error::DeviceNotReady,
             SmcError::BadAddress => Error::NoMemory,

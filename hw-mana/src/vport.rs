@@ -115,10 +115,20 @@ pub struct RxSteering<'a> {
     pub default_rxobj: Option<u64>,
     /// New Toeplitz key.
     pub hash_key: Option<&'a [u8; MANA_HASH_KEY_SIZE]>,
-    /// New indirection table of RX object handles.
-    pub table: Option<&'a [u64]>,
+    /// New indirection table: queue index per entry, resolved through
+    /// `handles` (RX object handle per queue index).
+    pub table: Option<RssTable<'a>>,
     /// CQE coalescing (V2).
     pub cqe_coalescing: bool,
+}
+
+/// An indirection table as queue indices plus the RX object of each queue.
+#[derive(Clone, Copy, Debug)]
+pub struct RssTable<'a> {
+    /// Queue index per entry.
+    pub entries: &'a [u16],
+    /// RX object handle per queue index.
+    pub handles: &'a [u64],
 }
 
 fn tri(v: Option<bool>) -> u32 {
@@ -218,10 +228,15 @@ impl<P: Platform> Gdma<P> {
     /// Returns the CQE coalescing timeout the device reports (ns, 0 if none).
     pub fn config_vport_rx<R: RegisterBar>(&mut self, plat: &P, bar: &R, s: &RxSteering<'_>) -> Result<u32, Error> {
         let dev = self.registration().dev;
-        let table = s.table.unwrap_or(&[]);
-        let n = u16::try_from(table.len()).map_err(|_| Error::Unsupported)?;
+        let entries = s.table.map_or(&[][..], |t| t.entries);
+        let handles = s.table.map_or(&[][..], |t| t.handles);
+        // Every entry must name a queue with an RX object.
+        if entries.iter().any(|q| usize::from(*q) >= handles.len()) {
+            return Err(Error::NotRunning);
+        }
+        let n = u16::try_from(entries.len()).map_err(|_| Error::Unsupported)?;
         let mut req = ConfigVportRxReq::new_zeroed();
-        req.hdr = ConfigVportRxReq::header_sized(dev, RX_CFG_FIXED + 8 * table.len());
+        req.hdr = ConfigVportRxReq::header_sized(dev, RX_CFG_FIXED + 8 * entries.len());
         req.vport = s.vport;
         req.num_indir_entries = n;
         req.indir_tab_offset = RX_CFG_FIXED as u16;
@@ -241,7 +256,7 @@ impl<P: Platform> Gdma<P> {
             bar,
             |w| {
                 w.put(req.as_bytes())?;
-                table.iter().try_for_each(|h| w.put_u64(*h))
+                entries.iter().try_for_each(|q| w.put_u64(handles.get(usize::from(*q)).copied().unwrap_or(u64::MAX)))
             },
             resp.as_mut_bytes(),
         )?;

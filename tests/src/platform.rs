@@ -55,7 +55,12 @@ pub struct HostPlatform {
     /// Fail the n-th next DMA allocation (1 = the next one); 0 = never.
     fail_dma_after: Rc<Cell<u32>>,
     dma_allocs: Rc<Cell<u64>>,
+    deferred: DeferredWrites,
 }
+
+/// MMIO writes held back instead of reaching the model (benchmark mode: the
+/// driver's per-packet work is measured apart from the model's).
+pub type DeferredWrites = Rc<RefCell<Option<Vec<(u8, u64, u8, u64)>>>>;
 
 impl HostPlatform {
     /// A platform for `device`, logging with `prefix` (e.g. "ena 0000:00:05.0").
@@ -68,6 +73,32 @@ impl HostPlatform {
             prefix: prefix.into(),
             fail_dma_after: Rc::new(Cell::new(0)),
             dma_allocs: Rc::new(Cell::new(0)),
+            deferred: Rc::new(RefCell::new(None)),
+        }
+    }
+    /// Hold MMIO writes back (true) until [`HostPlatform::flush_mmio_writes`],
+    /// or deliver them at once (false, the default).
+    pub fn defer_mmio_writes(&self, on: bool) {
+        let mut d = self.deferred.borrow_mut();
+        if on {
+            d.get_or_insert_with(Vec::new);
+        } else if let Some(pending) = d.take() {
+            drop(d);
+            self.replay(pending);
+        }
+    }
+    /// Deliver the held-back MMIO writes to the model, in order.
+    pub fn flush_mmio_writes(&self) {
+        let pending = match self.deferred.borrow_mut().as_mut() {
+            Some(v) => std::mem::take(v),
+            None => return,
+        };
+        self.replay(pending);
+    }
+    fn replay(&self, writes: Vec<(u8, u64, u8, u64)>) {
+        let mut d = self.device.borrow_mut();
+        for (bar, off, size, val) in writes {
+            d.mmio_write(bar, off, size, val);
         }
     }
     /// Captured driver log.
@@ -84,7 +115,7 @@ impl HostPlatform {
     }
     /// A register BAR of the device.
     pub fn bar(&self, bar: u8) -> HostBar {
-        HostBar { device: self.device.clone(), bar }
+        HostBar { device: self.device.clone(), bar, deferred: self.deferred.clone() }
     }
     /// Fault injection: the `n`-th DMA allocation from now fails (1 = next).
     pub fn fail_dma_allocation(&self, n: u32) {
@@ -117,7 +148,14 @@ impl Platform for HostPlatform {
         }
         let bus = self.arena.alloc(size, align).ok_or(Error::NoMemory)?;
         self.dma_allocs.set(self.dma_allocs.get() + 1);
-        Ok(HostDma { arena: self.arena.clone(), bus, len: size })
+        let cells = match self.arena.cells(bus, size) {
+            Some(c) => c.as_ptr(),
+            None => {
+                self.arena.free(bus);
+                return Err(Error::NoMemory);
+            }
+        };
+        Ok(HostDma { arena: self.arena.clone(), cells, bus, len: size })
     }
 
     fn alloc_table<T>(&self, len: usize, init: impl FnMut(usize) -> T) -> Result<Box<[T]>, Error> {
@@ -150,6 +188,17 @@ impl Platform for HostPlatform {
 pub struct HostBar {
     device: SharedDevice,
     bar: u8,
+    deferred: DeferredWrites,
+}
+
+impl HostBar {
+    fn write(&self, offset: u64, size: u8, value: u64) {
+        if let Some(q) = self.deferred.borrow_mut().as_mut() {
+            q.push((self.bar, offset, size, value));
+            return;
+        }
+        self.device.borrow_mut().mmio_write(self.bar, offset, size, value)
+    }
 }
 
 impl RegisterBar for HostBar {
@@ -157,64 +206,80 @@ impl RegisterBar for HostBar {
         self.device.borrow_mut().mmio_read(self.bar, offset as u64, 4) as u32
     }
     fn write32(&self, offset: u32, value: u32) {
-        self.device.borrow_mut().mmio_write(self.bar, offset as u64, 4, value as u64)
+        self.write(offset as u64, 4, value as u64)
     }
     fn write64_block(&self, offset: u32, words: &[u64]) {
-        let mut d = self.device.borrow_mut();
         for (i, w) in words.iter().enumerate() {
-            d.mmio_write(self.bar, offset as u64 + 8 * i as u64, 8, *w);
+            self.write(offset as u64 + 8 * i as u64, 8, *w);
         }
     }
 }
 
 /// A DMA-coherent region carved from the arena; freed on drop.
+///
+/// Word accesses go straight to the arena's cells through a pointer taken at
+/// allocation (the per-packet path: one bounds check, then a plain load or
+/// store, as close to a kernel's volatile access as safe host code allows).
 pub struct HostDma {
     arena: Rc<Arena>,
+    cells: *const Cell<u64>,
     bus: u64,
     len: usize,
 }
 
 impl HostDma {
+    #[inline]
     fn in_bounds(&self, offset: usize, n: usize) -> bool {
         offset.checked_add(n).is_some_and(|end| end <= self.len)
+    }
+    #[inline]
+    fn cell(&self, offset: usize) -> Option<&Cell<u64>> {
+        if offset % 8 != 0 || !self.in_bounds(offset, 8) {
+            return None;
+        }
+        // SAFETY: `cells` points at the arena's cells for this region
+        // (`Arena::cells(bus, len)` at allocation), which cover `len` bytes
+        // rounded up to words; `offset + 8 <= len` and 8-alignment were just
+        // checked, so the word is inside the region. The arena's storage is
+        // never moved or freed while `self.arena` (an `Rc`) keeps it alive,
+        // and `Cell` makes shared mutation sound in this single-threaded rig.
+        Some(unsafe { &*self.cells.add(offset / 8) })
     }
 }
 
 impl DmaRegion for HostDma {
+    #[inline]
     fn bus_addr(&self) -> u64 {
         self.bus
     }
+    #[inline]
     fn len(&self) -> usize {
         self.len
     }
+    #[inline]
     fn read32(&self, offset: usize) -> u32 {
-        if !self.in_bounds(offset, 4) {
-            return 0;
+        match self.cell(offset & !7) {
+            Some(c) if self.in_bounds(offset, 4) => (c.get() >> ((offset & 4) * 8)) as u32,
+            _ => 0,
         }
-        let addr = self.bus + offset as u64;
-        let word = self.arena.load64(addr & !7);
-        (word >> ((addr & 4) * 8)) as u32
     }
+    #[inline]
     fn read64(&self, offset: usize) -> u64 {
-        if !self.in_bounds(offset, 8) {
-            return 0;
-        }
-        self.arena.load64(self.bus + offset as u64)
+        self.cell(offset).map_or(0, Cell::get)
     }
+    #[inline]
     fn write32(&self, offset: usize, value: u32) {
-        if !self.in_bounds(offset, 4) {
-            return;
+        if let Some(c) = self.cell(offset & !7) {
+            if self.in_bounds(offset, 4) {
+                let shift = (offset & 4) * 8;
+                c.set((c.get() & !(0xFFFF_FFFFu64 << shift)) | ((value as u64) << shift));
+            }
         }
-        let addr = self.bus + offset as u64;
-        let aligned = addr & !7;
-        let shift = (addr & 4) * 8;
-        let old = self.arena.load64(aligned);
-        let new = (old & !(0xFFFF_FFFFu64 << shift)) | ((value as u64) << shift);
-        self.arena.store64(aligned, new);
     }
+    #[inline]
     fn write64(&self, offset: usize, value: u64) {
-        if self.in_bounds(offset, 8) {
-            self.arena.store64(self.bus + offset as u64, value);
+        if let Some(c) = self.cell(offset) {
+            c.set(value)
         }
     }
     fn read_bytes(&self, offset: usize, dst: &mut [u8]) {

@@ -20,17 +20,24 @@ use cloudnic_common::{Error, ResetReason};
 use cloudnic_ena::defs::host_info::os_type;
 use cloudnic_ena::device::{EnaConfig, EnaDevice};
 use cloudnic_models::ena::{EnaModel, EnaModelConfig};
-use cloudnic_models::net::{self, L3};
+use cloudnic_models::ledger::BufKind;
+use cloudnic_models::net::{self, pattern, CsumMode, FrameBuilder, L3};
 use cloudnic_models::wire::Port;
 use cloudnic_models::{Arena, Device, InterruptSink, VirtualClock};
 
-use crate::platform::{HostBar, HostPlatform, SharedDevice};
+use crate::platform::{HostBar, HostPlatform, LogSink, SharedDevice};
 
 /// The driver type every host test uses.
 pub type HostEna = EnaDevice<HostPlatform, HostBar>;
 
 /// Size of each RX buffer the fixture posts (a page, as Linux does).
 pub const RX_BUFFER_SIZE: u32 = 4096;
+
+/// Guest memory beyond full rings (frames in flight, rings, control
+/// buffers), on top of a quarter of the rings' share.
+pub const ARENA_SLACK_BYTES: usize = 8 << 20;
+/// Most guest memory a [`BackToBack`] sizes for itself.
+pub const ARENA_MAX_BYTES: usize = 256 << 20;
 
 /// One received frame as the stack would see it.
 #[derive(Clone, Debug)]
@@ -78,6 +85,10 @@ pub struct EnaNode {
     pub resets: Vec<ResetReason>,
     /// Keep RX rings full after each poll.
     pub auto_refill: bool,
+    /// Why the last probe failed (`None` after a successful one).
+    pub probe_error: Option<Error>,
+    /// Outcome of each reset run, in the order of [`EnaNode::resets`].
+    pub reset_results: Vec<Result<(), Error>>,
 }
 
 /// Options for building a node.
@@ -103,6 +114,26 @@ impl NodeOptions {
         driver.poll_base_us = 100;
         NodeOptions { model, driver, name: name.into(), fail_dma_allocation: 0 }
     }
+
+    /// Same, with TX/RX rings of `tx`/`rx` entries (fault tests use the
+    /// smallest, 256, to keep guest memory and set-up time small).
+    pub fn with_rings(mut self, tx: u32, rx: u32) -> Self {
+        self.driver.tx_ring_size = tx;
+        self.driver.rx_ring_size = rx;
+        self
+    }
+
+    /// Queue pairs the driver will open (its limit and the model's).
+    fn queues(&self) -> u64 {
+        u64::from(self.driver.max_queues.min(u16::try_from(self.model.max_queues).unwrap_or(u16::MAX)).max(1))
+    }
+
+    /// Guest memory the node needs in steady state: every RX slot holding a
+    /// buffer and every TX slot a frame of up to a buffer.
+    fn guest_bytes(&self) -> u64 {
+        let per_queue = u64::from(self.driver.tx_ring_size) + u64::from(self.driver.rx_ring_size);
+        self.queues() * per_queue * u64::from(RX_BUFFER_SIZE)
+    }
 }
 
 impl EnaNode {
@@ -124,6 +155,8 @@ impl EnaNode {
             ledger: TokenLedger::default(),
             resets: Vec::new(),
             auto_refill: true,
+            probe_error: None,
+            reset_results: Vec::new(),
         };
         if opts.fail_dma_allocation > 0 {
             node.plat.fail_dma_allocation(opts.fail_dma_allocation);
@@ -132,13 +165,20 @@ impl EnaNode {
         node
     }
 
-    /// Probe the driver (again); the error is also kept in the log.
+    /// Probe the driver (again); the error is also kept in
+    /// [`EnaNode::probe_error`] and the log.
     pub fn probe(&mut self, cfg: EnaConfig) -> Result<(), Error> {
         let revision = self.model.borrow().config().pci_identity().revision;
         let bar2 = (self.model.borrow().config().bar2_size > 0).then(|| self.plat.bar(2));
-        let dev = EnaDevice::probe(self.plat.clone(), self.plat.bar(0), bar2, revision, cfg)?;
-        self.dev = Some(dev);
+        let res = EnaDevice::probe(self.plat.clone(), self.plat.bar(0), bar2, revision, cfg);
+        self.probe_error = res.as_ref().err().copied();
+        self.dev = Some(res?);
         Ok(())
+    }
+
+    /// The captured driver log.
+    pub fn log(&self) -> &Rc<LogSink> {
+        self.plat.log_sink()
     }
 
     /// The driver (panics in tests if probe failed).
@@ -274,16 +314,34 @@ impl EnaNode {
         }
     }
 
-    /// Return a released token to the pool (close / reset).
-    fn release(&mut self, r: Released) {
-        let (set, tok, kind) = match r {
-            Released::Tx(t) => (&mut self.ledger.tx, t, "TX"),
-            Released::Rx(t) => (&mut self.ledger.rx, t, "RX"),
-        };
-        if !set.remove(&tok) {
-            self.ledger.violations.push(format!("{kind} token {tok:#x} released but not outstanding"));
+    /// Return released tokens to the pool (close / reset / removal) and
+    /// tell the model's ledger: every buffer the device still held (posted
+    /// or flushed by a reset) whose token the driver gave back is released,
+    /// so at teardown a buffer the driver never returned shows up as lost.
+    fn release_all(&mut self, released: Vec<Released>) {
+        let mut tx = BTreeSet::new();
+        let mut rx = BTreeSet::new();
+        for r in released {
+            let (set, tok, kind, seen) = match r {
+                Released::Tx(t) => (&mut self.ledger.tx, t, "TX", &mut tx),
+                Released::Rx(t) => (&mut self.ledger.rx, t, "RX", &mut rx),
+            };
+            if !set.remove(&tok) {
+                self.ledger.violations.push(format!("{kind} token {tok:#x} released but not outstanding"));
+            }
+            seen.insert(tok);
+            self.plat.arena().free(tok);
         }
-        self.plat.arena().free(tok);
+        let mut model = self.model.borrow_mut();
+        for e in model.ledger().lost() {
+            let tokens = if e.key.kind == BufKind::Tx { &tx } else { &rx };
+            // The device records a buffer by the address of its first byte
+            // it reads, which lies inside the token's frame buffer.
+            let owner = tokens.range(..=e.addr).next_back();
+            if owner.is_some_and(|t| e.addr - t < u64::from(u16::MAX)) {
+                model.ledger_mut().release(e.key.kind, e.key.queue, e.key.id);
+            }
+        }
     }
 
     /// The 1 s timer: health check, and the reset it (or an earlier
@@ -297,18 +355,24 @@ impl EnaNode {
 
     /// Execute a reset and refill the restored rings.
     pub fn run_reset(&mut self, reason: ResetReason) {
+        let _ = self.try_reset(reason);
+    }
+
+    /// Execute a reset, refill the restored rings, and return its outcome
+    /// (also kept in [`EnaNode::reset_results`]).
+    pub fn try_reset(&mut self, reason: ResetReason) -> Result<(), Error> {
         let mut released = Vec::new();
         let res = self.dev().reset(reason, &mut |r| released.push(r));
-        for r in released {
-            self.release(r);
-        }
+        self.release_all(released);
         self.resets.push(reason);
+        self.reset_results.push(res);
         if res.is_ok() && self.dev().is_open() {
             for q in 0..self.dev().queue_config().num_queues {
                 self.refill(q);
                 self.dev().unmask_queue_interrupt(q);
             }
         }
+        res
     }
 
     /// Close the interface and take every buffer back.
@@ -318,9 +382,7 @@ impl EnaNode {
             Some(d) => d.close(&mut |r| released.push(r)),
             None => Ok(()),
         };
-        for r in released {
-            self.release(r);
-        }
+        self.release_all(released);
         res
     }
 
@@ -331,9 +393,7 @@ impl EnaNode {
             let mut released = Vec::new();
             d.shutdown(&mut |r| released.push(r));
             drop(d);
-            for r in released {
-                self.release(r);
-            }
+            self.release_all(released);
         }
     }
 
@@ -411,9 +471,33 @@ impl BackToBack {
         Self::with(NodeOptions::new("eth0"), NodeOptions::new("eth1"))
     }
 
-    /// Two nodes with the given options, probed and opened.
+    /// Two default nodes with the smallest rings (256 entries, 4 queues):
+    /// the quick rig for fault tests.
+    pub fn small() -> Self {
+        Self::with(NodeOptions::new("eth0").with_rings(256, 256), NodeOptions::new("eth1").with_rings(256, 256))
+    }
+
+    /// Two nodes with the given options, probed and opened. Guest memory is
+    /// sized from the options ([`BackToBack::arena_bytes`]).
     pub fn with(a: NodeOptions, b: NodeOptions) -> Self {
-        let arena = Rc::new(Arena::new(256 << 20));
+        let bytes = Self::arena_bytes(&a, &b);
+        Self::with_arena(a, b, bytes)
+    }
+
+    /// Guest memory for two nodes: full rings on both sides, a quarter more,
+    /// and [`ARENA_SLACK_BYTES`] for frames in flight and control
+    /// structures, at most [`ARENA_MAX_BYTES`]. (Building the arena costs
+    /// time in proportion to its size, so small rings make fast tests.)
+    pub fn arena_bytes(a: &NodeOptions, b: &NodeOptions) -> usize {
+        let rings = a.guest_bytes() + b.guest_bytes();
+        let need = rings + rings / 4 + ARENA_SLACK_BYTES as u64;
+        usize::try_from(need).unwrap_or(ARENA_MAX_BYTES).min(ARENA_MAX_BYTES)
+    }
+
+    /// Two nodes with the given options and `arena_bytes` of guest memory,
+    /// probed and opened.
+    pub fn with_arena(a: NodeOptions, b: NodeOptions, arena_bytes: usize) -> Self {
+        let arena = Rc::new(Arena::new(arena_bytes));
         let clock = Rc::new(VirtualClock::new());
         let live_at_start = arena.live_allocations();
         let (pa, pb) = Port::pair();
@@ -486,16 +570,61 @@ impl BackToBack {
         self.node(to).take_received()
     }
 
+    /// Send `per_queue` distinct UDP frames (checksums filled by the
+    /// sender, verified by the receiving device) on every open queue of
+    /// `from` and return (sent, received): frames arrive on
+    /// the queues RSS picks, so compare them as multisets
+    /// ([`same_frames`]).
+    pub fn exchange(&mut self, from: char, per_queue: usize) -> (Vec<Vec<u8>>, Vec<Received>) {
+        let nq = self.node(from).dev.as_ref().map_or(0, |d| d.queue_config().num_queues);
+        let (src, dst) = if from == 'a' { ([10, 0, 0, 1], [10, 0, 0, 2]) } else { ([10, 0, 0, 2], [10, 0, 0, 1]) };
+        let mut sent = Vec::new();
+        let mut got = Vec::new();
+        for q in 0..nq {
+            let frames: Vec<Vec<u8>> = (0..per_queue)
+                .map(|i| {
+                    let seed = (usize::from(q) * 31 + i) as u8;
+                    FrameBuilder::udp4(src, dst, 1000 + q * 100 + i as u16, 7000)
+                        .payload(&pattern(60 + i * 13, seed))
+                        .csum(CsumMode::Full)
+                        .build()
+                })
+                .collect();
+            got.extend(self.transfer(from, q, &frames, false, 0));
+            sent.extend(frames);
+        }
+        (sent, got)
+    }
+
+    /// Traffic works both ways: `per_queue` frames from every queue of each
+    /// side arrive intact with good checksums.
+    pub fn assert_traffic_both_ways(&mut self, per_queue: usize) {
+        for side in ['a', 'b'] {
+            let (sent, got) = self.exchange(side, per_queue);
+            assert!(!sent.is_empty(), "node {side} has no open queues");
+            if let Err(e) = same_frames(&got, &sent) {
+                panic!("traffic from node {side}: {e}");
+            }
+            assert!(got.iter().all(|g| g.csum == RxChecksum::Good), "traffic from node {side}: checksum not good");
+        }
+    }
+
     /// Close both nodes, remove the drivers and check that nothing was lost,
-    /// leaked or returned twice: host ledgers, model ledgers, arena.
+    /// leaked or returned twice: host ledgers (every token back exactly
+    /// once), model ledgers (no double post/completion, and every buffer
+    /// the device took was completed or given back by the driver), arena
+    /// (no device DMA outside live allocations, no DMA memory left).
     pub fn teardown_and_check(mut self) {
-        for n in [&mut self.a, &mut self.b] {
+        for (side, n) in [('a', &mut self.a), ('b', &mut self.b)] {
             n.remove();
             assert!(n.ledger.violations.is_empty(), "ledger violations: {:?}", n.ledger.violations);
             assert!(n.ledger.tx.is_empty(), "TX tokens never returned: {:?}", n.ledger.tx);
             assert!(n.ledger.rx.is_empty(), "RX tokens never returned: {}", n.ledger.rx.len());
             let m = n.model.borrow();
             assert!(m.ledger().violations().is_empty(), "model ledger violations: {:?}", m.ledger().violations());
+            if let Err(report) = m.ledger().check_clean(false) {
+                panic!("model ledger of node {side}: {report}");
+            }
         }
         assert_eq!(self.arena.faults(), 0, "device DMA outside driver-owned memory");
         assert_eq!(
@@ -509,6 +638,22 @@ impl BackToBack {
 impl Default for BackToBack {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// Compare received frames with sent ones as multisets (RSS spreads them
+/// over queues); the error says what differs without dumping bytes.
+pub fn same_frames(got: &[Received], sent: &[Vec<u8>]) -> Result<(), String> {
+    if got.len() != sent.len() {
+        return Err(format!("{} frames received, {} sent", got.len(), sent.len()));
+    }
+    let mut a: Vec<&Vec<u8>> = got.iter().map(|g| &g.frame).collect();
+    let mut b: Vec<&Vec<u8>> = sent.iter().collect();
+    a.sort();
+    b.sort();
+    match a.iter().zip(&b).position(|(x, y)| x != y) {
+        Some(i) => Err(format!("frame {i} (sorted) differs: got {} bytes, sent {} bytes", a[i].len(), b[i].len())),
+        None => Ok(()),
     }
 }
 

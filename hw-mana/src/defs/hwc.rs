@@ -25,7 +25,7 @@ pub const HWC_INIT_DONE_TIMEOUT_MS: u32 = 60_000;
 /// Wait for the TEST_EVENT EQE, ms (mana.md §3.5).
 pub const EQ_TEST_EVENT_TIMEOUT_MS: u32 = 30_000;
 
-/// HWC_INIT_EQ_ID_DB payload (details[0]): bits 0–15 HWC EQ id, 16–31
+/// HWC_INIT_EQ_ID_DB payload (`details[0]`): bits 0–15 HWC EQ id, 16–31
 /// doorbell page index (mana.md §3.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HwcInitEqIdDb(pub u32);
@@ -89,7 +89,7 @@ pub mod soc_service {
     pub const RDMA_RESUME: u8 = 2;
 }
 
-/// Value/type split of HWC_INIT_DATA and SOC_RECONFIG_DATA details[0]: bits
+/// Value/type split of HWC_INIT_DATA and SOC_RECONFIG_DATA `details[0]`: bits
 /// 0–23 value, 24–31 type (mana.md §3.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HwcTypeData(pub u32);
@@ -112,7 +112,7 @@ impl HwcTypeData {
     }
 }
 
-/// SOC_SERVICE details[0]: bits 0–27 value, 28–31 type (mana.md §3.2).
+/// SOC_SERVICE `details[0]`: bits 0–27 value, 28–31 type (mana.md §3.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HwcSocService(pub u32);
 

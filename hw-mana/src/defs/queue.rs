@@ -271,7 +271,7 @@ impl Eqe {
 
 /// EQE types (mana.md §4.4).
 pub mod eqe_type {
-    /// A CQ has new entries; details[0] bits 0–23 = CQ id.
+    /// A CQ has new entries; `details[0]` bits 0–23 = CQ id.
     pub const COMPLETION: u8 = 3;
     /// Answer to GENERATE_TEST_EQE.
     pub const TEST_EVENT: u8 = 64;

@@ -23,36 +23,39 @@ fn sge(i: u32) -> Sge {
 fn wqe_layout_and_sgl_wrap() {
     let p = plat();
     let mut sq = WorkQueue::new(&p, 4096, WqKind::Send).unwrap();
-    // 124 one-BU WQEs (8-byte OOB + 1 SGE = 32 bytes).
-    for i in 0..124 {
+    // 127 one-BU WQEs (8-byte OOB + 1 SGE = 32 bytes), then free 10 BUs.
+    for i in 0..127 {
         let w = sq.post(&WqeRequest { oob: &[0xAA; 8], sgl: &[sge(i)], client_data_unit: 0, oob_in_sgl: false }).unwrap();
         assert_eq!(w, crate::wq::PostedWqe { offset: 32 * i, size_bu: 1 });
     }
-    assert_eq!(sq.free_bytes(), 4 * 32);
-    // 24-byte OOB + 6 SGEs = 32 + 96 = 128 bytes: header at 3968, SGL wraps after 1 SGE.
+    assert_eq!(sq.free_bytes(), 32);
+    sq.advance_tail(10).unwrap();
+    // 24-byte OOB + 6 SGEs = 128 bytes at 4064: header + OOB fill the last
+    // BU, the whole SGL wraps to offset 0.
     let sgl: std::vec::Vec<Sge> = (0..6).map(sge).collect();
     let w = sq.post(&WqeRequest { oob: &[0x55; 24], sgl: &sgl, client_data_unit: 1448, oob_in_sgl: true }).unwrap();
-    assert_eq!(w, crate::wq::PostedWqe { offset: 3968, size_bu: 4 });
+    assert_eq!(w, crate::wq::PostedWqe { offset: 4064, size_bu: 4 });
     let mem = sq.mem();
     let mut hdr = [0u8; 8];
-    mem.read_bytes(3968, &mut hdr);
+    mem.read_bytes(4064, &mut hdr);
     let h = WqeHeader::read_from_bytes(&hdr).unwrap();
     assert_eq!((h.params().num_sge(), h.params().oob_size(), h.params().client_data_unit(), h.last_vbytes()), (6, 24, 1448, 100));
     assert!(h.params().oob_in_sgl());
     let mut oob = [0u8; 24];
-    mem.read_bytes(3976, &mut oob);
+    mem.read_bytes(4072, &mut oob);
     assert_eq!(oob, [0x55; 24]);
     let mut s = [0u8; 16];
-    mem.read_bytes(4000, &mut s);
-    assert_eq!(Sge::read_from_bytes(&s).unwrap(), sgl[0]);
-    mem.read_bytes(16, &mut s);
-    assert_eq!(Sge::read_from_bytes(&s).unwrap(), sgl[2]);
-    assert_eq!(sq.free_bytes(), 0);
-    assert_eq!(sq.doorbell_tail_bytes(), 128 * 32);
-    assert_eq!(sq.post(&WqeRequest { oob: &[0; 8], sgl: &[sge(0)], client_data_unit: 0, oob_in_sgl: false }), Err(WqeError::NoSpace));
+    for (i, want) in sgl.iter().enumerate() {
+        mem.read_bytes(16 * i, &mut s);
+        assert_eq!(Sge::read_from_bytes(&s).unwrap(), *want);
+    }
+    assert_eq!(sq.free_bytes(), 7 * 32);
+    assert_eq!(sq.doorbell_tail_bytes(), 131 * 32);
+    let big: std::vec::Vec<Sge> = (0..14).map(sge).collect();
+    assert_eq!(sq.post(&WqeRequest { oob: &[0; 8], sgl: &big, client_data_unit: 0, oob_in_sgl: false }), Err(WqeError::NoSpace));
     // The tail cannot pass the head.
-    assert_eq!(sq.advance_tail(129), Err(Error::Malformed));
-    sq.advance_tail(128).unwrap();
+    assert_eq!(sq.advance_tail(122), Err(Error::Malformed));
+    sq.advance_tail(121).unwrap();
     assert_eq!(sq.free_bytes(), 4096);
 }
 

@@ -291,12 +291,12 @@ fn reconfigure_and_stats_names() {
     let pos = |s: &str| names.iter().position(|(n, _)| n == s).unwrap_or_else(|| panic!("missing {s}"));
     assert!(pos("stop_queue") < pos("hc_rx_discards_no_wqe"));
     assert!(pos("hc_tx_err_gdma") < pos("hc_tc7_tx_pause_phy"));
-    assert!(pos("hc_tc7_tx_pause_phy") < pos("queue_0_rx_packets"));
-    assert!(pos("queue_1_rx_packets") < pos("queue_0_tx_packets"));
-    assert_eq!(names[pos("queue_1_tx_packets")].1, 1);
+    assert!(pos("hc_tc7_tx_pause_phy") < pos("rx_0_packets"));
+    assert!(pos("rx_1_packets") < pos("tx_0_packets"));
+    assert_eq!(names[pos("tx_1_packets")].1, 1);
     // GF stats were fetched by the health check: hc_tx_bytes = 80.
     assert_eq!(names[pos("hc_tx_bytes")].1, 80);
-    assert!(pos("total_resets") > pos("queue_1_tx_packets"));
+    assert!(pos("total_resets") > pos("tx_1_packets"));
 }
 
 #[test]
@@ -335,4 +335,33 @@ fn arming_raises_one_interrupt_and_cq_doorbell_every_four_wraps() {
     // The index carries the phase: head mod (entries × 8).
     let head = d.port(0).unwrap().qp(0).unwrap().tx.cq.head();
     assert!(dbs[0].1 <= head % (128 * 8));
+}
+
+#[test]
+fn vports_have_their_own_mac_queues_and_share_one_reset() {
+    let mut fake = FakeDev::new();
+    fake.cfg.vports.push([0x02, 0, 0, 0, 0, 0x22]);
+    let (plat, bar, sh) = crate::fake::setup(fake);
+    let mut c = super::cfg();
+    c.max_ports = 2;
+    let mut d = crate::ManaDevice::probe(plat, bar, c).unwrap();
+    d.port_view(0).unwrap().open(qcfg(1)).unwrap();
+    {
+        let mut p1 = d.port_view(1).unwrap();
+        assert_eq!(p1.info().mac, [0x02, 0, 0, 0, 0, 0x22]);
+        p1.open(qcfg(2)).unwrap();
+        assert_eq!(p1.queue_config().num_queues, 2);
+    }
+    let (h0, h1) = (d.port(0).unwrap().info.handle, d.port(1).unwrap().info.handle);
+    assert_ne!(h0, h1);
+    assert_ne!(d.port(0).unwrap().qp(0).unwrap().tx.sq.id(), d.port(1).unwrap().qp(0).unwrap().tx.sq.id());
+    let mut rel = Vec::new();
+    d.port_view(1).unwrap().close(&mut |r| rel.push(r)).unwrap();
+    assert!(d.is_open() && !d.port(1).unwrap().is_open());
+    d.port_view(1).unwrap().open(qcfg(2)).unwrap();
+    // A reset through either view covers the whole function.
+    d.port_view(1).unwrap().reset(cloudnic_common::ResetReason::UserTrigger, &mut |r| rel.push(r)).unwrap();
+    assert!(d.is_open() && d.port(1).unwrap().is_open());
+    assert_eq!(d.port(1).unwrap().num_open(), 2);
+    assert_eq!(sh.dev.borrow().objs.len(), 6);
 }

@@ -9,6 +9,7 @@
 //! microseconds and every run is deterministic.
 
 pub mod clock;
+pub mod devmem;
 pub mod ena;
 pub mod irq;
 pub mod ledger;
@@ -18,6 +19,7 @@ pub mod pci;
 pub mod wire;
 
 pub use clock::VirtualClock;
+pub use devmem::{DeviceMemory, LocalDeviceMemory};
 pub use ena::{EnaCounters, EnaFault, EnaModel, EnaModelConfig};
 pub use irq::{InterruptSink, InterruptTarget};
 pub use ledger::{BufKind, Ledger};

@@ -120,6 +120,18 @@ impl Arena {
         }
     }
 
+    /// The 64-bit cells backing `len` bytes at bus address `bus`, if that
+    /// range lies inside the arena and is 8-aligned (driver-side fast path for
+    /// DMA regions; the region's owner keeps the arena alive).
+    pub fn cells(&self, bus: u64, len: usize) -> Option<&[Cell<u64>]> {
+        let off = bus.checked_sub(ARENA_BUS_BASE)?;
+        if off % 8 != 0 {
+            return None;
+        }
+        let first = usize::try_from(off / 8).ok()?;
+        self.cells.get(first..first.checked_add(len.div_ceil(8))?)
+    }
+
     /// Number of live allocations.
     pub fn live_allocations(&self) -> usize {
         self.allocs.borrow().len()
@@ -160,6 +172,7 @@ impl Arena {
 
     /// 64-bit load at an 8-aligned bus address (driver side; bounds-checked
     /// against the arena only). Returns 0 outside.
+    #[inline]
     pub fn load64(&self, addr: u64) -> u64 {
         match addr.checked_sub(ARENA_BUS_BASE) {
             Some(off) if off % 8 == 0 => self.cells.get((off / 8) as usize).map_or(0, Cell::get),
@@ -172,6 +185,7 @@ impl Arena {
     }
 
     /// 64-bit store at an 8-aligned bus address (driver side). Ignored outside.
+    #[inline]
     pub fn store64(&self, addr: u64, value: u64) {
         match addr.checked_sub(ARENA_BUS_BASE) {
             Some(off) if off % 8 == 0 => {

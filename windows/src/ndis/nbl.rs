@@ -34,7 +34,7 @@ pub struct MDL {
     pub ByteOffset: u32,
 }
 const _: () = assert!(size_of::<MDL>() == 48);
-const _: () = assert!(offset_of!(MDL, MappedSystemVa) == 16);
+const _: () = assert!(offset_of!(MDL, MappedSystemVa) == 24);
 const _: () = assert!(offset_of!(MDL, ByteCount) == 40);
 
 /// `MDL_MAPPED_TO_SYSTEM_VA`: `MappedSystemVa` is valid.

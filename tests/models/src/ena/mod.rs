@@ -38,6 +38,8 @@ mod tests;
 mod tests_faults;
 #[cfg(test)]
 mod tests_io;
+#[cfg(test)]
+mod tests_upstream;
 
 use std::rc::Rc;
 
@@ -45,6 +47,7 @@ use cloudnic_ena::defs::admin::{EniStats, HwHints};
 use cloudnic_ena::defs::host_info::HostInfo;
 use cloudnic_ena::defs::pci::{MEM_BAR, REGISTER_BAR};
 
+use crate::devmem::DeviceMemory;
 use crate::irq::InterruptTarget;
 use crate::ledger::Ledger;
 use crate::mem::{Arena, GuestMemory};
@@ -83,6 +86,8 @@ pub struct EnaModel<M: GuestMemory + ?Sized = Arena> {
     pub(crate) link_up: bool,
     pub(crate) eni_stats: EniStats,
     pub(crate) customer_metrics: [u64; 6],
+    /// BAR2 memory shared with the host, if any (survives device resets).
+    pub(crate) shared_bar2: Option<Rc<dyn DeviceMemory>>,
 }
 
 impl<M: GuestMemory + ?Sized> EnaModel<M> {
@@ -94,7 +99,7 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
         irq: Rc<dyn InterruptTarget>,
     ) -> Self {
         let feat = FeatureState::new(&cfg);
-        let io = IoState::new(&cfg);
+        let io = IoState::new(&cfg, None);
         let counters = EnaCounters {
             irq_raised: vec![0; usize::from(cfg.msix_vectors)],
             ..Default::default()
@@ -116,6 +121,7 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
             link_up: true,
             eni_stats: EniStats::default(),
             customer_metrics: [0; 6],
+            shared_bar2: None,
             cfg,
         }
     }
@@ -130,6 +136,21 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
     pub fn with_port(mut self, port: Port) -> Self {
         self.connect(port);
         self
+    }
+
+    /// Keep BAR2 (LLQ memory) in `mem` instead of the model's own buffer, so
+    /// a host can map it straight into a guest (see [`crate::devmem`]).
+    /// `mem` must be exactly `bar2_size` bytes; it is zeroed now and at
+    /// every device reset. Call before the driver creates queues: LLQ lines
+    /// already written to the old buffer are not copied.
+    pub fn use_shared_bar2(&mut self, mem: Rc<dyn DeviceMemory>) -> Result<(), usize> {
+        if mem.len() as u64 != self.cfg.bar2_size {
+            return Err(mem.len());
+        }
+        self.io.bar2 = queues::Bar2Store::Shared(mem.clone());
+        mem.zero();
+        self.shared_bar2 = Some(mem);
+        Ok(())
     }
 
     /// The cable end, if connected.

@@ -7,6 +7,8 @@
 //! `NUMA_REG_BASE + 4·cq` and `CQ_HEAD_DB_BASE + 4·cq`, all inside 8 KiB.
 
 use std::collections::VecDeque;
+use std::fmt;
+use std::rc::Rc;
 
 use cloudnic_ena::defs::admin::{
     AdminStatus, CreateCqCmd, CreateCqResp, CreateSqCmd, CreateSqResp, DestroyCqCmd, DestroySqCmd,
@@ -21,6 +23,7 @@ use super::config::EnaModelConfig;
 use super::features::LlqActive;
 use super::tx::TxWalk;
 use super::EnaModel;
+use crate::devmem::DeviceMemory;
 use crate::ledger::BufKind;
 use crate::mem::GuestMemory;
 
@@ -129,7 +132,7 @@ pub(crate) struct IoState {
     pub(crate) sqs: Vec<Option<Sq>>,
     pub(crate) cqs: Vec<Option<Cq>>,
     pub(crate) vectors: Vec<VectorState>,
-    pub(crate) bar2: Vec<u8>,
+    pub(crate) bar2: Bar2Store,
     /// LLQ regions in BAR2: (offset, length), sorted.
     llq_regions: Vec<(u32, u32)>,
     /// RX SQ indices in creation order (the default RSS spread).
@@ -140,14 +143,87 @@ pub(crate) struct IoState {
     pub(crate) rx_bufs: Vec<RxBuf>,
 }
 
+/// BAR2 bytes: the model's own buffer, or memory shared with the host
+/// (see [`crate::devmem`]). A device reset zeroes either.
+pub(crate) enum Bar2Store {
+    Local(Vec<u8>),
+    Shared(Rc<dyn DeviceMemory>),
+}
+
+impl fmt::Debug for Bar2Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Bar2Store::Local(v) => write!(f, "Local({} bytes)", v.len()),
+            Bar2Store::Shared(m) => write!(f, "Shared({} bytes)", m.len()),
+        }
+    }
+}
+
+impl Bar2Store {
+    fn new(len: usize, shared: Option<Rc<dyn DeviceMemory>>) -> Self {
+        match shared {
+            Some(m) => {
+                m.zero();
+                Bar2Store::Shared(m)
+            }
+            None => Bar2Store::Local(vec![0; len]),
+        }
+    }
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Bar2Store::Local(v) => v.len(),
+            Bar2Store::Shared(m) => m.len(),
+        }
+    }
+    /// Copy `buf.len()` bytes at `off`; false if out of range.
+    pub(crate) fn read(&self, off: usize, buf: &mut [u8]) -> bool {
+        match self {
+            Bar2Store::Local(v) => match off.checked_add(buf.len()).and_then(|e| v.get(off..e)) {
+                Some(b) => {
+                    buf.copy_from_slice(b);
+                    true
+                }
+                None => false,
+            },
+            Bar2Store::Shared(m) => m.read(off, buf),
+        }
+    }
+    /// Store `data` at `off`; false if out of range.
+    pub(crate) fn write(&mut self, off: usize, data: &[u8]) -> bool {
+        match self {
+            Bar2Store::Local(v) => {
+                match off.checked_add(data.len()).and_then(|e| v.get_mut(off..e)) {
+                    Some(b) => {
+                        b.copy_from_slice(data);
+                        true
+                    }
+                    None => false,
+                }
+            }
+            Bar2Store::Shared(m) => m.write(off, data),
+        }
+    }
+    /// Append bytes `start..end` to `out`; nothing if the range is invalid.
+    pub(crate) fn append(&self, start: usize, end: usize, out: &mut Vec<u8>) {
+        let Some(n) = end.checked_sub(start).filter(|&n| start + n <= self.len()) else {
+            return;
+        };
+        let at = out.len();
+        out.resize(at + n, 0);
+        if !self.read(start, &mut out[at..]) {
+            out.truncate(at);
+        }
+    }
+}
+
 impl IoState {
-    pub(crate) fn new(cfg: &EnaModelConfig) -> Self {
+    pub(crate) fn new(cfg: &EnaModelConfig, shared_bar2: Option<Rc<dyn DeviceMemory>>) -> Self {
         let slots = (cfg.max_queues as usize * 2).min(MAX_INDEX);
         IoState {
             sqs: (0..slots).map(|_| None).collect(),
             cqs: (0..slots).map(|_| None).collect(),
             vectors: vec![VectorState::default(); usize::from(cfg.msix_vectors).min(MAX_INDEX)],
-            bar2: vec![0; cfg.bar2_size as usize],
+            bar2: Bar2Store::new(cfg.bar2_size as usize, shared_bar2),
             llq_regions: Vec::new(),
             rx_order: Vec::new(),
             tx_walk: TxWalk::default(),
@@ -158,28 +234,18 @@ impl IoState {
 
     pub(crate) fn bar2_read(&self, off: u64, size: u8) -> u64 {
         let n = usize::from(size.clamp(1, 8));
-        let Some(b) = usize::try_from(off)
-            .ok()
-            .and_then(|o| self.bar2.get(o..o.checked_add(n)?))
-        else {
-            return u64::MAX;
-        };
         let mut w = [0u8; 8];
-        w[..n].copy_from_slice(b);
-        u64::from_le_bytes(w)
+        match usize::try_from(off) {
+            Ok(o) if self.bar2.read(o, &mut w[..n]) => u64::from_le_bytes(w),
+            _ => u64::MAX,
+        }
     }
 
     pub(crate) fn bar2_write(&mut self, off: u64, size: u8, value: u64) -> bool {
         let n = usize::from(size.clamp(1, 8));
-        match usize::try_from(off)
-            .ok()
-            .and_then(|o| self.bar2.get_mut(o..o.checked_add(n)?))
-        {
-            Some(b) => {
-                b.copy_from_slice(&value.to_le_bytes()[..n]);
-                true
-            }
-            None => false,
+        match usize::try_from(off) {
+            Ok(o) => self.bar2.write(o, &value.to_le_bytes()[..n]),
+            Err(_) => false,
         }
     }
 

@@ -251,7 +251,7 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
         self.admin = Default::default();
         self.aenq = Default::default();
         self.feat = FeatureState::new(&self.cfg);
-        self.io = IoState::new(&self.cfg);
+        self.io = IoState::new(&self.cfg, self.shared_bar2.clone());
         self.stats = Default::default();
         if !self.cfg.zero_latency {
             self.ledger.flush_all();

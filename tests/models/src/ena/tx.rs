@@ -104,12 +104,9 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
             slots_in_line = geo.descs_before_header;
             let line = offset as usize + usize::from(head & mask) * usize::from(geo.entry_size);
             let hdr = line + usize::from(geo.descs_before_header) * TX_DESC_SIZE;
-            w.inline.extend_from_slice(
-                self.io
-                    .bar2
-                    .get(hdr..line + usize::from(geo.entry_size))
-                    .unwrap_or(&[]),
-            );
+            self.io
+                .bar2
+                .append(hdr, line + usize::from(geo.entry_size), &mut w.inline);
         }
         loop {
             // Fetch the next descriptor (host: one per entry; LLQ: slots in lines).
@@ -139,9 +136,8 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
                     let at = offset as usize
                         + usize::from(idx & mask) * usize::from(geo.entry_size)
                         + usize::from(slot) * TX_DESC_SIZE;
-                    match self.io.bar2.get(at..at + TX_DESC_SIZE) {
-                        Some(b) => raw.copy_from_slice(b),
-                        None => return self.tx_walk_fail(true),
+                    if !self.io.bar2.read(at, &mut raw) {
+                        return self.tx_walk_fail(true);
                     }
                     slot += 1;
                     phase_of(idx, depth)
