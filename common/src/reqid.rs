@@ -8,9 +8,19 @@
 //! never handed out, or completes twice is reported as a [`ReqIdError`] and
 //! the pool is left unchanged — it can never corrupt the free list.
 //!
-//! Memory: two platform tables of `size` entries (a free stack of ids and an
-//! in-flight flag per id), allocated once at queue creation. Alloc and free
-//! are O(1); nothing here panics for any id value.
+//! Two shapes:
+//! - [`ReqIdSlab`] keeps a caller value per id (the token and bookkeeping of
+//!   the packet behind it) next to the id's in-flight flag and free-list
+//!   link, in one platform table. The per-packet path touches one entry:
+//!   alloc stores the value, [`ReqIdSlab::take`] validates the id, frees it
+//!   and hands the value back, with one bounds check each. It keeps no
+//!   count ([`ReqIdSlab::in_flight`] counts the table: diagnostics only).
+//! - [`ReqIdPool`] is the same with no value (ids only) and an O(1) count.
+//!
+//! Free ids form a LIFO list threaded through the entries (the most recently
+//! freed id is handed out next; a fresh pool hands out 0, 1, 2, ...). Memory
+//! is one table of `size` entries, allocated once at queue creation. Alloc
+//! and free are O(1); nothing here panics for any id value.
 
 use core::fmt;
 
@@ -18,6 +28,10 @@ use crate::{ConfigError, Error, Platform};
 
 /// Largest pool: ids are u16 and the in-flight count is a u16 too.
 pub const MAX_REQ_IDS: u32 = u16::MAX as u32;
+
+/// End of the free list. Ids are below the size (≤ [`MAX_REQ_IDS`]), so
+/// `u16::MAX` is never a valid id and looks up as out of range.
+const FREE_END: u16 = u16::MAX;
 
 /// Why a device-returned id was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,110 +59,230 @@ impl From<ReqIdError> for Error {
     }
 }
 
-/// A pool of request ids `0..size`.
-pub struct ReqIdPool<P: Platform> {
-    /// Free ids; `free_stack[..free_count]` are valid, the top is the next id out.
-    free_stack: P::Table<u16>,
-    /// `in_flight[id]` is true between `alloc` and `free` of `id`.
-    in_flight: P::Table<bool>,
-    free_count: u16,
-    size: u16,
+/// One id's state in a [`ReqIdSlab`].
+#[derive(Clone, Copy, Debug)]
+struct SlabEntry<T> {
+    /// The caller's value; meaningful while `busy`.
+    value: T,
+    /// Next free id while not `busy` ([`FREE_END`] ends the list).
+    next_free: u16,
+    /// True between `alloc` and `take` of this id.
+    busy: bool,
 }
 
-impl<P: Platform> ReqIdPool<P> {
-    /// A pool of `size` ids (1..=[`MAX_REQ_IDS`]), all free. Ids come out in
-    /// ascending order from a fresh pool.
-    pub fn new(plat: &P, size: u32) -> Result<Self, Error> {
+/// Request ids `0..size`, each carrying a caller value while in flight.
+pub struct ReqIdSlab<P: Platform, T: Copy> {
+    entries: P::Table<SlabEntry<T>>,
+    /// First free id, or [`FREE_END`].
+    free_head: u16,
+    size: u16,
+    /// Value stored in free entries (keeps them deterministic after reset).
+    idle: T,
+}
+
+impl<P: Platform, T: Copy> ReqIdSlab<P, T> {
+    /// A slab of `size` ids (1..=[`MAX_REQ_IDS`]), all free, free entries
+    /// holding `idle`. Ids come out in ascending order from a fresh slab.
+    pub fn new(plat: &P, size: u32, idle: T) -> Result<Self, Error> {
         let size16 = match u16::try_from(size) {
             Ok(s) if s > 0 => s,
             _ => {
                 return Err(ConfigError::RingSizeOutOfRange { requested: size, min: 1, max: MAX_REQ_IDS }.into())
             }
         };
-        let n = usize::from(size16);
-        // Stack top is the last element: store ids descending so 0 pops first.
-        let free_stack = plat.alloc_table(n, |i| (n - 1 - i) as u16)?;
-        let in_flight = plat.alloc_table(n, |_| false)?;
-        Ok(ReqIdPool { free_stack, in_flight, free_count: size16, size: size16 })
+        let entries = plat.alloc_table(usize::from(size16), |i| SlabEntry {
+            value: idle,
+            next_free: Self::initial_link(i, size16),
+            busy: false,
+        })?;
+        Ok(ReqIdSlab { entries, free_head: 0, size: size16, idle })
     }
 
-    /// Number of ids in the pool.
+    /// Free-list link of entry `i` in a fresh slab: `i + 1`, the last ends it.
+    fn initial_link(i: usize, size: u16) -> u16 {
+        match u16::try_from(i + 1) {
+            Ok(next) if next < size => next,
+            _ => FREE_END,
+        }
+    }
+
+    /// Number of ids in the slab.
+    #[inline]
     pub fn size(&self) -> u16 {
         self.size
     }
-    /// Ids currently handed out.
+    /// Ids currently handed out. O(size): the per-packet path keeps no
+    /// count, so this is for diagnostics and tests.
     pub fn in_flight(&self) -> u16 {
-        self.size.wrapping_sub(self.free_count)
+        // At most `size` ≤ u16::MAX entries are busy.
+        self.entries.iter().filter(|e| e.busy).count() as u16
+    }
+    /// Ids available to [`ReqIdSlab::alloc`]. O(size), like [`ReqIdSlab::in_flight`].
+    pub fn available(&self) -> u16 {
+        self.size.wrapping_sub(self.in_flight())
+    }
+
+    /// Take a free id and store `value` with it, or `None` if all are in flight.
+    #[inline]
+    pub fn alloc(&mut self, value: T) -> Option<u16> {
+        let id = self.free_head;
+        // FREE_END is out of range: an empty list ends here.
+        let e = self.entries.get_mut(usize::from(id))?;
+        if e.busy {
+            // Unreachable while the invariants hold (only free ids are
+            // linked); refuse rather than hand out an id twice.
+            return None;
+        }
+        e.busy = true;
+        e.value = value;
+        self.free_head = e.next_free;
+        Some(id)
+    }
+
+    /// Return `id` (typically read from a device completion) to the slab and
+    /// hand back its value (a view of the freed entry, valid until the slab
+    /// is next changed). Refused (slab unchanged) if `id` is out of range or
+    /// not in flight.
+    #[inline]
+    pub fn take(&mut self, id: u16) -> Result<&T, ReqIdError> {
+        let e = self.entries.get_mut(usize::from(id)).ok_or(ReqIdError::OutOfRange)?;
+        if !e.busy {
+            return Err(ReqIdError::NotInFlight);
+        }
+        e.busy = false;
+        e.next_free = self.free_head;
+        self.free_head = id;
+        Ok(&e.value)
+    }
+
+    /// Check that `id` is in range and in flight, without freeing it.
+    #[inline]
+    pub fn validate(&self, id: u16) -> Result<(), ReqIdError> {
+        match self.entries.get(usize::from(id)) {
+            None => Err(ReqIdError::OutOfRange),
+            Some(e) if !e.busy => Err(ReqIdError::NotInFlight),
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// True if `id` is in range and currently in flight.
+    #[inline]
+    pub fn is_in_flight(&self, id: u16) -> bool {
+        self.validate(id).is_ok()
+    }
+
+    /// The value of an in-flight `id`.
+    pub fn get(&self, id: u16) -> Option<&T> {
+        self.entries.get(usize::from(id)).filter(|e| e.busy).map(|e| &e.value)
+    }
+
+    /// The value of an in-flight `id`, mutable.
+    pub fn get_mut(&mut self, id: u16) -> Option<&mut T> {
+        self.entries.get_mut(usize::from(id)).filter(|e| e.busy).map(|e| &mut e.value)
+    }
+
+    /// Visit every id in flight with its value, in ascending order
+    /// (teardown, health checks). O(size).
+    pub fn for_each_in_flight(&self, mut f: impl FnMut(u16, &T)) {
+        for (id, e) in self.entries.iter().enumerate() {
+            if e.busy {
+                f(id as u16, &e.value);
+            }
+        }
+    }
+
+    /// Visit every id in flight with its value, mutable, in ascending order.
+    pub fn for_each_in_flight_mut(&mut self, mut f: impl FnMut(u16, &mut T)) {
+        for (id, e) in self.entries.iter_mut().enumerate() {
+            if e.busy {
+                f(id as u16, &mut e.value);
+            }
+        }
+    }
+
+    /// Mark every id free (queue re-created after a reset or close). A
+    /// fresh order: ids come out ascending again.
+    pub fn reset(&mut self) {
+        let size = self.size;
+        let idle = self.idle;
+        for (i, e) in self.entries.iter_mut().enumerate() {
+            *e = SlabEntry { value: idle, next_free: Self::initial_link(i, size), busy: false };
+        }
+        self.free_head = 0;
+    }
+}
+
+/// A pool of request ids `0..size` (a [`ReqIdSlab`] without values).
+pub struct ReqIdPool<P: Platform> {
+    slab: ReqIdSlab<P, ()>,
+    in_flight: u16,
+}
+
+impl<P: Platform> ReqIdPool<P> {
+    /// A pool of `size` ids (1..=[`MAX_REQ_IDS`]), all free. Ids come out in
+    /// ascending order from a fresh pool.
+    pub fn new(plat: &P, size: u32) -> Result<Self, Error> {
+        Ok(ReqIdPool { slab: ReqIdSlab::new(plat, size, ())?, in_flight: 0 })
+    }
+
+    /// Number of ids in the pool.
+    #[inline]
+    pub fn size(&self) -> u16 {
+        self.slab.size()
+    }
+    /// Ids currently handed out.
+    #[inline]
+    pub fn in_flight(&self) -> u16 {
+        self.in_flight
     }
     /// Ids available to [`ReqIdPool::alloc`].
+    #[inline]
     pub fn available(&self) -> u16 {
-        self.free_count
+        self.slab.size().wrapping_sub(self.in_flight)
     }
 
     /// Take a free id, or `None` if all are in flight.
+    #[inline]
     pub fn alloc(&mut self) -> Option<u16> {
-        let top = self.free_count.checked_sub(1)?;
-        let id = *self.free_stack.get(usize::from(top))?;
-        let flag = self.in_flight.get_mut(usize::from(id))?;
-        if *flag {
-            // Unreachable while the invariants hold; refuse rather than hand
-            // out an id twice.
-            return None;
-        }
-        *flag = true;
-        self.free_count = top;
+        let id = self.slab.alloc(())?;
+        // At most `size` ≤ u16::MAX ids are in flight.
+        self.in_flight = self.in_flight.wrapping_add(1);
         Some(id)
     }
 
     /// Check that `id` (typically read from a device completion) is in
     /// range and in flight, without freeing it.
+    #[inline]
     pub fn validate(&self, id: u16) -> Result<(), ReqIdError> {
-        match self.in_flight.get(usize::from(id)) {
-            None => Err(ReqIdError::OutOfRange),
-            Some(false) => Err(ReqIdError::NotInFlight),
-            Some(true) => Ok(()),
-        }
+        self.slab.validate(id)
     }
 
     /// True if `id` is in range and currently in flight.
+    #[inline]
     pub fn is_in_flight(&self, id: u16) -> bool {
-        self.validate(id).is_ok()
+        self.slab.is_in_flight(id)
     }
 
     /// Return `id` to the pool. Refused (pool unchanged) if `id` is out of
     /// range or not in flight.
+    #[inline]
     pub fn free(&mut self, id: u16) -> Result<(), ReqIdError> {
-        self.validate(id)?;
-        let slot = self.free_stack.get_mut(usize::from(self.free_count)).ok_or(ReqIdError::NotInFlight)?;
-        *slot = id;
-        if let Some(flag) = self.in_flight.get_mut(usize::from(id)) {
-            *flag = false;
-        }
-        self.free_count = self.free_count.wrapping_add(1);
+        self.slab.take(id)?;
+        self.in_flight = self.in_flight.wrapping_sub(1);
         Ok(())
     }
 
     /// Visit every id in flight, in ascending order (teardown: release the
     /// buffers behind them). O(size).
     pub fn for_each_in_flight(&self, mut f: impl FnMut(u16)) {
-        for (id, &busy) in self.in_flight.iter().enumerate() {
-            if busy {
-                f(id as u16);
-            }
-        }
+        self.slab.for_each_in_flight(|id, _| f(id));
     }
 
     /// Mark every id free (queue re-created after a reset or close). A
     /// fresh pool order: ids come out ascending again.
     pub fn reset(&mut self) {
-        let n = self.free_stack.len();
-        for (i, slot) in self.free_stack.iter_mut().enumerate() {
-            *slot = (n - 1 - i) as u16;
-        }
-        for flag in self.in_flight.iter_mut() {
-            *flag = false;
-        }
-        self.free_count = self.size;
+        self.slab.reset();
+        self.in_flight = 0;
     }
 }
 
@@ -294,6 +428,102 @@ mod tests {
                 }
             }
             assert_eq!(usize::from(p.in_flight()), model.iter().filter(|&&b| b).count());
+        }
+    }
+
+    /// Ids come back LIFO (most recently freed first), like a stack.
+    #[test]
+    fn reuse_order_is_lifo() {
+        let mut p = ReqIdPool::new(&TablePlat, 8).unwrap();
+        for _ in 0..5 {
+            p.alloc();
+        }
+        p.free(1).unwrap();
+        p.free(3).unwrap();
+        assert_eq!(p.alloc(), Some(3));
+        assert_eq!(p.alloc(), Some(1));
+        assert_eq!(p.alloc(), Some(5));
+    }
+
+    #[test]
+    fn slab_values_follow_their_ids() {
+        let mut s = ReqIdSlab::new(&TablePlat, 4, 0u64).unwrap();
+        let a = s.alloc(100).unwrap();
+        let b = s.alloc(200).unwrap();
+        assert_eq!((a, b), (0, 1));
+        assert_eq!(s.get(b), Some(&200));
+        assert_eq!(s.get(2), None, "free ids have no value");
+        *s.get_mut(a).unwrap() += 1;
+        let mut seen = Vec::new();
+        s.for_each_in_flight(|id, v| seen.push((id, *v)));
+        assert_eq!(seen, [(0, 101), (1, 200)]);
+        s.for_each_in_flight_mut(|_, v| *v *= 2);
+        assert_eq!(s.take(b), Ok(&400));
+        assert_eq!(s.take(b), Err(ReqIdError::NotInFlight));
+        assert_eq!(s.take(4), Err(ReqIdError::OutOfRange));
+        assert_eq!(s.take(u16::MAX), Err(ReqIdError::OutOfRange));
+        assert_eq!(s.in_flight(), 1);
+        assert_eq!(s.alloc(7), Some(1));
+        s.reset();
+        assert_eq!((s.in_flight(), s.available()), (0, 4));
+        assert_eq!(s.get(0), None);
+        assert_eq!(s.alloc(9), Some(0));
+    }
+
+    #[test]
+    fn slab_at_max_size() {
+        let mut s = ReqIdSlab::new(&TablePlat, MAX_REQ_IDS, ()).unwrap();
+        for want in 0..MAX_REQ_IDS {
+            assert_eq!(s.alloc(()), Some(want as u16));
+        }
+        assert_eq!(s.alloc(()), None, "FREE_END must not be handed out");
+        assert_eq!(s.in_flight(), u16::MAX);
+        assert_eq!(s.take(u16::MAX), Err(ReqIdError::OutOfRange));
+        assert_eq!(s.take(65534), Ok(&()));
+        assert_eq!(s.alloc(()), Some(65534));
+    }
+
+    /// Property: the slab returns exactly the value stored with each id,
+    /// against a reference map, with hostile ids mixed in.
+    #[test]
+    fn slab_matches_reference_model() {
+        let mut rng: u64 = 0x0DDB_1A5E_5BAD_5EED;
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        const N: usize = 29;
+        let mut s = ReqIdSlab::new(&TablePlat, N as u32, 0u64).unwrap();
+        let mut model: [Option<u64>; N] = [None; N];
+        for step in 0..200_000u64 {
+            match next() % 3 {
+                0 => match s.alloc(step) {
+                    Some(id) => {
+                        assert!(model[usize::from(id)].is_none(), "id handed out twice");
+                        model[usize::from(id)] = Some(step);
+                    }
+                    None => assert!(model.iter().all(Option::is_some)),
+                },
+                1 => {
+                    let id = (next() % 40) as u16;
+                    let expect = match model.get(usize::from(id)) {
+                        None => Err(ReqIdError::OutOfRange),
+                        Some(None) => Err(ReqIdError::NotInFlight),
+                        Some(Some(v)) => Ok(*v),
+                    };
+                    assert_eq!(s.take(id).copied(), expect);
+                    if expect.is_ok() {
+                        model[usize::from(id)] = None;
+                    }
+                }
+                _ => {
+                    let id = (next() % 40) as u16;
+                    assert_eq!(s.get(id).copied(), model.get(usize::from(id)).copied().flatten());
+                }
+            }
+            assert_eq!(usize::from(s.in_flight()), model.iter().filter(|v| v.is_some()).count());
         }
     }
 }

@@ -168,7 +168,15 @@ impl ResetTrigger {
             .is_ok()
     }
 
+    /// True if a reset is pending: one atomic load and a compare, for the
+    /// per-packet path (which only needs to know whether to refuse work).
+    #[inline]
+    pub fn is_pending(&self) -> bool {
+        self.reason.load(Ordering::Acquire) != NO_RESET
+    }
+
     /// The pending reason, if any.
+    #[inline]
     pub fn pending(&self) -> Option<ResetReason> {
         match self.reason.load(Ordering::Acquire) {
             NO_RESET => None,
@@ -260,12 +268,15 @@ mod tests {
     fn first_reason_wins() {
         let t = ResetTrigger::new();
         assert_eq!(t.pending(), None);
+        assert!(!t.is_pending());
         assert!(t.trigger(ResetReason::InvalidTxReqId));
+        assert!(t.is_pending());
         assert!(!t.trigger(ResetReason::KeepAliveTimeout));
         assert_eq!(t.pending(), Some(ResetReason::InvalidTxReqId));
         assert_eq!(t.take(), Some(ResetReason::InvalidTxReqId));
         assert_eq!(t.take(), None);
         assert!(t.trigger(ResetReason::Normal));
+        assert!(t.is_pending(), "Normal is a real reason, not the sentinel");
         assert_eq!(t.pending(), Some(ResetReason::Normal));
         t.clear();
         assert_eq!(t.pending(), None);

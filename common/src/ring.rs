@@ -42,16 +42,22 @@ fn check_depth(depth: u32, max: u32) -> Result<(), Error> {
 /// `tail & (depth − 1)` wraps to 0, the CQ phase when the head wraps. The
 /// counter itself is what the SQ doorbell carries (§5.1 "Doorbell": the
 /// free-running u16 tail), and the admin queue and AENQ use the same scheme
-/// (§3.4, §4). Because the phase is explicit state, a ring may start at any
-/// counter (the AENQ head starts at its depth, 16, expecting phase 1).
+/// (§3.4, §4). A ring may start at any counter with any phase (the AENQ
+/// head starts at its depth, 16, expecting phase 1).
+///
+/// The phase is not stored: it flips exactly when the counter crosses a
+/// multiple of the depth, i.e. when the counter's "pass bit" (`counter &
+/// depth`) toggles, so it is that bit XOR a constant fixed at the start.
+/// This holds across the u16 wrap of the counter because 65536 / depth is
+/// even (depth ≤ [`MAX_PHASE_RING_DEPTH`]). Advancing is then a plain
+/// wrapping add, which keeps the per-descriptor path short.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PhaseRing {
     counter: u16,
     mask: u16,
-    shift: u32,
-    phase: bool,
+    /// The phase at counters whose pass bit is clear.
+    phase_base: bool,
     start_counter: u16,
-    start_phase: bool,
 }
 
 impl PhaseRing {
@@ -67,57 +73,66 @@ impl PhaseRing {
         check_depth(depth, MAX_PHASE_RING_DEPTH)?;
         // depth ≤ 32768 was checked, so the mask fits in u16.
         let mask = (depth - 1) as u16;
-        Ok(PhaseRing {
-            counter,
-            mask,
-            shift: depth.trailing_zeros(),
-            phase,
-            start_counter: counter,
-            start_phase: phase,
-        })
+        let mut ring = PhaseRing { counter, mask, phase_base: false, start_counter: counter };
+        ring.phase_base = phase ^ ring.pass_bit();
+        Ok(ring)
+    }
+
+    /// Parity of the number of whole passes in the counter (`counter & depth`).
+    #[inline]
+    fn pass_bit(&self) -> bool {
+        // mask + 1 = depth ≤ 32768 fits in u16.
+        self.counter & self.mask.wrapping_add(1) != 0
     }
 
     /// Number of entries.
+    #[inline]
     pub fn depth(&self) -> u32 {
         u32::from(self.mask) + 1
     }
     /// `depth − 1`, for masking other free-running counters of this ring.
+    #[inline]
     pub fn mask(&self) -> u16 {
         self.mask
     }
     /// Slot of the current position (`counter & mask`), always `< depth`.
+    #[inline]
     pub fn index(&self) -> u16 {
         self.counter & self.mask
     }
     /// Phase the current pass writes (SQ) or expects (CQ); `true` = phase 1.
+    #[inline]
     pub fn phase(&self) -> bool {
-        self.phase
+        self.phase_base ^ self.pass_bit()
     }
     /// Free-running counter (what the ENA SQ doorbell carries).
+    #[inline]
     pub fn counter(&self) -> u16 {
         self.counter
     }
     /// True if an entry whose phase bit is `entry_phase` was written in the
     /// current pass, i.e. is new for a consumer at this position.
+    #[inline]
     pub fn is_new(&self, entry_phase: bool) -> bool {
-        entry_phase == self.phase
+        entry_phase == self.phase()
     }
 
-    /// Move `n` entries forward, flipping the phase once per wrap of the
-    /// index (so `n` larger than the depth is handled exactly).
+    /// Move `n` entries forward; the phase flips once per wrap of the index
+    /// (so `n` larger than the depth is handled exactly).
+    #[inline]
     pub fn advance(&mut self, n: u16) {
-        // index < 32768 and n < 65536: the sum fits easily in u32.
-        let wraps = (u32::from(self.index()) + u32::from(n)) >> self.shift;
-        if wraps & 1 == 1 {
-            self.phase = !self.phase;
-        }
         self.counter = self.counter.wrapping_add(n);
+    }
+
+    /// Move one entry forward: [`PhaseRing::advance`]`(1)`.
+    #[inline]
+    pub fn advance_one(&mut self) {
+        self.advance(1);
     }
 
     /// Back to the starting counter and phase (queue re-created after reset).
     pub fn reset(&mut self) {
         self.counter = self.start_counter;
-        self.phase = self.start_phase;
     }
 }
 
@@ -125,6 +140,7 @@ impl PhaseRing {
 /// §5.1: u16 arithmetic on free-running counters). A value above the depth
 /// means the counters are inconsistent; callers that got a counter from the
 /// device must check it against the depth.
+#[inline]
 pub fn entries_in_use(producer: u16, consumer: u16) -> u16 {
     producer.wrapping_sub(consumer)
 }
@@ -133,6 +149,7 @@ pub fn entries_in_use(producer: u16, consumer: u16) -> u16 {
 /// `depth − 1 − (producer − consumer)` (ENA sheet §5.1 "Free entries").
 /// Saturates at 0 if the counters are inconsistent instead of wrapping to a
 /// huge free count.
+#[inline]
 pub fn entries_free(depth: u32, producer: u16, consumer: u16) -> u16 {
     let usable = depth.saturating_sub(1).min(u32::from(u16::MAX)) as u16;
     usable.saturating_sub(entries_in_use(producer, consumer))
@@ -278,6 +295,33 @@ mod tests {
         assert_eq!(r.index(), 1);
         r.reset();
         assert_eq!((r.counter(), r.phase()), (0, true));
+    }
+
+    /// Property: from any start counter (any pass) and start phase, one
+    /// step at a time across u16 wraps, the phase flips exactly when the
+    /// index wraps to 0, like a ring that stores and flips its phase.
+    #[test]
+    fn phase_from_any_start_matches_explicit_flip() {
+        for shift in 0..=15u32 {
+            let depth = 1u32 << shift;
+            let mask = (depth - 1) as u16;
+            for start in [0u16, 1, mask, mask.wrapping_add(1), (3 * depth + 1) as u16, 65535] {
+                for start_phase in [true, false] {
+                    let mut r = PhaseRing::with_start(depth, start, start_phase).unwrap();
+                    let (mut counter, mut phase) = (start, start_phase);
+                    for _ in 0..70_000 {
+                        r.advance_one();
+                        counter = counter.wrapping_add(1);
+                        if counter & mask == 0 {
+                            phase = !phase;
+                        }
+                        assert_eq!((r.counter(), r.phase()), (counter, phase), "depth {depth} start {start}");
+                    }
+                    r.reset();
+                    assert_eq!((r.counter(), r.phase()), (start, start_phase));
+                }
+            }
+        }
     }
 
     #[test]

@@ -234,7 +234,7 @@ impl HostDma {
     }
     #[inline]
     fn cell(&self, offset: usize) -> Option<&Cell<u64>> {
-        if offset % 8 != 0 || !self.in_bounds(offset, 8) {
+        if !offset.is_multiple_of(8) || !self.in_bounds(offset, 8) {
             return None;
         }
         // SAFETY: `cells` points at the arena's cells for this region

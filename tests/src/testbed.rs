@@ -9,7 +9,7 @@
 //! reset it asks for.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use cloudnic_common::nic::{
@@ -19,13 +19,16 @@ use cloudnic_common::nic::{
 use cloudnic_common::{Error, ResetReason};
 use cloudnic_ena::defs::host_info::os_type;
 use cloudnic_ena::device::{EnaConfig, EnaDevice};
-use cloudnic_models::ena::{EnaModel, EnaModelConfig};
+use cloudnic_models::ena::{EnaFault, EnaModel, EnaModelConfig};
 use cloudnic_models::ledger::BufKind;
-use cloudnic_models::net::{self, pattern, CsumMode, FrameBuilder, L3};
+use cloudnic_models::net::{self, L3};
 use cloudnic_models::wire::Port;
 use cloudnic_models::{Arena, Device, InterruptSink, VirtualClock};
 
 use crate::platform::{HostBar, HostPlatform, LogSink, SharedDevice};
+
+mod checks;
+pub use checks::{histogram, same_frames};
 
 /// The driver type every host test uses.
 pub type HostEna = EnaDevice<HostPlatform, HostBar>;
@@ -54,6 +57,16 @@ pub struct Received {
     pub hash_type: RssHashType,
     /// Buffers it spanned.
     pub buffers: usize,
+}
+
+/// One packet as `rx_poll` reported it, copied out of the callback.
+struct PolledRx {
+    frags: Vec<(u64, u32)>,
+    offset: u32,
+    len: u32,
+    csum: RxChecksum,
+    hash: u32,
+    hash_type: RssHashType,
 }
 
 /// Host-side ledger: every token given to the driver must come back once.
@@ -102,17 +115,25 @@ pub struct NodeOptions {
     pub name: String,
     /// Fail the n-th DMA allocation of the probe (0 = none).
     pub fail_dma_allocation: u32,
+    /// Faults armed in the model before the driver probes (feature
+    /// refusals, bring-up failures).
+    pub faults: Vec<EnaFault>,
 }
 
 impl NodeOptions {
     /// Defaults: a model like an EC2 VF with LLQ off (host placement), 4 queues.
     pub fn new(name: &str) -> Self {
-        let mut model = EnaModelConfig::default();
-        model.bar2_size = 0;
+        let model = EnaModelConfig { bar2_size: 0, ..Default::default() };
         let mut driver = EnaConfig::new(os_type::LINUX);
         driver.max_queues = 4;
         driver.poll_base_us = 100;
-        NodeOptions { model, driver, name: name.into(), fail_dma_allocation: 0 }
+        NodeOptions { model, driver, name: name.into(), fail_dma_allocation: 0, faults: Vec::new() }
+    }
+
+    /// Same, with `fault` armed in the model before the probe.
+    pub fn with_fault(mut self, fault: EnaFault) -> Self {
+        self.faults.push(fault);
+        self
     }
 
     /// Same, with TX/RX rings of `tx`/`rx` entries (fault tests use the
@@ -144,7 +165,7 @@ impl EnaNode {
             EnaModel::new(opts.model.clone(), arena.clone(), clock.clone(), irq.clone()).with_port(port),
         ));
         let shared: SharedDevice = model.clone();
-        let prefix = format!("ena 0000:00:{}.0 {}", 4 + (opts.name.len() % 4), opts.name);
+        let prefix = format!("ena 0000:00:{:02x}.0 {}", 4 + (opts.name.len() % 4), opts.name);
         let plat = HostPlatform::new(arena.clone(), clock.clone(), shared, &prefix);
         let mut node = EnaNode {
             model,
@@ -158,6 +179,9 @@ impl EnaNode {
             probe_error: None,
             reset_results: Vec::new(),
         };
+        for f in opts.faults {
+            node.model.borrow_mut().inject(f);
+        }
         if opts.fail_dma_allocation > 0 {
             node.plat.fail_dma_allocation(opts.fail_dma_allocation);
         }
@@ -281,9 +305,16 @@ impl EnaNode {
         dev.note_queue_interrupt(q);
         let mut done = Vec::new();
         dev.tx_poll(q, 1024, &mut |t| done.push(t));
-        let mut got: Vec<(Vec<(u64, u32)>, u32, u32, RxChecksum, u32, RssHashType)> = Vec::new();
+        let mut got: Vec<PolledRx> = Vec::new();
         dev.rx_poll(q, 1024, &mut |p: &RxPacket<'_>| {
-            got.push((p.frags.iter().map(|f| (f.token, f.len)).collect(), p.offset, p.len, p.csum, p.hash, p.hash_type));
+            got.push(PolledRx {
+                frags: p.frags.iter().map(|f| (f.token, f.len)).collect(),
+                offset: p.offset,
+                len: p.len,
+                csum: p.csum,
+                hash: p.hash,
+                hash_type: p.hash_type,
+            });
         });
         for t in done {
             if !self.ledger.tx.remove(&t) {
@@ -291,7 +322,7 @@ impl EnaNode {
             }
             self.plat.arena().free(t);
         }
-        for (frags, offset, len, csum, hash, hash_type) in got {
+        for PolledRx { frags, offset, len, csum, hash, hash_type } in got {
             let mut frame = Vec::with_capacity(len as usize);
             for (i, (tok, flen)) in frags.iter().enumerate() {
                 if !self.ledger.rx.remove(tok) {
@@ -396,6 +427,7 @@ impl EnaNode {
             self.release_all(released);
         }
     }
+
 
     /// Counter by `ethtool -S` name.
     pub fn stat(&self, name: &str) -> Option<u64> {
@@ -570,98 +602,10 @@ impl BackToBack {
         self.node(to).take_received()
     }
 
-    /// Send `per_queue` distinct UDP frames (checksums filled by the
-    /// sender, verified by the receiving device) on every open queue of
-    /// `from` and return (sent, received): frames arrive on
-    /// the queues RSS picks, so compare them as multisets
-    /// ([`same_frames`]).
-    pub fn exchange(&mut self, from: char, per_queue: usize) -> (Vec<Vec<u8>>, Vec<Received>) {
-        let nq = self.node(from).dev.as_ref().map_or(0, |d| d.queue_config().num_queues);
-        let (src, dst) = if from == 'a' { ([10, 0, 0, 1], [10, 0, 0, 2]) } else { ([10, 0, 0, 2], [10, 0, 0, 1]) };
-        let mut sent = Vec::new();
-        let mut got = Vec::new();
-        for q in 0..nq {
-            let frames: Vec<Vec<u8>> = (0..per_queue)
-                .map(|i| {
-                    let seed = (usize::from(q) * 31 + i) as u8;
-                    FrameBuilder::udp4(src, dst, 1000 + q * 100 + i as u16, 7000)
-                        .payload(&pattern(60 + i * 13, seed))
-                        .csum(CsumMode::Full)
-                        .build()
-                })
-                .collect();
-            got.extend(self.transfer(from, q, &frames, false, 0));
-            sent.extend(frames);
-        }
-        (sent, got)
-    }
-
-    /// Traffic works both ways: `per_queue` frames from every queue of each
-    /// side arrive intact with good checksums.
-    pub fn assert_traffic_both_ways(&mut self, per_queue: usize) {
-        for side in ['a', 'b'] {
-            let (sent, got) = self.exchange(side, per_queue);
-            assert!(!sent.is_empty(), "node {side} has no open queues");
-            if let Err(e) = same_frames(&got, &sent) {
-                panic!("traffic from node {side}: {e}");
-            }
-            assert!(got.iter().all(|g| g.csum == RxChecksum::Good), "traffic from node {side}: checksum not good");
-        }
-    }
-
-    /// Close both nodes, remove the drivers and check that nothing was lost,
-    /// leaked or returned twice: host ledgers (every token back exactly
-    /// once), model ledgers (no double post/completion, and every buffer
-    /// the device took was completed or given back by the driver), arena
-    /// (no device DMA outside live allocations, no DMA memory left).
-    pub fn teardown_and_check(mut self) {
-        for (side, n) in [('a', &mut self.a), ('b', &mut self.b)] {
-            n.remove();
-            assert!(n.ledger.violations.is_empty(), "ledger violations: {:?}", n.ledger.violations);
-            assert!(n.ledger.tx.is_empty(), "TX tokens never returned: {:?}", n.ledger.tx);
-            assert!(n.ledger.rx.is_empty(), "RX tokens never returned: {}", n.ledger.rx.len());
-            let m = n.model.borrow();
-            assert!(m.ledger().violations().is_empty(), "model ledger violations: {:?}", m.ledger().violations());
-            if let Err(report) = m.ledger().check_clean(false) {
-                panic!("model ledger of node {side}: {report}");
-            }
-        }
-        assert_eq!(self.arena.faults(), 0, "device DMA outside driver-owned memory");
-        assert_eq!(
-            self.arena.live_allocations(),
-            self.live_at_start,
-            "DMA memory leaked after removal"
-        );
-    }
 }
 
 impl Default for BackToBack {
     fn default() -> Self {
         Self::new()
     }
-}
-
-/// Compare received frames with sent ones as multisets (RSS spreads them
-/// over queues); the error says what differs without dumping bytes.
-pub fn same_frames(got: &[Received], sent: &[Vec<u8>]) -> Result<(), String> {
-    if got.len() != sent.len() {
-        return Err(format!("{} frames received, {} sent", got.len(), sent.len()));
-    }
-    let mut a: Vec<&Vec<u8>> = got.iter().map(|g| &g.frame).collect();
-    let mut b: Vec<&Vec<u8>> = sent.iter().collect();
-    a.sort();
-    b.sort();
-    match a.iter().zip(&b).position(|(x, y)| x != y) {
-        Some(i) => Err(format!("frame {i} (sorted) differs: got {} bytes, sent {} bytes", a[i].len(), b[i].len())),
-        None => Ok(()),
-    }
-}
-
-/// Count of each value, for distribution checks.
-pub fn histogram<T: Ord + Copy>(items: impl IntoIterator<Item = T>) -> BTreeMap<T, usize> {
-    let mut m = BTreeMap::new();
-    for i in items {
-        *m.entry(i).or_insert(0) += 1;
-    }
-    m
 }

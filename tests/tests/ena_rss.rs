@@ -15,9 +15,15 @@ use std::collections::BTreeMap;
 use cloudnic_common::nic::{NetDevice, QueueConfig, RssConfig, RssHashType};
 use cloudnic_common::rss::DEFAULT_RSS_KEY;
 use cloudnic_common::{ConfigError, Error};
+use cloudnic_models::ena::{AdminFilter, EnaFault};
+use cloudnic_models::net::{self, FrameBuilder, L3};
 use cloudnic_tests::testbed::BackToBack;
 
 use common::*;
+
+/// SET_FEATURE opcode and the RSS hash-function feature id (ena.md §3.5).
+const SET_FEATURE: u8 = 9;
+const FEATURE_RSS_HASH_FUNCTION: u8 = 10;
 
 /// ENA's default table (ena.md §6.7): entry i → queue i mod n.
 fn default_table(len: usize, n: u16) -> Vec<u16> {
@@ -107,7 +113,7 @@ fn microsoft_verification_vectors_hold_end_to_end() {
     let (key, table) = rss_of(&mut t.b);
     assert_eq!(key, DEFAULT_RSS_KEY, "the vectors are for Microsoft's key");
     for (frame, published) in cases {
-        let got = t.transfer('a', 1, &[frame.clone()], false, 0);
+        let got = t.transfer('a', 1, std::slice::from_ref(&frame), false, 0);
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].frame, frame);
         assert_eq!(got[0].hash, published, "published Microsoft hash");
@@ -126,22 +132,22 @@ fn both_directions_of_a_flow_hash_alike() {
     for kind in FLOW_KINDS {
         for _ in 0..8 {
             let f = random_flow(kind, &mut rng, 20);
-            let p = cloudnic_models::net::parse(&f).unwrap();
+            let p = net::parse(&f).unwrap();
             let l4 = p.l4.unwrap();
             let rev = match p.l3 {
-                cloudnic_models::net::L3::V4 { src, dst, .. } => {
+                L3::V4 { src, dst, .. } => {
                     let b = if kind == FlowKind::Tcp4 {
-                        cloudnic_models::net::FrameBuilder::tcp4(dst, src, l4.dst_port, l4.src_port)
+                        FrameBuilder::tcp4(dst, src, l4.dst_port, l4.src_port)
                     } else {
-                        cloudnic_models::net::FrameBuilder::udp4(dst, src, l4.dst_port, l4.src_port)
+                        FrameBuilder::udp4(dst, src, l4.dst_port, l4.src_port)
                     };
                     b.macs(MAC_A, MAC_B).payload_len(20).build()
                 }
-                cloudnic_models::net::L3::V6 { src, dst, .. } => {
+                L3::V6 { src, dst, .. } => {
                     let b = if kind == FlowKind::Tcp6 {
-                        cloudnic_models::net::FrameBuilder::tcp6(dst, src, l4.dst_port, l4.src_port)
+                        FrameBuilder::tcp6(dst, src, l4.dst_port, l4.src_port)
                     } else {
-                        cloudnic_models::net::FrameBuilder::udp6(dst, src, l4.dst_port, l4.src_port)
+                        FrameBuilder::udp6(dst, src, l4.dst_port, l4.src_port)
                     };
                     b.macs(MAC_A, MAC_B).payload_len(20).build()
                 }
@@ -282,5 +288,64 @@ fn table_entry_above_queue_count_after_shrinking_is_refused() {
     let e = t.b.dev().set_rss(&RssConfig { key: None, table: Some(&default_table(128, 4)) }).unwrap_err();
     assert_eq!(e, Error::InvalidConfig(ConfigError::RssTable { index: 2, value: 2 }));
     assert_eq!(rss_of(&mut t.b).1, default_table(128, 2));
+    t.teardown_and_check();
+}
+
+#[test]
+fn key_refused_by_the_device_keeps_the_old_key_in_force() {
+    let mut t = BackToBack::new();
+    t.b.model.borrow_mut().inject(EnaFault::AdminStatus {
+        filter: AdminFilter::feature(SET_FEATURE, FEATURE_RSS_HASH_FUNCTION),
+        status: 5,
+        count: 1,
+    });
+    let key = custom_key();
+    let e = t.b.dev().set_rss(&RssConfig { key: Some(&key), table: None }).unwrap_err();
+    assert_eq!(e, Error::DeviceStatus(5));
+    let (k, table) = rss_of(&mut t.b);
+    assert_eq!(k, DEFAULT_RSS_KEY, "driver still reports the key the device uses");
+    let got = t.transfer('a', 0, &mixed_flows(3, 32), false, 0);
+    assert_rss_mapping(&got, &DEFAULT_RSS_KEY, &table);
+    // The next attempt goes through.
+    t.b.dev().set_rss(&RssConfig { key: Some(&key), table: None }).unwrap();
+    let got = t.transfer('a', 0, &mixed_flows(3, 32), false, 0);
+    assert_rss_mapping(&got, &key, &table);
+    t.teardown_and_check();
+}
+
+#[test]
+fn vlan_tagged_flows_and_ipv4_fragments_follow_their_slots() {
+    let mut t = BackToBack::new();
+    let mut rng = Rng::new(0xabcd);
+    let mut frames = Vec::new();
+    for i in 0..32u16 {
+        // VLAN-tagged TCP/UDP: hashed over the inner 4-tuple.
+        let f = FrameBuilder::tcp4(rng.bytes(), rng.bytes(), rng.next_u16(), rng.next_u16())
+            .macs(MAC_A, MAC_B)
+            .vlan(100 + i)
+            .payload_len(40)
+            .build();
+        frames.push(f);
+        // First fragment of a UDP datagram (MF set): slot IPv4-frag hashes
+        // the addresses only, even though the UDP ports are present.
+        let mut f = FrameBuilder::udp4(rng.bytes(), rng.bytes(), rng.next_u16(), 53)
+            .macs(MAC_A, MAC_B)
+            .df(false)
+            .payload_len(64)
+            .build();
+        let p = net::parse(&f).unwrap();
+        f[p.l3_offset + 6] |= 0x20; // more fragments
+        f[p.l3_offset + 10..p.l3_offset + 12].fill(0);
+        let p = net::parse(&f).unwrap();
+        net::fill_ipv4_header_csum(&mut f, &p);
+        assert!(p.is_fragment());
+        frames.push(f);
+    }
+    let got = t.transfer('a', 0, &frames, false, 0);
+    assert_same_frames(&got, &frames);
+    let (key, table) = rss_of(&mut t.b);
+    assert_rss_mapping(&got, &key, &table);
+    assert_eq!(got.iter().filter(|g| g.hash_type == RssHashType::L3).count(), 32, "fragments: L3 hash");
+    assert_eq!(per_queue(&got).len(), 4);
     t.teardown_and_check();
 }

@@ -92,8 +92,11 @@ impl<P: Platform, R: RegisterBar> NetDevice for EnaDevice<P, R> {
         Ok(())
     }
 
+    // Per-packet path: inlined into the shim's transmit loop; the ring
+    // keeps its general (offload, multi-segment, LLQ) path out of line.
+    #[inline]
     fn tx_post(&mut self, q: u16, pkt: &TxPacket<'_>) -> Result<(), TxError> {
-        if self.trigger.pending().is_some() {
+        if self.trigger.is_pending() {
             return Err(TxError::NotRunning);
         }
         let now = self.plat.now_us();

@@ -9,13 +9,16 @@
 //! packet's slots are credited when its completion arrives; completions may
 //! arrive in any order (the req_id names the packet).
 
-use cloudnic_common::nic::{DmaSegment, Released, Token, TxError, TxPacket};
-use cloudnic_common::reqid::ReqIdPool;
+use cloudnic_common::nic::{DmaSegment, Released, Token, TxError, TxOffload, TxPacket};
+use cloudnic_common::reqid::ReqIdSlab;
 use cloudnic_common::ring::{entries_free, PhaseRing};
 use cloudnic_common::stats::{add, inc};
 use cloudnic_common::{DmaRegion, Error, Platform, RegisterBar, ResetReason};
 
-use crate::defs::io::{TxCdesc, TxMetaDesc, TX_CDESC_W0_PHASE, TX_CDESC_WORDS, TX_DESC_SIZE};
+use crate::defs::io::{
+    TxCdesc, TxDesc, TxDescCtrl, TxMetaDesc, TX_CDESC_W0_MBZ, TX_CDESC_W0_PHASE, TX_CDESC_WORDS,
+    TX_DESC_SIZE,
+};
 use crate::io::intr::QueueIntr;
 use crate::io::llq::{LlqConfig, LlqWriter, LLQ_MAX_ENTRY_QWORDS};
 pub use crate::io::stats::TxQueueStats;
@@ -27,6 +30,13 @@ pub const CQ_ALIGN: usize = 4096;
 /// Largest descriptor buffer length (16-bit field, ena.md §5.2).
 pub const TX_MAX_DESC_LEN: u32 = 0xFFFF;
 const CDESC_SIZE: usize = TX_CDESC_WORDS as usize * 4;
+/// Phase bit of a TX completion read as one little-endian 64-bit word.
+const CDESC_Q0_PHASE: u64 = TX_CDESC_W0_PHASE as u64;
+/// Must-be-zero bits of a TX completion read as one 64-bit word.
+const CDESC_Q0_MBZ: u64 = TX_CDESC_W0_MBZ as u64;
+/// Completions retired per step of [`TxRing::poll`] before their tokens are
+/// handed out (a stack array of this many tokens: 256 bytes).
+const TX_REAP_BATCH: usize = 32;
 
 /// Where the TX submission ring lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,7 +62,8 @@ pub struct TxRingParams {
     pub cdesc_mbz_checked: bool,
 }
 
-/// Per-request-id bookkeeping (valid while the id is in flight in the pool).
+/// Per-request-id bookkeeping, kept in the id slab with the id's in-flight
+/// flag (valid while the id is in flight).
 #[derive(Clone, Copy, Debug, Default)]
 struct TxSlot {
     token: Token,
@@ -65,8 +76,7 @@ struct TxSlot {
 pub struct TxRing<P: Platform> {
     sq: Option<P::Dma>,
     cq: P::Dma,
-    slots: P::Table<TxSlot>,
-    ids: ReqIdPool<P>,
+    ids: ReqIdSlab<P, TxSlot>,
     llq: Option<LlqConfig>,
     bounce: [u64; LLQ_MAX_ENTRY_QWORDS],
     sq_pos: PhaseRing,
@@ -119,8 +129,7 @@ impl<P: Platform> TxRing<P> {
             Some(_) => None,
         };
         let cq = plat.alloc_dma((depth * CDESC_SIZE).max(CQ_ALIGN), CQ_ALIGN)?;
-        let slots = plat.alloc_table(depth, |_| TxSlot::default())?;
-        let ids = ReqIdPool::new(plat, params.depth.into())?;
+        let ids = ReqIdSlab::new(plat, params.depth.into(), TxSlot::default())?;
         let max_header = match &llq {
             None => params.max_header_size,
             Some(c) => params.max_header_size.min(c.max_header_size),
@@ -128,7 +137,6 @@ impl<P: Platform> TxRing<P> {
         Ok(TxRing {
             sq,
             cq,
-            slots,
             ids,
             burst_left: llq.map_or(0, |c| c.burst_entries),
             llq,
@@ -224,7 +232,87 @@ impl<P: Platform> TxRing<P> {
     /// Write one packet's descriptors (no doorbell; see [`TxRing::kick`]).
     /// `bar2` is required for LLQ placement. The token stays with the caller
     /// on error.
+    ///
+    /// The common packet — host placement, one segment, no checksum or TSO
+    /// request — takes a short path ([`TxRing::post_plain_host`]); every
+    /// other packet, and any packet that path would refuse, goes through the
+    /// general path, which validates, counts and refuses.
+    #[inline]
     pub fn post<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar0: &R,
+        bar2: Option<&R>,
+        pkt: &TxPacket<'_>,
+        now_us: u64,
+    ) -> Result<(), TxError> {
+        if let [seg] = pkt.segments {
+            if self.post_plain_host(seg, &pkt.offload, pkt.token, now_us) {
+                return Ok(());
+            }
+        }
+        self.post_general(plat, bar0, bar2, pkt, now_us)
+    }
+
+    /// Short path of [`TxRing::post`] for a host-placement, one-segment
+    /// packet without checksum/TSO request: one data descriptor (first,
+    /// last, completion requested), the DF bit and the advisory header
+    /// length exactly as the general path writes them, no meta descriptor
+    /// (and the meta cache untouched, as there). Returns false, having
+    /// changed nothing, if the packet is not of that kind or would be
+    /// refused (bad length, no room, no id): the general path then decides
+    /// and counts.
+    #[inline(always)]
+    fn post_plain_host(&mut self, seg: &DmaSegment, o: &TxOffload, token: Token, now_us: u64) -> bool {
+        // The host SQ exists exactly when the placement is host (`new`).
+        let Some(sq) = self.sq.as_ref() else {
+            return false;
+        };
+        if o.l4_csum || o.ipv4_csum || o.tso_mss != 0 {
+            return false;
+        }
+        let len = seg.len;
+        // 1..=TX_MAX_DESC_LEN; a length of 0 wraps to u32::MAX and declines.
+        if len.wrapping_sub(1) >= TX_MAX_DESC_LEN {
+            return false;
+        }
+        // One descriptor needs one free slot: in use < depth − 1 (max_sgl ≥ 1
+        // by construction, so one descriptor is never too many).
+        let in_use = self.sq_pos.counter().wrapping_sub(self.next_to_comp);
+        if in_use >= self.sq_pos.mask() {
+            return false;
+        }
+        let slot = TxSlot {
+            token,
+            posted_us: now_us,
+            slots: 1,
+            missed: false,
+        };
+        let Some(req_id) = self.ids.alloc(slot) else {
+            return false;
+        };
+        let mut ctrl = TxDescCtrl::COMP_REQ | TxDescCtrl::FIRST | TxDescCtrl::LAST;
+        if self.sq_pos.phase() {
+            ctrl |= TxDescCtrl::PHASE;
+        }
+        let header_len = host_header_len(o, len, self.max_header);
+        // len ≤ TX_MAX_DESC_LEN = u16::MAX was checked above.
+        let q = TxDesc::data(len as u16, req_id, seg.addr, ctrl, plain_ctrl(o), header_len)
+            .to_qwords();
+        let off = usize::from(self.sq_pos.index()) * TX_DESC_SIZE;
+        sq.write64(off, q[0]);
+        sq.write64(off + 8, q[1]);
+        self.sq_pos.advance_one();
+        inc(&mut self.stats.cnt);
+        add(&mut self.stats.bytes, u64::from(len));
+        true
+    }
+
+    /// General path of [`TxRing::post`]: any placement, segment count and
+    /// offload; counts `prepare_ctx_err` for refused requests. Kept out of
+    /// line so the short path stays small where it is inlined.
+    #[inline(never)]
+    fn post_general<R: RegisterBar>(
         &mut self,
         plat: &P,
         bar0: &R,
@@ -306,7 +394,13 @@ impl<P: Platform> TxRing<P> {
         if need > self.sq_pos.mask().saturating_sub(in_use) {
             return Err(TxError::NoSpace);
         }
-        let req_id = self.ids.alloc().ok_or(TxError::NoSpace)?;
+        let slot = TxSlot {
+            token: pkt.token,
+            posted_us: now_us,
+            slots: need,
+            missed: false,
+        };
+        let req_id = self.ids.alloc(slot).ok_or(TxError::NoSpace)?;
         let pd = PacketDescs {
             segs,
             skip,
@@ -343,20 +437,12 @@ impl<P: Platform> TxRing<P> {
             // Excluded above (LLQ without BAR 2) or by construction (host
             // placement always has an SQ).
             _ => {
-                let _ = self.ids.free(req_id);
+                let _ = self.ids.take(req_id);
                 return Err(TxError::NotRunning);
             }
         }
         if meta.is_some() {
             self.cached_meta = meta;
-        }
-        if let Some(slot) = self.slots.get_mut(usize::from(req_id)) {
-            *slot = TxSlot {
-                token: pkt.token,
-                posted_us: now_us,
-                slots: need,
-                missed: false,
-            };
         }
         inc(&mut self.stats.cnt);
         add(&mut self.stats.bytes, u64::from(total));
@@ -393,6 +479,11 @@ impl<P: Platform> TxRing<P> {
     /// A req_id that is out of range or not in flight, or (with CDESC_MBZ)
     /// set must-be-zero bits, stop the poll and return the reset reason;
     /// completions before it were delivered.
+    ///
+    /// Completions are retired in steps of up to [`TX_REAP_BATCH`] (no calls
+    /// inside, so the ring state stays in registers), then that step's
+    /// tokens go to `done`. `done` cannot see the ring, so handing the
+    /// tokens over after their completions were retired is unobservable.
     pub fn poll(
         &mut self,
         plat: &P,
@@ -400,50 +491,86 @@ impl<P: Platform> TxRing<P> {
         done: &mut dyn FnMut(Token),
     ) -> Result<u32, ResetReason> {
         inc(&mut self.stats.tx_poll);
+        let mut tokens: [Token; TX_REAP_BATCH] = [0; TX_REAP_BATCH];
         let mut n = 0u32;
-        while n < budget {
-            let off = usize::from(self.cq_pos.index()) * CDESC_SIZE;
-            if !self
-                .cq_pos
-                .is_new(self.cq.read32(off) & TX_CDESC_W0_PHASE != 0)
-            {
-                break;
+        loop {
+            // n ≤ budget throughout; the step is at most TX_REAP_BATCH.
+            let want = budget.wrapping_sub(n).min(TX_REAP_BATCH as u32) as usize;
+            let step = tokens.get_mut(..want).unwrap_or_default();
+            let (got, verdict) = self.reap(plat, step);
+            for t in tokens.get(..got).unwrap_or_default() {
+                done(*t);
+            }
+            // got ≤ want ≤ budget − n.
+            n = n.wrapping_add(got as u32);
+            verdict?;
+            if got < want || want == 0 {
+                return Ok(n);
+            }
+        }
+    }
+
+    /// Retire up to `out.len()` completions, storing their tokens in `out`.
+    /// Stops at the first entry the device has not written, or at a
+    /// violation (returned with the number retired before it).
+    ///
+    /// The whole 8-byte completion is read with one 64-bit load: req_id and
+    /// the flags (phase, MBZ) sit in its first 32-bit word, so the load that
+    /// sees the new phase sees that entry's req_id too (an aligned 64-bit
+    /// load is single-copy atomic). The DMA read barrier after the phase
+    /// check still orders everything that follows, as ena.md §5.4's protocol
+    /// (phase, `dma_rmb`, fields) asks. The expected phase is kept as a bit
+    /// in the entry's position and flipped when the index wraps (what
+    /// [`PhaseRing`] does), so phase and MBZ are one test on the fast path.
+    #[inline(always)]
+    fn reap(&mut self, plat: &P, out: &mut [Token]) -> (usize, Result<(), ResetReason>) {
+        let mask = self.cq_pos.mask();
+        let mut counter = self.cq_pos.counter();
+        let mut want = if self.cq_pos.phase() { CDESC_Q0_PHASE } else { 0 };
+        let checked = if self.mbz_checked {
+            CDESC_Q0_PHASE | CDESC_Q0_MBZ
+        } else {
+            CDESC_Q0_PHASE
+        };
+        let mut next_to_comp = self.next_to_comp;
+        let mut got = 0usize;
+        let mut verdict = Ok(());
+        for token in out.iter_mut() {
+            let q = self.cq.read64(usize::from(counter & mask) * CDESC_SIZE);
+            let odd = (q ^ want) & checked;
+            if odd & CDESC_Q0_PHASE != 0 {
+                break; // not written by the device yet
             }
             plat.dma_read_barrier();
-            let c = TxCdesc::from_qword(self.cq.read64(off));
-            if self.mbz_checked && c.mbz_violated() {
-                return Err(ResetReason::TxDescriptorMalformed);
+            if odd != 0 {
+                verdict = Err(ResetReason::TxDescriptorMalformed);
+                break;
             }
-            // The pool refuses ids out of range or not in flight (duplicates).
-            let slot = match self.ids.free(c.req_id) {
-                Ok(()) => self
-                    .slots
-                    .get(usize::from(c.req_id))
-                    .copied()
-                    .unwrap_or_default(),
-                Err(_) => {
-                    inc(&mut self.stats.bad_req_id);
-                    return Err(ResetReason::InvalidTxReqId);
-                }
+            // The slab refuses ids out of range or not in flight (duplicates).
+            let Ok(slot) = self.ids.take(TxCdesc::from_qword(q).req_id) else {
+                inc(&mut self.stats.bad_req_id);
+                verdict = Err(ResetReason::InvalidTxReqId);
+                break;
             };
-            self.next_to_comp = self.next_to_comp.wrapping_add(slot.slots);
-            let token = slot.token;
-            self.cq_pos.advance(1);
-            n += 1;
-            done(token);
+            next_to_comp = next_to_comp.wrapping_add(slot.slots);
+            *token = slot.token;
+            got += 1;
+            counter = counter.wrapping_add(1);
+            if counter & mask == 0 {
+                want ^= CDESC_Q0_PHASE;
+            }
         }
-        Ok(n)
+        // got ≤ out.len() ≤ TX_REAP_BATCH.
+        self.cq_pos.advance(got as u16);
+        self.next_to_comp = next_to_comp;
+        (got, verdict)
     }
 
     /// Give back every in-flight packet's token (queue destroyed or device
     /// reset). The ring must be re-created with the device before reuse.
     pub fn release_all(&mut self, f: &mut dyn FnMut(Released)) {
-        let slots = &self.slots;
-        self.ids.for_each_in_flight(|id| {
-            if let Some(s) = slots.get(usize::from(id)) {
-                f(Released::Tx(s.token));
-            }
-        });
+        self.ids
+            .for_each_in_flight(|_, s| f(Released::Tx(s.token)));
         self.ids.reset();
         self.next_to_comp = self.sq_pos.counter();
     }
@@ -472,15 +599,12 @@ impl<P: Platform> TxRing<P> {
     pub fn timed_out_packets(&mut self, now_us: u64, timeout_us: u64) -> u32 {
         let mut late = 0u32;
         let mut newly_missed = 0u64;
-        let slots = &mut self.slots;
-        self.ids.for_each_in_flight(|id| {
-            if let Some(slot) = slots.get_mut(usize::from(id)) {
-                if now_us.saturating_sub(slot.posted_us) > timeout_us {
-                    late += 1;
-                    if !slot.missed {
-                        slot.missed = true;
-                        newly_missed += 1;
-                    }
+        self.ids.for_each_in_flight_mut(|_, slot| {
+            if now_us.saturating_sub(slot.posted_us) > timeout_us {
+                late += 1;
+                if !slot.missed {
+                    slot.missed = true;
+                    newly_missed += 1;
                 }
             }
         });
@@ -492,10 +616,8 @@ impl<P: Platform> TxRing<P> {
     /// Post time of the oldest in-flight packet.
     pub fn oldest_pending_us(&self) -> Option<u64> {
         let mut oldest: Option<u64> = None;
-        self.ids.for_each_in_flight(|id| {
-            if let Some(s) = self.slots.get(usize::from(id)) {
-                oldest = Some(oldest.map_or(s.posted_us, |o| o.min(s.posted_us)));
-            }
+        self.ids.for_each_in_flight(|_, s| {
+            oldest = Some(oldest.map_or(s.posted_us, |o| o.min(s.posted_us)));
         });
         oldest
     }

@@ -125,7 +125,7 @@ impl Arena {
     /// DMA regions; the region's owner keeps the arena alive).
     pub fn cells(&self, bus: u64, len: usize) -> Option<&[Cell<u64>]> {
         let off = bus.checked_sub(ARENA_BUS_BASE)?;
-        if off % 8 != 0 {
+        if !off.is_multiple_of(8) {
             return None;
         }
         let first = usize::try_from(off / 8).ok()?;
@@ -175,7 +175,7 @@ impl Arena {
     #[inline]
     pub fn load64(&self, addr: u64) -> u64 {
         match addr.checked_sub(ARENA_BUS_BASE) {
-            Some(off) if off % 8 == 0 => self.cells.get((off / 8) as usize).map_or(0, Cell::get),
+            Some(off) if off.is_multiple_of(8) => self.cells.get((off / 8) as usize).map_or(0, Cell::get),
             _ => {
                 let mut b = [0u8; 8];
                 let _ = self.read(addr, &mut b);
@@ -188,7 +188,7 @@ impl Arena {
     #[inline]
     pub fn store64(&self, addr: u64, value: u64) {
         match addr.checked_sub(ARENA_BUS_BASE) {
-            Some(off) if off % 8 == 0 => {
+            Some(off) if off.is_multiple_of(8) => {
                 if let Some(c) = self.cells.get((off / 8) as usize) {
                     c.set(value)
                 }

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 
-use cloudnic_common::nic::{NetDevice, QueueConfig, Released, RssHashType};
+use cloudnic_common::nic::{NetDevice, QueueConfig, Released, RssHashType, TxError};
 use cloudnic_common::rss::{queue_for_hash, RssInput, RSS_KEY_MAX_LEN};
 use cloudnic_common::Error;
 use cloudnic_models::ledger::BufKind;
@@ -151,7 +151,7 @@ pub fn ip_only_v6(src: [u8; 16], dst: [u8; 16]) -> Vec<u8> {
 /// The RSS hash ENA reports for `frame` under `key`, derived from the
 /// configuration the driver programs (ena.md §6.7): Toeplitz; TCP/UDP over
 /// IPv4/IPv6 hashed over source + destination address and port, other IP
-/// over the addresses; L3 and L4 input sorting enabled, i.e. each
+/// over the addresses (IPv4 fragments too); L3 and L4 input sorting enabled, i.e. each
 /// (source, destination) pair is put in ascending order first, so both
 /// directions of a flow hash alike. The tuple is then laid out as Microsoft
 /// specifies (addresses, then ports, network order) and hashed with
@@ -168,6 +168,11 @@ pub fn ena_hash(frame: &[u8], key: &[u8]) -> (u32, RssHashType) {
         }
     });
     let input = match p.l3 {
+        // Fragments hash over the addresses only (slot IPv4-frag, §6.7).
+        L3::V4 { src, dst, fragment: true, .. } => {
+            let (s, d) = if dst < src { (dst, src) } else { (src, dst) };
+            (RssInput::ipv4(s, d), RssHashType::L3)
+        }
         L3::V4 { src, dst, fragment: false, .. } => {
             let (s, d) = if dst < src { (dst, src) } else { (src, dst) };
             match ports {
@@ -182,7 +187,7 @@ pub fn ena_hash(frame: &[u8], key: &[u8]) -> (u32, RssHashType) {
                 None => (RssInput::ipv6(s, d), RssHashType::L3),
             }
         }
-        _ => panic!("ena_hash: only unfragmented IPv4/IPv6 without extension headers"),
+        _ => panic!("ena_hash: only IPv4 and IPv6 without extension headers"),
     };
     (input.0.hash(key), input.1)
 }
@@ -261,10 +266,28 @@ pub fn reconfigure(node: &mut EnaNode, cfg: QueueConfig) -> Result<(), Error> {
     r
 }
 
+/// Post minimal frames on queue `q` without a doorbell until the ring is
+/// full; returns how many fit (then rings the doorbell).
+pub fn fill_tx_ring(node: &mut EnaNode, q: u16) -> usize {
+    let frames = udp_frames(q.wrapping_add(900), 4096, 18);
+    let mut n = 0;
+    for f in &frames {
+        match node.send(q, f, false, 0, 4096) {
+            Ok(()) => n += 1,
+            Err(TxError::NoSpace) => break,
+            Err(e) => panic!("tx_post: {e:?}"),
+        }
+    }
+    node.kick(q);
+    n
+}
+
 /// Run a reset with `reason` on `node` and check it completed.
 pub fn reset(node: &mut EnaNode, reason: cloudnic_common::ResetReason) {
-    node.run_reset(reason);
-    assert!(!node.dev().is_failed(), "reset failed: {:?}", node.plat.log_sink().lines());
+    if let Err(e) = node.try_reset(reason) {
+        panic!("reset {reason:?} failed: {e}; log: {:?}", node.log().lines());
+    }
+    assert!(!node.dev().is_failed());
 }
 
 /// Frames arrive spread over queues: compare as multisets.

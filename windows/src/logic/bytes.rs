@@ -31,7 +31,11 @@ pub struct Writer<'a> {
 impl<'a> Writer<'a> {
     /// A writer over `buf`.
     pub fn new(buf: &'a mut [u8]) -> Self {
-        Writer { buf, end: 0, short: false }
+        Writer {
+            buf,
+            end: 0,
+            short: false,
+        }
     }
 
     /// Write `bytes` at `off`.

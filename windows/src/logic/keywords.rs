@@ -82,24 +82,79 @@ pub const JUMBO_MAX: u32 = 9216;
 
 /// Every keyword cloudnic reads, in [`k`] order.
 pub const KEYWORDS: [KeywordSpec; 14] = [
-    KeywordSpec { name: "*RSS", kind: KeywordKind::Enum(ON_OFF), default: 1 },
-    KeywordSpec { name: "*NumRssQueues", kind: KeywordKind::Int { min: 1, max: 64 }, default: 8 },
-    KeywordSpec { name: "*MaxRssProcessors", kind: KeywordKind::Int { min: 1, max: 64 }, default: 8 },
+    KeywordSpec {
+        name: "*RSS",
+        kind: KeywordKind::Enum(ON_OFF),
+        default: 1,
+    },
+    KeywordSpec {
+        name: "*NumRssQueues",
+        kind: KeywordKind::Int { min: 1, max: 64 },
+        default: 8,
+    },
+    KeywordSpec {
+        name: "*MaxRssProcessors",
+        kind: KeywordKind::Int { min: 1, max: 64 },
+        default: 8,
+    },
     KeywordSpec {
         name: "*JumboPacket",
-        kind: KeywordKind::Int { min: JUMBO_DEFAULT, max: JUMBO_MAX },
+        kind: KeywordKind::Int {
+            min: JUMBO_DEFAULT,
+            max: JUMBO_MAX,
+        },
         default: JUMBO_DEFAULT,
     },
-    KeywordSpec { name: "*ReceiveBuffers", kind: KeywordKind::Enum(RING_VALUES), default: 1024 },
-    KeywordSpec { name: "*TransmitBuffers", kind: KeywordKind::Enum(RING_VALUES), default: 1024 },
-    KeywordSpec { name: "*IPChecksumOffloadIPv4", kind: KeywordKind::Enum(CSUM_VALUES), default: 3 },
-    KeywordSpec { name: "*TCPChecksumOffloadIPv4", kind: KeywordKind::Enum(CSUM_VALUES), default: 3 },
-    KeywordSpec { name: "*TCPChecksumOffloadIPv6", kind: KeywordKind::Enum(CSUM_VALUES), default: 3 },
-    KeywordSpec { name: "*UDPChecksumOffloadIPv4", kind: KeywordKind::Enum(CSUM_VALUES), default: 3 },
-    KeywordSpec { name: "*UDPChecksumOffloadIPv6", kind: KeywordKind::Enum(CSUM_VALUES), default: 3 },
-    KeywordSpec { name: "*LsoV2IPv4", kind: KeywordKind::Enum(ON_OFF), default: 1 },
-    KeywordSpec { name: "*LsoV2IPv6", kind: KeywordKind::Enum(ON_OFF), default: 1 },
-    KeywordSpec { name: "*InterruptModeration", kind: KeywordKind::Enum(ON_OFF), default: 1 },
+    KeywordSpec {
+        name: "*ReceiveBuffers",
+        kind: KeywordKind::Enum(RING_VALUES),
+        default: 1024,
+    },
+    KeywordSpec {
+        name: "*TransmitBuffers",
+        kind: KeywordKind::Enum(RING_VALUES),
+        default: 1024,
+    },
+    KeywordSpec {
+        name: "*IPChecksumOffloadIPv4",
+        kind: KeywordKind::Enum(CSUM_VALUES),
+        default: 3,
+    },
+    KeywordSpec {
+        name: "*TCPChecksumOffloadIPv4",
+        kind: KeywordKind::Enum(CSUM_VALUES),
+        default: 3,
+    },
+    KeywordSpec {
+        name: "*TCPChecksumOffloadIPv6",
+        kind: KeywordKind::Enum(CSUM_VALUES),
+        default: 3,
+    },
+    KeywordSpec {
+        name: "*UDPChecksumOffloadIPv4",
+        kind: KeywordKind::Enum(CSUM_VALUES),
+        default: 3,
+    },
+    KeywordSpec {
+        name: "*UDPChecksumOffloadIPv6",
+        kind: KeywordKind::Enum(CSUM_VALUES),
+        default: 3,
+    },
+    KeywordSpec {
+        name: "*LsoV2IPv4",
+        kind: KeywordKind::Enum(ON_OFF),
+        default: 1,
+    },
+    KeywordSpec {
+        name: "*LsoV2IPv6",
+        kind: KeywordKind::Enum(ON_OFF),
+        default: 1,
+    },
+    KeywordSpec {
+        name: "*InterruptModeration",
+        kind: KeywordKind::Enum(ON_OFF),
+        default: 1,
+    },
 ];
 
 /// What the registry returned for a keyword.
@@ -129,7 +184,9 @@ pub enum Issue {
 pub fn parse_number(s: &[u16]) -> Option<u32> {
     let trimmed = trim_spaces(s);
     let (digits, radix) = match trimmed {
-        [z, x, rest @ ..] if *z == u16::from(b'0') && (*x == u16::from(b'x') || *x == u16::from(b'X')) => {
+        [z, x, rest @ ..]
+            if *z == u16::from(b'0') && (*x == u16::from(b'x') || *x == u16::from(b'X')) =>
+        {
             (rest, 16)
         }
         _ => (trimmed, 10),
@@ -201,7 +258,10 @@ pub struct CsumSetting {
 impl CsumSetting {
     /// From the keyword value (0 off, 1 TX, 2 RX, 3 both).
     pub const fn from_keyword(v: u32) -> Self {
-        CsumSetting { tx: v & 1 != 0, rx: v & 2 != 0 }
+        CsumSetting {
+            tx: v & 1 != 0,
+            rx: v & 2 != 0,
+        }
     }
 }
 

@@ -76,7 +76,10 @@ pub unsafe fn sg_elements<'a>(sgl: *const SCATTER_GATHER_LIST) -> &'a [SCATTER_G
     // SAFETY: caller guarantees the list and its elements are valid.
     unsafe {
         let n = (*sgl).NumberOfElements as usize;
-        core::slice::from_raw_parts(ptr::addr_of!((*sgl).Elements).cast::<SCATTER_GATHER_ELEMENT>(), n)
+        core::slice::from_raw_parts(
+            ptr::addr_of!((*sgl).Elements).cast::<SCATTER_GATHER_ELEMENT>(),
+            n,
+        )
     }
 }
 
@@ -88,8 +91,9 @@ pub unsafe fn sg_elements<'a>(sgl: *const SCATTER_GATHER_LIST) -> &'a [SCATTER_G
 pub unsafe fn mdl_va(mdl: *const MDL) -> Option<*const u8> {
     // SAFETY: caller guarantees `mdl` is valid.
     let m = unsafe { &*mdl };
-    (m.MdlFlags & (MDL_MAPPED_TO_SYSTEM_VA | MDL_SOURCE_IS_NONPAGED_POOL) != 0 && !m.MappedSystemVa.is_null())
-        .then_some(m.MappedSystemVa as *const u8)
+    (m.MdlFlags & (MDL_MAPPED_TO_SYSTEM_VA | MDL_SOURCE_IS_NONPAGED_POOL) != 0
+        && !m.MappedSystemVa.is_null())
+    .then_some(m.MappedSystemVa as *const u8)
 }
 
 /// Copy the first bytes of a NET_BUFFER's data (from `CurrentMdl` +
@@ -176,7 +180,11 @@ pub unsafe fn set_rx_chain(nb: *mut NET_BUFFER, offset: u32, frags: &[(*mut MDL,
         let next = frags.get(i + 1).map_or(ptr::null_mut(), |f| f.0);
         // SAFETY: caller guarantees ownership of every MDL.
         unsafe {
-            (*mdl).ByteCount = if i == 0 { offset.saturating_add(len) } else { len };
+            (*mdl).ByteCount = if i == 0 {
+                offset.saturating_add(len)
+            } else {
+                len
+            };
             (*mdl).Next = next;
         }
         total = total.saturating_add(len);

@@ -12,7 +12,9 @@ fn zeroed<T>() -> Box<T> {
     Box::new(unsafe { core::mem::zeroed() })
 }
 
-/// MDLs over `parts` of `data` (pool memory: mapped).
+/// MDLs over `parts` of `data` (pool memory: mapped). Boxed so each MDL
+/// keeps its address while the chain is linked.
+#[allow(clippy::vec_box)]
 fn mdl_chain(data: &mut [u8], parts: &[usize]) -> Vec<Box<MDL>> {
     let mut mdls: Vec<Box<MDL>> = Vec::new();
     let mut off = 0;
@@ -41,7 +43,11 @@ fn sg_list(elems: &[(u64, u32)]) -> Vec<u64> {
         (*sgl).NumberOfElements = elems.len() as u32;
         let e = core::ptr::addr_of_mut!((*sgl).Elements).cast::<SCATTER_GATHER_ELEMENT>();
         for (i, &(a, l)) in elems.iter().enumerate() {
-            e.add(i).write(SCATTER_GATHER_ELEMENT { Address: a as i64, Length: l, Reserved: 0 });
+            e.add(i).write(SCATTER_GATHER_ELEMENT {
+                Address: a as i64,
+                Length: l,
+                Reserved: 0,
+            });
         }
     }
     buf
@@ -77,7 +83,8 @@ fn nbl_chain_to_tx_requests() {
     let mut nbl_a = zeroed::<NET_BUFFER_LIST>();
     nbl_a.FirstNetBuffer = &mut *nb_a;
     nbl_a.Next = &mut *nbl_b;
-    let csum = csum_info::TX_IS_IPV4 | csum_info::TX_TCP_CHECKSUM | csum_info::TX_IP_HEADER_CHECKSUM;
+    let csum =
+        csum_info::TX_IS_IPV4 | csum_info::TX_TCP_CHECKSUM | csum_info::TX_IP_HEADER_CHECKSUM;
     let lso = 1460 | ((18 + 20) << lso_info::TCP_HEADER_OFFSET_SHIFT) | lso_info::TYPE_V2;
     // SAFETY: test-owned structures.
     unsafe {
@@ -85,7 +92,11 @@ fn nbl_chain_to_tx_requests() {
         set_info_word(&mut *nbl_b, info::TCP_LARGE_SEND, lso);
     }
     // Fake bus addresses: the SG lists NDIS would have built.
-    let sgl_a = sg_list(&[(0x10_0000, 30), (0x20_0000, 40), (0x30_0000, (a_len - 70) as u32)]);
+    let sgl_a = sg_list(&[
+        (0x10_0000, 30),
+        (0x20_0000, 40),
+        (0x30_0000, (a_len - 70) as u32),
+    ]);
     let sgl_b = sg_list(&[(0x40_0000, 2000), (0x50_0000, (b_len - 2000) as u32)]);
     let sgls = [sgl_a.as_ptr(), sgl_b.as_ptr()];
 
@@ -115,17 +126,34 @@ fn nbl_chain_to_tx_requests() {
             }
         }
     }
-    assert_eq!(results.len(), 2, "both NBLs walked even though Next was cleared");
+    assert_eq!(
+        results.len(),
+        2,
+        "both NBLs walked even though Next was cleared"
+    );
     let (n, a_built, a_segs) = &results[0];
     assert_eq!(*n, MAX_HEADER);
     assert_eq!(a_segs.len(), 3);
     assert_eq!(a_segs.iter().map(|s| s.len as usize).sum::<usize>(), a_len);
-    assert_eq!((a_built.offload.l4, a_built.offload.l3_offset, a_built.offload.l4_len), (L4Proto::Tcp, 14, 32));
+    assert_eq!(
+        (
+            a_built.offload.l4,
+            a_built.offload.l3_offset,
+            a_built.offload.l4_len
+        ),
+        (L4Proto::Tcp, 14, 32)
+    );
     assert!(a_built.offload.ipv4_csum && a_built.offload.tso_mss == 0);
     let (_, b_built, b_segs) = &results[1];
     assert_eq!(b_segs.len(), 2);
-    assert_eq!((b_built.offload.tso_mss, b_built.offload.l3_offset), (1460, 18));
-    assert_eq!(nb_a.MiniportReserved.0[NB_SLOT_NBL], (&mut *nbl_a as *mut NET_BUFFER_LIST).cast());
+    assert_eq!(
+        (b_built.offload.tso_mss, b_built.offload.l3_offset),
+        (1460, 18)
+    );
+    assert_eq!(
+        nb_a.MiniportReserved.0[NB_SLOT_NBL],
+        (&mut *nbl_a as *mut NET_BUFFER_LIST).cast()
+    );
 }
 
 #[test]
@@ -146,7 +174,11 @@ fn header_copy_stops_at_data_length_and_unmapped_mdls() {
     nb.CurrentMdl = &mut *unmapped;
     nb.CurrentMdlOffset = 0;
     // SAFETY: test-owned.
-    assert_eq!(unsafe { copy_data(&*nb, &mut out) }, None, "caller must map it");
+    assert_eq!(
+        unsafe { copy_data(&*nb, &mut out) },
+        None,
+        "caller must map it"
+    );
 }
 
 #[test]
@@ -163,7 +195,10 @@ fn receive_chains_link_and_restore() {
     unsafe {
         let total = set_rx_chain(&mut *nb, 2, &[(p0, 2046), (p1, 954)]);
         assert_eq!(total, 3000);
-        assert_eq!((nb.DataOffset, nb.CurrentMdlOffset, nb.DataLength), (2, 2, 3000));
+        assert_eq!(
+            (nb.DataOffset, nb.CurrentMdlOffset, nb.DataLength),
+            (2, 2, 3000)
+        );
         assert_eq!(((*p0).ByteCount, (*p1).ByteCount), (2048, 954));
         assert_eq!((*p0).Next, p1);
         let mut out = [0u8; 16];
@@ -175,6 +210,10 @@ fn receive_chains_link_and_restore() {
         set_rx_data(&mut *nb, 0, 60);
         assert_eq!(nb.DataLength, 60);
         assert_eq!(sg_elements(core::ptr::null()).len(), 0);
-        assert_eq!(info_word(&*zeroed::<NET_BUFFER_LIST>(), info::MAX), 0, "out of range reads 0");
+        assert_eq!(
+            info_word(&*zeroed::<NET_BUFFER_LIST>(), info::MAX),
+            0,
+            "out of range reads 0"
+        );
     }
 }

@@ -13,9 +13,9 @@ use super::oid::OidError;
 use crate::ndis::miniport::object_type;
 use crate::ndis::nbl::lso_info;
 use crate::ndis::objects::{
-    cksum_bits, ChecksumOffloadDir, NDIS_OFFLOAD, NDIS_OFFLOAD_ENCAPSULATION, NDIS_OFFLOAD_PARAMETERS,
-    NDIS_OFFLOAD_REVISION_3, NDIS_SIZEOF_NDIS_OFFLOAD_REVISION_3, NDIS_SIZEOF_OFFLOAD_ENCAPSULATION_REVISION_1,
-    NDIS_SIZEOF_OFFLOAD_PARAMETERS_REVISION_1,
+    cksum_bits, ChecksumOffloadDir, NDIS_OFFLOAD, NDIS_OFFLOAD_ENCAPSULATION,
+    NDIS_OFFLOAD_PARAMETERS, NDIS_OFFLOAD_REVISION_3, NDIS_SIZEOF_NDIS_OFFLOAD_REVISION_3,
+    NDIS_SIZEOF_OFFLOAD_ENCAPSULATION_REVISION_1, NDIS_SIZEOF_OFFLOAD_PARAMETERS_REVISION_1,
 };
 use crate::ndis::oid::*;
 
@@ -43,17 +43,29 @@ const fn both(tx: bool, rx: bool) -> CsumSetting {
 }
 
 const fn and(a: CsumSetting, b: CsumSetting) -> CsumSetting {
-    CsumSetting { tx: a.tx && b.tx, rx: a.rx && b.rx }
+    CsumSetting {
+        tx: a.tx && b.tx,
+        rx: a.rx && b.rx,
+    }
 }
 
 impl OffloadState {
     /// Everything the device can do. LSO needs TX TCP checksum too (the NIC
     /// fills the checksum of every segment).
     pub fn hardware(caps: OffloadCaps) -> Self {
-        let tcp4 = both(caps.contains(OffloadCaps::TX_L4_IPV4_CSUM), caps.contains(OffloadCaps::RX_L4_IPV4_CSUM));
-        let tcp6 = both(caps.contains(OffloadCaps::TX_L4_IPV6_CSUM), caps.contains(OffloadCaps::RX_L4_IPV6_CSUM));
+        let tcp4 = both(
+            caps.contains(OffloadCaps::TX_L4_IPV4_CSUM),
+            caps.contains(OffloadCaps::RX_L4_IPV4_CSUM),
+        );
+        let tcp6 = both(
+            caps.contains(OffloadCaps::TX_L4_IPV6_CSUM),
+            caps.contains(OffloadCaps::RX_L4_IPV6_CSUM),
+        );
         OffloadState {
-            ipv4: both(caps.contains(OffloadCaps::TX_IPV4_CSUM), caps.contains(OffloadCaps::RX_IPV4_CSUM)),
+            ipv4: both(
+                caps.contains(OffloadCaps::TX_IPV4_CSUM),
+                caps.contains(OffloadCaps::RX_IPV4_CSUM),
+            ),
             tcp4,
             udp4: tcp4,
             tcp6,
@@ -83,7 +95,8 @@ impl OffloadState {
         let dir = |ip: Option<bool>, tcp: bool, udp: bool| {
             let mut bits = 0u32;
             if tcp {
-                bits |= NDIS_OFFLOAD_SUPPORTED << cksum_bits::TCP | NDIS_OFFLOAD_SUPPORTED << cksum_bits::TCP_OPTIONS;
+                bits |= NDIS_OFFLOAD_SUPPORTED << cksum_bits::TCP
+                    | NDIS_OFFLOAD_SUPPORTED << cksum_bits::TCP_OPTIONS;
             }
             if udp {
                 bits |= NDIS_OFFLOAD_SUPPORTED << cksum_bits::UDP;
@@ -92,7 +105,14 @@ impl OffloadState {
                 bits |= NDIS_OFFLOAD_SUPPORTED << cksum_bits::IP;
             }
             let any = tcp || udp || ip == Some(true);
-            ChecksumOffloadDir { Encapsulation: if any { NDIS_ENCAPSULATION_IEEE_802_3 } else { 0 }, Bits: bits }
+            ChecksumOffloadDir {
+                Encapsulation: if any {
+                    NDIS_ENCAPSULATION_IEEE_802_3
+                } else {
+                    0
+                },
+                Bits: bits,
+            }
         };
         let lso = |on: bool| if on { NDIS_ENCAPSULATION_IEEE_802_3 } else { 0 };
         NDIS_OFFLOAD {
@@ -106,19 +126,73 @@ impl OffloadState {
             ChecksumIPv6Transmit: dir(None, self.tcp6.tx, self.udp6.tx),
             ChecksumIPv6Receive: dir(None, self.tcp6.rx, self.udp6.rx),
             LsoV2IPv4Encapsulation: lso(self.lso4),
-            LsoV2IPv4MaxOffLoadSize: if self.lso4 { lso_info::MAX_OFFLOAD_SIZE } else { 0 },
-            LsoV2IPv4MinSegmentCount: if self.lso4 { lso_info::MIN_SEGMENT_COUNT } else { 0 },
+            LsoV2IPv4MaxOffLoadSize: if self.lso4 {
+                lso_info::MAX_OFFLOAD_SIZE
+            } else {
+                0
+            },
+            LsoV2IPv4MinSegmentCount: if self.lso4 {
+                lso_info::MIN_SEGMENT_COUNT
+            } else {
+                0
+            },
             LsoV2IPv6Encapsulation: lso(self.lso6),
-            LsoV2IPv6MaxOffLoadSize: if self.lso6 { lso_info::MAX_OFFLOAD_SIZE } else { 0 },
-            LsoV2IPv6MinSegmentCount: if self.lso6 { lso_info::MIN_SEGMENT_COUNT } else { 0 },
-            LsoV2IPv6Bits: if self.lso6 { NDIS_OFFLOAD_SUPPORTED << cksum_bits::TCP_OPTIONS } else { 0 },
+            LsoV2IPv6MaxOffLoadSize: if self.lso6 {
+                lso_info::MAX_OFFLOAD_SIZE
+            } else {
+                0
+            },
+            LsoV2IPv6MinSegmentCount: if self.lso6 {
+                lso_info::MIN_SEGMENT_COUNT
+            } else {
+                0
+            },
+            LsoV2IPv6Bits: if self.lso6 {
+                NDIS_OFFLOAD_SUPPORTED << cksum_bits::TCP_OPTIONS
+            } else {
+                0
+            },
             ..Default::default()
+        }
+    }
+
+    /// Pack into a word, so the receive path can read the state the OID
+    /// path writes with one atomic load.
+    pub fn to_bits(&self) -> u32 {
+        let c = |s: CsumSetting, shift: u32| ((s.tx as u32) | (s.rx as u32) << 1) << shift;
+        c(self.ipv4, 0)
+            | c(self.tcp4, 2)
+            | c(self.udp4, 4)
+            | c(self.tcp6, 6)
+            | c(self.udp6, 8)
+            | (self.lso4 as u32) << 10
+            | (self.lso6 as u32) << 11
+    }
+
+    /// Inverse of [`Self::to_bits`].
+    pub fn from_bits(b: u32) -> Self {
+        let c = |shift: u32| CsumSetting {
+            tx: b >> shift & 1 != 0,
+            rx: b >> (shift + 1) & 1 != 0,
+        };
+        OffloadState {
+            ipv4: c(0),
+            tcp4: c(2),
+            udp4: c(4),
+            tcp6: c(6),
+            udp6: c(8),
+            lso4: b >> 10 & 1 != 0,
+            lso6: b >> 11 & 1 != 0,
         }
     }
 
     /// Apply an `OID_TCP_OFFLOAD_PARAMETERS` request; enabling something the
     /// hardware cannot do is refused and nothing changes.
-    pub fn apply(&self, req: &OffloadParamsRequest, hw: &OffloadState) -> Result<OffloadState, OidError> {
+    pub fn apply(
+        &self,
+        req: &OffloadParamsRequest,
+        hw: &OffloadState,
+    ) -> Result<OffloadState, OidError> {
         let mut n = *self;
         let pairs = [
             (&mut n.ipv4, req.ipv4, hw.ipv4),
@@ -135,7 +209,10 @@ impl OffloadState {
                 *slot = w;
             }
         }
-        for (slot, want, can) in [(&mut n.lso4, req.lso4, hw.lso4), (&mut n.lso6, req.lso6, hw.lso6)] {
+        for (slot, want, can) in [
+            (&mut n.lso4, req.lso4, hw.lso4),
+            (&mut n.lso6, req.lso6, hw.lso6),
+        ] {
             if let Some(w) = want {
                 if w && !can {
                     return Err(OidError::InvalidData);
@@ -195,14 +272,21 @@ pub fn parse_offload_parameters(buf: &[u8]) -> Result<(OffloadParamsRequest, usi
     type P = NDIS_OFFLOAD_PARAMETERS;
     let need = NDIS_SIZEOF_OFFLOAD_PARAMETERS_REVISION_1;
     if buf.len() < need {
-        return Err(OidError::TooShort { needed: need as u32 });
+        return Err(OidError::TooShort {
+            needed: need as u32,
+        });
     }
     if buf[0] != object_type::DEFAULT || buf[1] == 0 {
         return Err(OidError::InvalidData);
     }
     let at = |off: usize| read_u8(buf, off).ok_or(OidError::InvalidData);
     // LsoV1, IPsecV1, TCP chimney: only "no change" or "disabled" (1).
-    for off in [offset_of!(P, LsoV1), offset_of!(P, IPsecV1), offset_of!(P, TcpConnectionIPv4), offset_of!(P, TcpConnectionIPv6)] {
+    for off in [
+        offset_of!(P, LsoV1),
+        offset_of!(P, IPsecV1),
+        offset_of!(P, TcpConnectionIPv4),
+        offset_of!(P, TcpConnectionIPv6),
+    ] {
         if at(off)? > 1 {
             return Err(OidError::NotSupported);
         }
@@ -233,7 +317,9 @@ pub fn parse_encapsulation(buf: &[u8]) -> Result<(EncapsulationRequest, usize), 
     type E = NDIS_OFFLOAD_ENCAPSULATION;
     let need = NDIS_SIZEOF_OFFLOAD_ENCAPSULATION_REVISION_1;
     if buf.len() < need {
-        return Err(OidError::TooShort { needed: need as u32 });
+        return Err(OidError::TooShort {
+            needed: need as u32,
+        });
     }
     if buf[0] != object_type::OFFLOAD_ENCAPSULATION {
         return Err(OidError::InvalidData);
@@ -252,8 +338,14 @@ pub fn parse_encapsulation(buf: &[u8]) -> Result<(EncapsulationRequest, usize), 
         }
     };
     let req = EncapsulationRequest {
-        ipv4: fam(offset_of!(E, IPv4Enabled), offset_of!(E, IPv4EncapsulationType))?,
-        ipv6: fam(offset_of!(E, IPv6Enabled), offset_of!(E, IPv6EncapsulationType))?,
+        ipv4: fam(
+            offset_of!(E, IPv4Enabled),
+            offset_of!(E, IPv4EncapsulationType),
+        )?,
+        ipv6: fam(
+            offset_of!(E, IPv6Enabled),
+            offset_of!(E, IPv6EncapsulationType),
+        )?,
     };
     Ok((req, need))
 }

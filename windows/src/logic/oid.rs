@@ -6,7 +6,9 @@
 use core::mem::offset_of;
 
 use super::bytes::{read_u32, Writer};
-use super::offload::{parse_encapsulation, parse_offload_parameters, EncapsulationRequest, OffloadParamsRequest};
+use super::offload::{
+    parse_encapsulation, parse_offload_parameters, EncapsulationRequest, OffloadParamsRequest,
+};
 use crate::ndis::miniport::object_type;
 use crate::ndis::objects::{
     NDIS_INTERRUPT_MODERATION_PARAMETERS, NDIS_SIZEOF_INTERRUPT_MODERATION_PARAMETERS_REVISION_1,
@@ -56,7 +58,9 @@ impl OidError {
 }
 
 fn short(needed: usize) -> OidError {
-    OidError::TooShort { needed: u32::try_from(needed).unwrap_or(u32::MAX) }
+    OidError::TooShort {
+        needed: u32::try_from(needed).unwrap_or(u32::MAX),
+    }
 }
 
 /// OIDs the miniport answers, in the order listed in the general attributes.
@@ -196,23 +200,36 @@ pub fn query(oid: NDIS_OID, view: &AdapterView<'_>, out: &mut [u8]) -> Result<us
         }
         OID_GEN_HARDWARE_STATUS => u32_answer(
             out,
-            if view.resetting { NDIS_HARDWARE_STATUS_RESET } else { NDIS_HARDWARE_STATUS_READY },
+            if view.resetting {
+                NDIS_HARDWARE_STATUS_RESET
+            } else {
+                NDIS_HARDWARE_STATUS_READY
+            },
         ),
         OID_GEN_MEDIA_SUPPORTED | OID_GEN_MEDIA_IN_USE => u32_answer(out, NDIS_MEDIUM_802_3),
         OID_GEN_PHYSICAL_MEDIUM => u32_answer(out, NDIS_PHYSICAL_MEDIUM_802_3),
-        OID_GEN_MAXIMUM_LOOKAHEAD | OID_GEN_MAXIMUM_TOTAL_SIZE | OID_GEN_TRANSMIT_BLOCK_SIZE
+        OID_GEN_MAXIMUM_LOOKAHEAD
+        | OID_GEN_MAXIMUM_TOTAL_SIZE
+        | OID_GEN_TRANSMIT_BLOCK_SIZE
         | OID_GEN_RECEIVE_BLOCK_SIZE => u32_answer(out, view.frame_size()),
         OID_GEN_MAXIMUM_FRAME_SIZE => u32_answer(out, view.mtu),
         OID_GEN_LINK_SPEED => u32_answer(out, view.link_speed_mbps.saturating_mul(10_000)),
-        OID_GEN_TRANSMIT_BUFFER_SPACE => u32_answer(out, view.tx_descriptors.saturating_mul(view.frame_size())),
-        OID_GEN_RECEIVE_BUFFER_SPACE => u32_answer(out, view.rx_buffers.saturating_mul(view.rx_buffer_size)),
+        OID_GEN_TRANSMIT_BUFFER_SPACE => {
+            u32_answer(out, view.tx_descriptors.saturating_mul(view.frame_size()))
+        }
+        OID_GEN_RECEIVE_BUFFER_SPACE => {
+            u32_answer(out, view.rx_buffers.saturating_mul(view.rx_buffer_size))
+        }
         OID_GEN_VENDOR_ID => {
             let m = view.permanent_mac;
             u32_answer(out, u32::from_le_bytes([m[0], m[1], m[2], 0]))
         }
         OID_GEN_VENDOR_DESCRIPTION => bytes_answer(out, view.vendor_description),
         OID_GEN_VENDOR_DRIVER_VERSION => u32_answer(out, view.vendor_driver_version),
-        OID_GEN_DRIVER_VERSION => bytes_answer(out, &(u16::from(NDIS_MAJOR) << 8 | u16::from(NDIS_MINOR)).to_le_bytes()),
+        OID_GEN_DRIVER_VERSION => bytes_answer(
+            out,
+            &(u16::from(NDIS_MAJOR) << 8 | u16::from(NDIS_MINOR)).to_le_bytes(),
+        ),
         OID_GEN_CURRENT_PACKET_FILTER => u32_answer(out, view.packet_filter),
         OID_GEN_CURRENT_LOOKAHEAD => u32_answer(out, view.lookahead),
         OID_GEN_MAC_OPTIONS => u32_answer(
@@ -224,15 +241,23 @@ pub fn query(oid: NDIS_OID, view: &AdapterView<'_>, out: &mut [u8]) -> Result<us
         ),
         OID_GEN_MEDIA_CONNECT_STATUS => u32_answer(
             out,
-            if view.link_up { NDIS_MEDIA_STATE_CONNECTED } else { NDIS_MEDIA_STATE_DISCONNECTED },
+            if view.link_up {
+                NDIS_MEDIA_STATE_CONNECTED
+            } else {
+                NDIS_MEDIA_STATE_DISCONNECTED
+            },
         ),
         OID_GEN_XMIT_OK => counter(
             out,
-            s.ifHCOutUcastPkts.wrapping_add(s.ifHCOutMulticastPkts).wrapping_add(s.ifHCOutBroadcastPkts),
+            s.ifHCOutUcastPkts
+                .wrapping_add(s.ifHCOutMulticastPkts)
+                .wrapping_add(s.ifHCOutBroadcastPkts),
         ),
         OID_GEN_RCV_OK => counter(
             out,
-            s.ifHCInUcastPkts.wrapping_add(s.ifHCInMulticastPkts).wrapping_add(s.ifHCInBroadcastPkts),
+            s.ifHCInUcastPkts
+                .wrapping_add(s.ifHCInMulticastPkts)
+                .wrapping_add(s.ifHCInBroadcastPkts),
         ),
         OID_GEN_XMIT_ERROR => counter(out, s.ifOutErrors),
         OID_GEN_RCV_ERROR => counter(out, s.ifInErrors),
@@ -243,7 +268,10 @@ pub fn query(oid: NDIS_OID, view: &AdapterView<'_>, out: &mut [u8]) -> Result<us
             let mut w = Writer::new(out);
             w.u8(0, object_type::DEFAULT);
             w.u8(1, 1);
-            w.u16(2, NDIS_SIZEOF_INTERRUPT_MODERATION_PARAMETERS_REVISION_1 as u16);
+            w.u16(
+                2,
+                NDIS_SIZEOF_INTERRUPT_MODERATION_PARAMETERS_REVISION_1 as u16,
+            );
             w.u32(offset_of!(M, Flags), 0);
             w.u32(
                 offset_of!(M, InterruptModeration),
@@ -265,9 +293,9 @@ pub fn query(oid: NDIS_OID, view: &AdapterView<'_>, out: &mut [u8]) -> Result<us
             w.finish().map_err(short)
         }
         OID_802_3_MAXIMUM_LIST_SIZE => u32_answer(out, view.max_multicast),
-        OID_802_3_RCV_ERROR_ALIGNMENT | OID_802_3_XMIT_ONE_COLLISION | OID_802_3_XMIT_MORE_COLLISIONS => {
-            counter(out, 0)
-        }
+        OID_802_3_RCV_ERROR_ALIGNMENT
+        | OID_802_3_XMIT_ONE_COLLISION
+        | OID_802_3_XMIT_MORE_COLLISIONS => counter(out, 0),
         _ => Err(OidError::NotSupported),
     }
 }
@@ -294,11 +322,23 @@ pub fn write_statistics(out: &mut [u8], s: &NDIS_STATISTICS_INFO) -> Result<usiz
         (offset_of!(S, ifOutErrors), s.ifOutErrors),
         (offset_of!(S, ifOutDiscards), s.ifOutDiscards),
         (offset_of!(S, ifHCInUcastOctets), s.ifHCInUcastOctets),
-        (offset_of!(S, ifHCInMulticastOctets), s.ifHCInMulticastOctets),
-        (offset_of!(S, ifHCInBroadcastOctets), s.ifHCInBroadcastOctets),
+        (
+            offset_of!(S, ifHCInMulticastOctets),
+            s.ifHCInMulticastOctets,
+        ),
+        (
+            offset_of!(S, ifHCInBroadcastOctets),
+            s.ifHCInBroadcastOctets,
+        ),
         (offset_of!(S, ifHCOutUcastOctets), s.ifHCOutUcastOctets),
-        (offset_of!(S, ifHCOutMulticastOctets), s.ifHCOutMulticastOctets),
-        (offset_of!(S, ifHCOutBroadcastOctets), s.ifHCOutBroadcastOctets),
+        (
+            offset_of!(S, ifHCOutMulticastOctets),
+            s.ifHCOutMulticastOctets,
+        ),
+        (
+            offset_of!(S, ifHCOutBroadcastOctets),
+            s.ifHCOutBroadcastOctets,
+        ),
     ];
     for (off, v) in fields {
         w.u64(off, v);
@@ -350,7 +390,7 @@ pub fn parse_set<'a>(
             Ok((SetRequest::Lookahead(l), 4))
         }
         OID_802_3_MULTICAST_LIST => {
-            if buf.len() % 6 != 0 {
+            if !buf.len().is_multiple_of(6) {
                 return Err(OidError::InvalidLength);
             }
             if buf.len() / 6 > view.max_multicast as usize {

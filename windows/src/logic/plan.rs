@@ -70,15 +70,41 @@ fn ring(want: u32, min: u32, max: u32, clamped: &mut bool) -> u32 {
 /// granted messages; ring sizes and MTU clamped to the device's limits.
 pub fn queue_config(kw: &Keywords, info: &DeviceInfo, messages: u32) -> (QueueConfig, PlanNotes) {
     let mut notes = PlanNotes::default();
-    let wanted = if kw.rss { kw.num_rss_queues.min(kw.max_rss_processors) } else { 1 };
-    let by_vectors = if messages <= 1 { 1 } else { u16::try_from(messages - 1).unwrap_or(u16::MAX) };
+    let wanted = if kw.rss {
+        kw.num_rss_queues.min(kw.max_rss_processors)
+    } else {
+        1
+    };
+    let by_vectors = if messages <= 1 {
+        1
+    } else {
+        u16::try_from(messages - 1).unwrap_or(u16::MAX)
+    };
     let num_queues = wanted.min(info.max_queues.max(1)).min(by_vectors).max(1);
     notes.queues_limited = num_queues < wanted;
     let mtu = kw.mtu().clamp(info.min_mtu, info.max_mtu.max(info.min_mtu));
     notes.mtu_clamped = mtu != kw.mtu();
-    let tx = ring(kw.transmit_buffers, info.min_ring_size, info.max_tx_ring_size, &mut notes.ring_clamped);
-    let rx = ring(kw.receive_buffers, info.min_ring_size, info.max_rx_ring_size, &mut notes.ring_clamped);
-    (QueueConfig { num_queues, tx_ring_size: tx, rx_ring_size: rx, mtu }, notes)
+    let tx = ring(
+        kw.transmit_buffers,
+        info.min_ring_size,
+        info.max_tx_ring_size,
+        &mut notes.ring_clamped,
+    );
+    let rx = ring(
+        kw.receive_buffers,
+        info.min_ring_size,
+        info.max_rx_ring_size,
+        &mut notes.ring_clamped,
+    );
+    (
+        QueueConfig {
+            num_queues,
+            tx_ring_size: tx,
+            rx_ring_size: rx,
+            mtu,
+        },
+        notes,
+    )
 }
 
 #[cfg(test)]
@@ -116,7 +142,15 @@ mod tests {
     #[test]
     fn defaults_fit_the_device() {
         let (q, n) = queue_config(&Keywords::defaults(), &info(), 9);
-        assert_eq!(q, QueueConfig { num_queues: 8, tx_ring_size: 1024, rx_ring_size: 1024, mtu: 1500 });
+        assert_eq!(
+            q,
+            QueueConfig {
+                num_queues: 8,
+                tx_ring_size: 1024,
+                rx_ring_size: 1024,
+                mtu: 1500
+            }
+        );
         assert_eq!(n, PlanNotes::default());
     }
 
@@ -134,7 +168,10 @@ mod tests {
         assert!(n.queues_limited && n.ring_clamped && n.mtu_clamped);
         kw.rss = false;
         assert_eq!(queue_config(&kw, &info(), 9).0.num_queues, 1);
-        assert_eq!(queue_config(&Keywords::defaults(), &info(), 1).0.num_queues, 1);
+        assert_eq!(
+            queue_config(&Keywords::defaults(), &info(), 1).0.num_queues,
+            1
+        );
         assert_eq!(floor_pow2(1000), 512);
     }
 }

@@ -45,7 +45,9 @@ pub enum DeviceKind {
 pub fn device_kind(vendor: u16, device: u16) -> Option<DeviceKind> {
     if cloudnic_ena::defs::pci::is_ena(vendor, device) {
         Some(DeviceKind::Ena)
-    } else if vendor == cloudnic_mana::PCI_VENDOR_MICROSOFT && cloudnic_mana::PCI_DEVICE_IDS.contains(&device) {
+    } else if vendor == cloudnic_mana::PCI_VENDOR_MICROSOFT
+        && cloudnic_mana::PCI_DEVICE_IDS.contains(&device)
+    {
         Some(DeviceKind::Mana)
     } else {
         None
@@ -54,9 +56,11 @@ pub fn device_kind(vendor: u16, device: u16) -> Option<DeviceKind> {
 
 /// Every (vendor, device) pair cloudnic binds, ENA first (INF order).
 pub fn all_device_ids() -> impl Iterator<Item = (u16, u16)> {
-    cloudnic_ena::defs::pci::DEVICE_IDS
-        .into_iter()
-        .chain(cloudnic_mana::PCI_DEVICE_IDS.into_iter().map(|d| (cloudnic_mana::PCI_VENDOR_MICROSOFT, d)))
+    cloudnic_ena::defs::pci::DEVICE_IDS.into_iter().chain(
+        cloudnic_mana::PCI_DEVICE_IDS
+            .into_iter()
+            .map(|d| (cloudnic_mana::PCI_VENDOR_MICROSOFT, d)),
+    )
 }
 
 /// The parts of the configuration header the shim uses.
@@ -188,7 +192,7 @@ mod tests {
         raw[8] = 1;
         // BAR0: 32-bit at 0xfebd0000; BAR2: 64-bit prefetchable at 0x8_0000_0000.
         raw[0x10..0x14].copy_from_slice(&0xfebd_0000u32.to_le_bytes());
-        raw[0x18..0x1c].copy_from_slice(&(0x0000_0000u32 | 0xC).to_le_bytes());
+        raw[0x18..0x1c].copy_from_slice(&0xCu32.to_le_bytes());
         raw[0x1c..0x20].copy_from_slice(&8u32.to_le_bytes());
         PciConfig::parse(&raw).unwrap()
     }
@@ -219,7 +223,10 @@ mod tests {
         let c = ena_config();
         let bar0 = desc(CM_RESOURCE_TYPE_MEMORY, 0, 0xfebd_0000, 0x4000);
         let bar2 = desc(CM_RESOURCE_TYPE_MEMORY, 0, 0x8_0000_0000, 0x10_0000);
-        let irq = CM_PARTIAL_RESOURCE_DESCRIPTOR { Type: 2, ..Default::default() };
+        let irq = CM_PARTIAL_RESOURCE_DESCRIPTOR {
+            Type: 2,
+            ..Default::default()
+        };
         let ranges: [MemoryRange; 2] = [memory_range(&bar2).unwrap(), memory_range(&bar0).unwrap()];
         assert_eq!(memory_range(&irq), None);
         let m = match_bars(&c, &ranges);
@@ -228,7 +235,16 @@ mod tests {
         assert!(m[1].is_none() && m[3].is_none());
 
         // Translated addresses differ: fall back to BAR order.
-        let moved = [MemoryRange { start: 0x1000, len: 0x4000 }, MemoryRange { start: 0x2000, len: 0x1000 }];
+        let moved = [
+            MemoryRange {
+                start: 0x1000,
+                len: 0x4000,
+            },
+            MemoryRange {
+                start: 0x2000,
+                len: 0x1000,
+            },
+        ];
         let m = match_bars(&c, &moved);
         assert_eq!(m[0].unwrap().start, 0x1000);
         assert_eq!(m[2].unwrap().start, 0x2000);
@@ -236,9 +252,23 @@ mod tests {
 
     #[test]
     fn large_memory_lengths() {
-        let d = desc(CM_RESOURCE_TYPE_MEMORY_LARGE, CM_RESOURCE_MEMORY_LARGE_48, 0x1_0000_0000, 2);
+        let d = desc(
+            CM_RESOURCE_TYPE_MEMORY_LARGE,
+            CM_RESOURCE_MEMORY_LARGE_48,
+            0x1_0000_0000,
+            2,
+        );
         assert_eq!(memory_range(&d).unwrap().len, 0x2_0000);
-        let d = desc(CM_RESOURCE_TYPE_MEMORY_LARGE, CM_RESOURCE_MEMORY_LARGE_64, 0, 1);
-        assert_eq!(mappable_len(&memory_range(&d).unwrap()), None, "4 GiB does not fit a ULONG length");
+        let d = desc(
+            CM_RESOURCE_TYPE_MEMORY_LARGE,
+            CM_RESOURCE_MEMORY_LARGE_64,
+            0,
+            1,
+        );
+        assert_eq!(
+            mappable_len(&memory_range(&d).unwrap()),
+            None,
+            "4 GiB does not fit a ULONG length"
+        );
     }
 }

@@ -26,7 +26,8 @@ use crate::ndis::PROCESSOR_NUMBER;
 
 /// Hash types this miniport offers (the device hashes the 2-tuple for IP and
 /// the 4-tuple for TCP; NDIS 6.30 has no UDP hash types).
-pub const SUPPORTED_HASH_TYPES: u32 = NDIS_HASH_IPV4 | NDIS_HASH_TCP_IPV4 | NDIS_HASH_IPV6 | NDIS_HASH_TCP_IPV6;
+pub const SUPPORTED_HASH_TYPES: u32 =
+    NDIS_HASH_IPV4 | NDIS_HASH_TCP_IPV4 | NDIS_HASH_IPV6 | NDIS_HASH_TCP_IPV6;
 
 /// A validated RSS parameters request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,11 +75,19 @@ impl CpuTable<'_> {
         match self {
             CpuTable::Relative { base, entries } => {
                 let n = u16::from(*entries.get(i)?).checked_add(*base)?;
-                Some(PROCESSOR_NUMBER { Group: n / 64, Number: (n % 64) as u8, Reserved: 0 })
+                Some(PROCESSOR_NUMBER {
+                    Group: n / 64,
+                    Number: (n % 64) as u8,
+                    Reserved: 0,
+                })
             }
             CpuTable::Processors(b) => {
                 let e = b.get(i * 4..i * 4 + 4)?;
-                Some(PROCESSOR_NUMBER { Group: u16::from_le_bytes([e[0], e[1]]), Number: e[2], Reserved: 0 })
+                Some(PROCESSOR_NUMBER {
+                    Group: u16::from_le_bytes([e[0], e[1]]),
+                    Number: e[2],
+                    Reserved: 0,
+                })
             }
         }
     }
@@ -97,8 +106,10 @@ pub fn parse_parameters(buf: &[u8], key_len: usize) -> Result<RssRequest<'_>, Oi
     let flags = read_u16(buf, offset_of!(P, Flags)).ok_or(OidError::InvalidData)?;
     let base = read_u16(buf, offset_of!(P, BaseCpuNumber)).ok_or(OidError::InvalidData)?;
     let hash_info = read_u32(buf, offset_of!(P, HashInformation)).ok_or(OidError::InvalidData)?;
-    let table_size = read_u16(buf, offset_of!(P, IndirectionTableSize)).ok_or(OidError::InvalidData)?;
-    let table_off = read_u32(buf, offset_of!(P, IndirectionTableOffset)).ok_or(OidError::InvalidData)?;
+    let table_size =
+        read_u16(buf, offset_of!(P, IndirectionTableSize)).ok_or(OidError::InvalidData)?;
+    let table_off =
+        read_u32(buf, offset_of!(P, IndirectionTableOffset)).ok_or(OidError::InvalidData)?;
     let key_size = read_u16(buf, offset_of!(P, HashSecretKeySize)).ok_or(OidError::InvalidData)?;
     let key_off = read_u32(buf, offset_of!(P, HashSecretKeyOffset)).ok_or(OidError::InvalidData)?;
 
@@ -135,12 +146,19 @@ pub fn parse_parameters(buf: &[u8], key_len: usize) -> Result<RssRequest<'_>, Oi
         }
         Some(table)
     };
-    Ok(RssRequest { disable, hash_types, key, table })
+    Ok(RssRequest {
+        disable,
+        hash_types,
+        key,
+        table,
+    })
 }
 
 fn slice(buf: &[u8], off: u32, len: u32) -> Result<&[u8], OidError> {
     let start = usize::try_from(off).map_err(|_| OidError::InvalidData)?;
-    let end = start.checked_add(len as usize).ok_or(OidError::InvalidData)?;
+    let end = start
+        .checked_add(len as usize)
+        .ok_or(OidError::InvalidData)?;
     buf.get(start..end).ok_or(OidError::InvalidData)
 }
 
@@ -149,7 +167,9 @@ fn slice(buf: &[u8], off: u32, len: u32) -> Result<&[u8], OidError> {
 pub fn validate_hash_info(info: u32) -> Result<u32, OidError> {
     let function = info & NDIS_HASH_FUNCTION_MASK;
     let types = info & NDIS_HASH_TYPE_MASK;
-    if info & !(NDIS_HASH_FUNCTION_MASK | NDIS_HASH_TYPE_MASK) != 0 || types & !SUPPORTED_HASH_TYPES != 0 {
+    if info & !(NDIS_HASH_FUNCTION_MASK | NDIS_HASH_TYPE_MASK) != 0
+        || types & !SUPPORTED_HASH_TYPES != 0
+    {
         return Err(OidError::InvalidData);
     }
     if types != 0 && function != NDIS_HASH_FUNCTION_TOEPLITZ {
@@ -162,7 +182,11 @@ pub fn validate_hash_info(info: u32) -> Result<u32, OidError> {
 /// distinct CPUs in (group, number) order map to queues 0, 1, ... modulo
 /// `num_queues`; the NDIS table repeats across `out`. Returns the number of
 /// distinct CPUs (the RSS processor set).
-pub fn cpu_table_to_queues(table: &CpuTable<'_>, num_queues: u16, out: &mut [u16]) -> Result<usize, OidError> {
+pub fn cpu_table_to_queues(
+    table: &CpuTable<'_>,
+    num_queues: u16,
+    out: &mut [u16],
+) -> Result<usize, OidError> {
     let n = table.len();
     if n == 0 || num_queues == 0 {
         return Err(OidError::InvalidData);
@@ -187,7 +211,9 @@ pub fn cpu_table_to_queues(table: &CpuTable<'_>, num_queues: u16, out: &mut [u16
     }
     for (i, slot) in out.iter_mut().enumerate() {
         let p = table.get(i % n).ok_or(OidError::InvalidData)?;
-        let rank = cpus[..count].binary_search(&p).map_err(|_| OidError::InvalidData)?;
+        let rank = cpus[..count]
+            .binary_search(&p)
+            .map_err(|_| OidError::InvalidData)?;
         *slot = (rank % usize::from(num_queues)) as u16;
     }
     Ok(count)

@@ -21,15 +21,30 @@ fn params(rev: u8, flags: u16, hash: u32, table: &[u8], key: &[u8]) -> std::vec:
 }
 
 fn procs(cpus: &[(u16, u8)]) -> std::vec::Vec<u8> {
-    cpus.iter().flat_map(|&(g, n)| [g.to_le_bytes()[0], g.to_le_bytes()[1], n, 0]).collect()
+    cpus.iter()
+        .flat_map(|&(g, n)| [g.to_le_bytes()[0], g.to_le_bytes()[1], n, 0])
+        .collect()
 }
 
-const ALL: u32 = NDIS_HASH_IPV4 | NDIS_HASH_TCP_IPV4 | NDIS_HASH_IPV6 | NDIS_HASH_TCP_IPV6 | NDIS_HASH_FUNCTION_TOEPLITZ;
+const ALL: u32 = NDIS_HASH_IPV4
+    | NDIS_HASH_TCP_IPV4
+    | NDIS_HASH_IPV6
+    | NDIS_HASH_TCP_IPV6
+    | NDIS_HASH_FUNCTION_TOEPLITZ;
 
 #[test]
 fn processor_table_maps_cpus_to_queues() {
     // 8 entries over CPUs 6, 2, 4, 0 (group 0) → sorted 0,2,4,6 → queues 0..3 mod 2.
-    let t = procs(&[(0, 6), (0, 2), (0, 4), (0, 0), (0, 6), (0, 2), (0, 4), (0, 0)]);
+    let t = procs(&[
+        (0, 6),
+        (0, 2),
+        (0, 4),
+        (0, 0),
+        (0, 6),
+        (0, 2),
+        (0, 4),
+        (0, 0),
+    ]);
     let key = [0x6Du8; 40];
     let b = params(NDIS_RECEIVE_SCALE_PARAMETERS_REVISION_2, 0, ALL, &t, &key);
     let r = parse_parameters(&b, 40).unwrap();
@@ -57,7 +72,14 @@ fn groups_order_before_numbers_and_revision1_is_relative() {
     assert_eq!(dev, [1, 0], "(0,63) < (1,0)");
     let b = params(1, 0, ALL, &[0, 1, 2, 3], &[0u8; 40]);
     let table = parse_parameters(&b, 40).unwrap().table.unwrap();
-    assert_eq!(table.get(3), Some(PROCESSOR_NUMBER { Group: 0, Number: 3, Reserved: 0 }));
+    assert_eq!(
+        table.get(3),
+        Some(PROCESSOR_NUMBER {
+            Group: 0,
+            Number: 3,
+            Reserved: 0
+        })
+    );
 }
 
 #[test]
@@ -74,7 +96,10 @@ fn unchanged_flags_and_disable() {
 #[test]
 fn malformed_requests_are_refused() {
     let key = [0u8; 40];
-    assert_eq!(parse_parameters(&[0u8; 10], 40), Err(OidError::TooShort { needed: 28 }));
+    assert_eq!(
+        parse_parameters(&[0u8; 10], 40),
+        Err(OidError::TooShort { needed: 28 })
+    );
     // Key of the wrong size.
     let b = params(2, 0, ALL, &procs(&[(0, 0)]), &[0u8; 16]);
     assert_eq!(parse_parameters(&b, 40), Err(OidError::InvalidData));
@@ -86,8 +111,14 @@ fn malformed_requests_are_refused() {
     b[16..20].copy_from_slice(&1000u32.to_le_bytes());
     assert_eq!(parse_parameters(&b, 40), Err(OidError::InvalidData));
     // Unsupported hash type / function.
-    assert_eq!(validate_hash_info(NDIS_HASH_TCP_IPV6_EX | NDIS_HASH_FUNCTION_TOEPLITZ), Err(OidError::InvalidData));
-    assert_eq!(validate_hash_info(NDIS_HASH_IPV4 | 2), Err(OidError::InvalidData));
+    assert_eq!(
+        validate_hash_info(NDIS_HASH_TCP_IPV6_EX | NDIS_HASH_FUNCTION_TOEPLITZ),
+        Err(OidError::InvalidData)
+    );
+    assert_eq!(
+        validate_hash_info(NDIS_HASH_IPV4 | 2),
+        Err(OidError::InvalidData)
+    );
     assert_eq!(validate_hash_info(0), Ok(0));
 }
 
@@ -105,13 +136,22 @@ fn receive_hash_is_reported_only_for_enabled_types() {
         l4: L4Proto::Tcp,
     };
     let t = SUPPORTED_HASH_TYPES;
-    assert_eq!(rx_hash_info(&p, t), Some((0xDEAD_BEEF, NDIS_HASH_TCP_IPV4 | NDIS_HASH_FUNCTION_TOEPLITZ)));
+    assert_eq!(
+        rx_hash_info(&p, t),
+        Some((
+            0xDEAD_BEEF,
+            NDIS_HASH_TCP_IPV4 | NDIS_HASH_FUNCTION_TOEPLITZ
+        ))
+    );
     assert_eq!(rx_hash_info(&p, NDIS_HASH_IPV4), None);
     p.l4 = L4Proto::Udp;
     assert_eq!(rx_hash_info(&p, t), None, "no UDP hash type in NDIS 6.30");
     p.hash_type = RssHashType::L3;
     p.l3 = L3Proto::Ipv6;
-    assert_eq!(rx_hash_info(&p, t).map(|h| h.1 & NDIS_HASH_TYPE_MASK), Some(NDIS_HASH_IPV6));
+    assert_eq!(
+        rx_hash_info(&p, t).map(|h| h.1 & NDIS_HASH_TYPE_MASK),
+        Some(NDIS_HASH_IPV6)
+    );
     p.hash_type = RssHashType::None;
     assert_eq!(rx_hash_info(&p, t), None);
     assert_ne!(capability_flags() & NDIS_RSS_CAPS_HASH_TYPE_TCP_IPV4, 0);

@@ -7,7 +7,10 @@
 use cloudnic_common::nic::{L3Proto, L4Proto, RxChecksum, RxPacket};
 
 use super::offload::OffloadState;
-use crate::ndis::nbl::{csum_info, NDIS_NBL_FLAGS_IS_IPV4, NDIS_NBL_FLAGS_IS_IPV6, NDIS_NBL_FLAGS_IS_TCP, NDIS_NBL_FLAGS_IS_UDP};
+use crate::ndis::nbl::{
+    csum_info, NDIS_NBL_FLAGS_IS_IPV4, NDIS_NBL_FLAGS_IS_IPV6, NDIS_NBL_FLAGS_IS_TCP,
+    NDIS_NBL_FLAGS_IS_UDP,
+};
 use crate::ndis::oid::{
     NDIS_PACKET_TYPE_ALL_MULTICAST, NDIS_PACKET_TYPE_BROADCAST, NDIS_PACKET_TYPE_DIRECTED,
     NDIS_PACKET_TYPE_MULTICAST, NDIS_PACKET_TYPE_PROMISCUOUS,
@@ -112,12 +115,29 @@ mod tests {
 
     fn pkt(csum: RxChecksum, l3: L3Proto, l4: L4Proto) -> RxPacket<'static> {
         static F: [RxFragment; 1] = [RxFragment { token: 1, len: 60 }];
-        RxPacket { frags: &F, offset: 0, len: 60, csum, hash: 0, hash_type: RssHashType::None, l3, l4 }
+        RxPacket {
+            frags: &F,
+            offset: 0,
+            len: 60,
+            csum,
+            hash: 0,
+            hash_type: RssHashType::None,
+            l3,
+            l4,
+        }
     }
 
     fn all_on() -> OffloadState {
         let on = CsumSetting { tx: true, rx: true };
-        OffloadState { ipv4: on, tcp4: on, udp4: on, tcp6: on, udp6: on, lso4: true, lso6: true }
+        OffloadState {
+            ipv4: on,
+            tcp4: on,
+            udp4: on,
+            tcp6: on,
+            udp6: on,
+            lso4: true,
+            lso6: true,
+        }
     }
 
     #[test]
@@ -127,8 +147,17 @@ mod tests {
         assert_eq!(w, csum_info::RX_IP_SUCCEEDED | csum_info::RX_TCP_SUCCEEDED);
         let w = csum_word(&pkt(RxChecksum::Good, L3Proto::Ipv6, L4Proto::Udp), &on);
         assert_eq!(w, csum_info::RX_UDP_SUCCEEDED);
-        assert_eq!(csum_word(&pkt(RxChecksum::Bad, L3Proto::Ipv4, L4Proto::Tcp), &on), 0);
-        assert_eq!(csum_word(&pkt(RxChecksum::NotChecked, L3Proto::Ipv4, L4Proto::Tcp), &on), 0);
+        assert_eq!(
+            csum_word(&pkt(RxChecksum::Bad, L3Proto::Ipv4, L4Proto::Tcp), &on),
+            0
+        );
+        assert_eq!(
+            csum_word(
+                &pkt(RxChecksum::NotChecked, L3Proto::Ipv4, L4Proto::Tcp),
+                &on
+            ),
+            0
+        );
         let mut off = on;
         off.tcp4.rx = false;
         let w = csum_word(&pkt(RxChecksum::Good, L3Proto::Ipv4, L4Proto::Tcp), &off);
@@ -147,12 +176,40 @@ mod tests {
         assert!(filter_accepts(d, &mc, &own, &own));
         assert!(!filter_accepts(d, &mc, &own, &[0x02, 0, 0, 0, 0, 2]));
         assert!(!filter_accepts(d, &mc, &own, &[0xFF; 6]));
-        assert!(filter_accepts(d | NDIS_PACKET_TYPE_BROADCAST, &mc, &own, &[0xFF; 6]));
-        assert!(filter_accepts(d | NDIS_PACKET_TYPE_MULTICAST, &mc, &own, &mc[0]));
-        assert!(!filter_accepts(d | NDIS_PACKET_TYPE_MULTICAST, &mc, &own, &[0x01, 0x00, 0x5e, 0, 0, 2]));
-        assert!(filter_accepts(NDIS_PACKET_TYPE_ALL_MULTICAST, &[], &own, &[0x33, 0x33, 0, 0, 0, 1]));
-        assert!(filter_accepts(NDIS_PACKET_TYPE_PROMISCUOUS, &[], &own, &[0x02, 9, 9, 9, 9, 9]));
-        assert!(!filter_accepts(0, &mc, &own, &own), "filter 0 = receive nothing");
+        assert!(filter_accepts(
+            d | NDIS_PACKET_TYPE_BROADCAST,
+            &mc,
+            &own,
+            &[0xFF; 6]
+        ));
+        assert!(filter_accepts(
+            d | NDIS_PACKET_TYPE_MULTICAST,
+            &mc,
+            &own,
+            &mc[0]
+        ));
+        assert!(!filter_accepts(
+            d | NDIS_PACKET_TYPE_MULTICAST,
+            &mc,
+            &own,
+            &[0x01, 0x00, 0x5e, 0, 0, 2]
+        ));
+        assert!(filter_accepts(
+            NDIS_PACKET_TYPE_ALL_MULTICAST,
+            &[],
+            &own,
+            &[0x33, 0x33, 0, 0, 0, 1]
+        ));
+        assert!(filter_accepts(
+            NDIS_PACKET_TYPE_PROMISCUOUS,
+            &[],
+            &own,
+            &[0x02, 9, 9, 9, 9, 9]
+        ));
+        assert!(
+            !filter_accepts(0, &mc, &own, &own),
+            "filter 0 = receive nothing"
+        );
     }
 
     #[test]

@@ -11,7 +11,9 @@ use cloudnic_common::nic::{StatName, StatScope};
 
 use super::rx::FrameClass;
 use crate::ndis::miniport::object_type;
-use crate::ndis::objects::{NDIS_SIZEOF_STATISTICS_INFO_REVISION_1, NDIS_STATISTICS_INFO, NDIS_STATISTICS_INFO_REVISION_1};
+use crate::ndis::objects::{
+    NDIS_SIZEOF_STATISTICS_INFO_REVISION_1, NDIS_STATISTICS_INFO, NDIS_STATISTICS_INFO_REVISION_1,
+};
 use crate::ndis::oid::stats_valid;
 use crate::ndis::NDIS_OBJECT_HEADER;
 
@@ -135,18 +137,31 @@ pub fn statistics(dev: &DeviceTotals, shim: &ShimCounters) -> NDIS_STATISTICS_IN
             NDIS_SIZEOF_STATISTICS_INFO_REVISION_1,
         ),
         SupportedStatistics: stats_valid::ALL,
-        ifInDiscards: dev.get(StatTarget::InDiscards).unwrap_or(0).wrapping_add(shim.rx_discards),
+        ifInDiscards: dev
+            .get(StatTarget::InDiscards)
+            .unwrap_or(0)
+            .wrapping_add(shim.rx_discards),
         ifInErrors: dev.get(StatTarget::InErrors).unwrap_or(0),
-        ifHCInOctets: dev.get(StatTarget::InOctets).unwrap_or_else(|| sum(&shim.rx_bytes)),
+        ifHCInOctets: dev
+            .get(StatTarget::InOctets)
+            .unwrap_or_else(|| sum(&shim.rx_bytes)),
         ifHCInUcastPkts: in_u,
         ifHCInMulticastPkts: in_m,
         ifHCInBroadcastPkts: in_b,
-        ifHCOutOctets: dev.get(StatTarget::OutOctets).unwrap_or_else(|| sum(&shim.tx_bytes)),
+        ifHCOutOctets: dev
+            .get(StatTarget::OutOctets)
+            .unwrap_or_else(|| sum(&shim.tx_bytes)),
         ifHCOutUcastPkts: out_u,
         ifHCOutMulticastPkts: out_m,
         ifHCOutBroadcastPkts: out_b,
-        ifOutErrors: dev.get(StatTarget::OutErrors).unwrap_or(0).wrapping_add(shim.tx_errors),
-        ifOutDiscards: dev.get(StatTarget::OutDiscards).unwrap_or(0).wrapping_add(shim.tx_discards),
+        ifOutErrors: dev
+            .get(StatTarget::OutErrors)
+            .unwrap_or(0)
+            .wrapping_add(shim.tx_errors),
+        ifOutDiscards: dev
+            .get(StatTarget::OutDiscards)
+            .unwrap_or(0)
+            .wrapping_add(shim.tx_discards),
         ifHCInUcastOctets: shim.rx_bytes[0],
         ifHCInMulticastOctets: shim.rx_bytes[1],
         ifHCInBroadcastOctets: shim.rx_bytes[2],
@@ -177,9 +192,24 @@ mod tests {
         d.add(name(StatScope::Tx(0), "cnt"), 99);
         d.add(name(StatScope::Global, "total_resets"), 5);
         let mut shim = ShimCounters::default();
-        ShimCounters::count(&mut shim.rx_frames, &mut shim.rx_bytes, FrameClass::Unicast, 60);
-        ShimCounters::count(&mut shim.rx_frames, &mut shim.rx_bytes, FrameClass::Broadcast, 42);
-        ShimCounters::count(&mut shim.tx_frames, &mut shim.tx_bytes, FrameClass::Multicast, 100);
+        ShimCounters::count(
+            &mut shim.rx_frames,
+            &mut shim.rx_bytes,
+            FrameClass::Unicast,
+            60,
+        );
+        ShimCounters::count(
+            &mut shim.rx_frames,
+            &mut shim.rx_bytes,
+            FrameClass::Broadcast,
+            42,
+        );
+        ShimCounters::count(
+            &mut shim.tx_frames,
+            &mut shim.tx_bytes,
+            FrameClass::Multicast,
+            100,
+        );
         shim.rx_discards = 10;
         shim.tx_errors = 1;
         let s = statistics(&d, &shim);

@@ -64,13 +64,17 @@ fn be16(b: &[u8], off: usize) -> Option<u16> {
 pub fn parse_headers(frame: &[u8]) -> Headers {
     let mut h = Headers::default();
     let mut off = 2 * 6;
-    let Some(mut ethertype) = be16(frame, off) else { return h };
+    let Some(mut ethertype) = be16(frame, off) else {
+        return h;
+    };
     off += 2;
     for _ in 0..2 {
         if ethertype != ETHERTYPE_VLAN && ethertype != ETHERTYPE_QINQ {
             break;
         }
-        let Some(t) = be16(frame, off + 2) else { return h };
+        let Some(t) = be16(frame, off + 2) else {
+            return h;
+        };
         ethertype = t;
         off += VLAN_TAG;
     }
@@ -78,7 +82,9 @@ pub fn parse_headers(frame: &[u8]) -> Headers {
     h.l3_offset = off;
     let proto = match ethertype {
         ETHERTYPE_IPV4 => {
-            let Some(&vihl) = frame.get(off) else { return h };
+            let Some(&vihl) = frame.get(off) else {
+                return h;
+            };
             let ihl = usize::from(vihl & 0x0F) * 4;
             if vihl >> 4 != 4 || ihl < IPV4_MIN_HEADER {
                 return h;
@@ -100,7 +106,9 @@ pub fn parse_headers(frame: &[u8]) -> Headers {
             for _ in 0..8 {
                 match next {
                     Some(IPV6_HOP_BY_HOP | IPV6_ROUTING | IPV6_DEST_OPTS) => {
-                        let Some(&ext_len) = frame.get(off + len + 1) else { return h };
+                        let Some(&ext_len) = frame.get(off + len + 1) else {
+                            return h;
+                        };
                         next = frame.get(off + len).copied();
                         len += (usize::from(ext_len) + 1) * 8;
                     }
@@ -181,8 +189,14 @@ pub fn build(
         if len == 0 {
             continue;
         }
-        let slot = out.get_mut(n).filter(|_| n < limit).ok_or(TxBuildError::TooManySegments)?;
-        *slot = DmaSegment { addr: e.Address as u64, len };
+        let slot = out
+            .get_mut(n)
+            .filter(|_| n < limit)
+            .ok_or(TxBuildError::TooManySegments)?;
+        *slot = DmaSegment {
+            addr: e.Address as u64,
+            len,
+        };
         n += 1;
         remaining -= len;
     }
@@ -190,20 +204,35 @@ pub fn build(
         return Err(TxBuildError::Invalid);
     }
     let offload = offload_request(header, data_len, csum_word, lso_word)?;
-    Ok(TxBuild { segments: n, offload })
+    Ok(TxBuild {
+        segments: n,
+        offload,
+    })
 }
 
 /// The offload request of a frame from its NBL info words.
-pub fn offload_request(header: &[u8], data_len: u32, csum_word: usize, lso_word: usize) -> Result<TxOffload, TxBuildError> {
+pub fn offload_request(
+    header: &[u8],
+    data_len: u32,
+    csum_word: usize,
+    lso_word: usize,
+) -> Result<TxOffload, TxBuildError> {
     let h = parse_headers(header);
     let mss = lso_word & lso_info::MSS_MASK;
     if mss != 0 {
         if lso_word & lso_info::TYPE_V2 == 0 {
             return Err(TxBuildError::Invalid);
         }
-        let tcp_off = (lso_word >> lso_info::TCP_HEADER_OFFSET_SHIFT) & lso_info::TCP_HEADER_OFFSET_MASK;
-        let want = if lso_word & lso_info::IPV6 != 0 { L3Proto::Ipv6 } else { L3Proto::Ipv4 };
-        let l4_len = header.get(tcp_off + 12).map_or(0, |b| usize::from(b >> 4) * 4);
+        let tcp_off =
+            (lso_word >> lso_info::TCP_HEADER_OFFSET_SHIFT) & lso_info::TCP_HEADER_OFFSET_MASK;
+        let want = if lso_word & lso_info::IPV6 != 0 {
+            L3Proto::Ipv6
+        } else {
+            L3Proto::Ipv4
+        };
+        let l4_len = header
+            .get(tcp_off + 12)
+            .map_or(0, |b| usize::from(b >> 4) * 4);
         if h.l3 != want
             || tcp_off <= h.l3_offset
             || l4_len < TCP_MIN_HEADER
@@ -231,7 +260,12 @@ pub fn offload_request(header: &[u8], data_len: u32, csum_word: usize, lso_word:
     let udp = csum_word & csum_info::TX_UDP_CHECKSUM != 0;
     let ip = csum_word & csum_info::TX_IP_HEADER_CHECKSUM != 0;
     if !(is_v4 || is_v6) || !(tcp || udp || ip) {
-        return Ok(TxOffload { l3: h.l3, l3_offset: narrow(h.l3_offset)?, ipv4_df: h.ipv4_df, ..Default::default() });
+        return Ok(TxOffload {
+            l3: h.l3,
+            l3_offset: narrow(h.l3_offset)?,
+            ipv4_df: h.ipv4_df,
+            ..Default::default()
+        });
     }
     let l3 = if is_v4 { L3Proto::Ipv4 } else { L3Proto::Ipv6 };
     if h.l3 != l3 || (tcp && udp) {
@@ -240,9 +274,12 @@ pub fn offload_request(header: &[u8], data_len: u32, csum_word: usize, lso_word:
     let mut l3_len = h.l3_len;
     let mut l4_len = 0;
     if tcp {
-        let given = (csum_word >> csum_info::TX_TCP_HEADER_OFFSET_SHIFT) & csum_info::TX_TCP_HEADER_OFFSET_MASK;
+        let given = (csum_word >> csum_info::TX_TCP_HEADER_OFFSET_SHIFT)
+            & csum_info::TX_TCP_HEADER_OFFSET_MASK;
         if given != 0 {
-            l3_len = given.checked_sub(h.l3_offset).ok_or(TxBuildError::Invalid)?;
+            l3_len = given
+                .checked_sub(h.l3_offset)
+                .ok_or(TxBuildError::Invalid)?;
         }
         l4_len = header
             .get(h.l3_offset + l3_len + 12)
@@ -277,7 +314,8 @@ fn narrow(v: usize) -> Result<u16, TxBuildError> {
 /// The `TcpLargeSendNetBufferListInfo` word to leave on a completed LSOv2
 /// NBL: type LSOv2, everything else zero ("LsoV2TransmitComplete").
 pub fn lso_v2_completion_word(lso_word: usize) -> Option<usize> {
-    (lso_word & lso_info::MSS_MASK != 0 && lso_word & lso_info::TYPE_V2 != 0).then_some(lso_info::TYPE_V2)
+    (lso_word & lso_info::MSS_MASK != 0 && lso_word & lso_info::TYPE_V2 != 0)
+        .then_some(lso_info::TYPE_V2)
 }
 
 #[cfg(test)]

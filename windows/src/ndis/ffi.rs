@@ -5,6 +5,8 @@
 //!
 //! Only compiled for the Windows target: host tests never link against
 //! these. Callers wrap each in a safe function in `platform.rs` or `shim/`.
+//! Each function is documented under its own name in Microsoft's reference.
+#![allow(missing_docs)]
 
 use core::ffi::c_void;
 
@@ -18,8 +20,8 @@ use super::nbl::{
 };
 use super::objects::{NDIS_OID_REQUEST, NDIS_STATUS_INDICATION};
 use super::{
-    GROUP_AFFINITY, KIRQL, KSPIN_LOCK, NDIS_HANDLE, NDIS_PORT_NUMBER, NDIS_STATUS, PHYSICAL_ADDRESS,
-    PROCESSOR_NUMBER, UNICODE_STRING,
+    GROUP_AFFINITY, KIRQL, KSPIN_LOCK, NDIS_HANDLE, NDIS_PORT_NUMBER, NDIS_STATUS,
+    PHYSICAL_ADDRESS, PROCESSOR_NUMBER, UNICODE_STRING,
 };
 
 #[link(name = "ndis")]
@@ -33,8 +35,10 @@ extern "system" {
     ) -> NDIS_STATUS;
     pub fn NdisMDeregisterMiniportDriver(NdisMiniportDriverHandle: NDIS_HANDLE);
     /// `MiniportAttributes` points at any `NDIS_MINIPORT_ADAPTER_*_ATTRIBUTES`.
-    pub fn NdisMSetMiniportAttributes(MiniportAdapterHandle: NDIS_HANDLE, MiniportAttributes: *mut c_void)
-        -> NDIS_STATUS;
+    pub fn NdisMSetMiniportAttributes(
+        MiniportAdapterHandle: NDIS_HANDLE,
+        MiniportAttributes: *mut c_void,
+    ) -> NDIS_STATUS;
     pub fn NdisOpenConfigurationEx(
         ConfigObject: *mut NDIS_CONFIGURATION_OBJECT,
         ConfigurationHandle: *mut NDIS_HANDLE,
@@ -60,7 +64,11 @@ extern "system" {
         PhysicalAddress: PHYSICAL_ADDRESS,
         Length: u32,
     ) -> NDIS_STATUS;
-    pub fn NdisMUnmapIoSpace(MiniportAdapterHandle: NDIS_HANDLE, VirtualAddress: *mut c_void, Length: u32);
+    pub fn NdisMUnmapIoSpace(
+        MiniportAdapterHandle: NDIS_HANDLE,
+        VirtualAddress: *mut c_void,
+        Length: u32,
+    );
     pub fn NdisMRegisterScatterGatherDma(
         MiniportAdapterHandle: NDIS_HANDLE,
         DmaDescription: *mut NDIS_SG_DMA_DESCRIPTION,
@@ -88,7 +96,11 @@ extern "system" {
         Tag: u32,
         Priority: u32,
     ) -> *mut c_void;
-    pub fn NdisFreeMemoryWithTagPriority(NdisHandle: NDIS_HANDLE, VirtualAddress: *mut c_void, Tag: u32);
+    pub fn NdisFreeMemoryWithTagPriority(
+        NdisHandle: NDIS_HANDLE,
+        VirtualAddress: *mut c_void,
+        Tag: u32,
+    );
     pub fn NdisMRegisterInterruptEx(
         MiniportAdapterHandle: NDIS_HANDLE,
         MiniportInterruptContext: NDIS_HANDLE,
@@ -116,7 +128,11 @@ extern "system" {
         DataLength: usize,
     ) -> *mut NET_BUFFER_LIST;
     pub fn NdisFreeNetBufferList(NetBufferList: *mut NET_BUFFER_LIST);
-    pub fn NdisAllocateMdl(NdisHandle: NDIS_HANDLE, VirtualAddress: *mut c_void, Length: u32) -> *mut MDL;
+    pub fn NdisAllocateMdl(
+        NdisHandle: NDIS_HANDLE,
+        VirtualAddress: *mut c_void,
+        Length: u32,
+    ) -> *mut MDL;
     pub fn NdisFreeMdl(Mdl: *mut MDL);
     pub fn NdisMAllocateNetBufferSGList(
         NdisMiniportDmaHandle: NDIS_HANDLE,
@@ -150,9 +166,16 @@ extern "system" {
         NumberOfNetBufferLists: u32,
         ReceiveFlags: u32,
     );
-    pub fn NdisMIndicateStatusEx(MiniportAdapterHandle: NDIS_HANDLE, StatusIndication: *mut NDIS_STATUS_INDICATION);
+    pub fn NdisMIndicateStatusEx(
+        MiniportAdapterHandle: NDIS_HANDLE,
+        StatusIndication: *mut NDIS_STATUS_INDICATION,
+    );
     pub fn NdisMPauseComplete(MiniportAdapterHandle: NDIS_HANDLE);
-    pub fn NdisMResetComplete(MiniportAdapterHandle: NDIS_HANDLE, Status: NDIS_STATUS, AddressingReset: u8);
+    pub fn NdisMResetComplete(
+        MiniportAdapterHandle: NDIS_HANDLE,
+        Status: NDIS_STATUS,
+        AddressingReset: u8,
+    );
     pub fn NdisMOidRequestComplete(
         MiniportAdapterHandle: NDIS_HANDLE,
         OidRequest: *mut NDIS_OID_REQUEST,
@@ -171,7 +194,12 @@ extern "system" {
 #[link(name = "ndis")]
 extern "C" {
     /// `__cdecl`, variadic: `NumberOfErrorValues` ULONGs follow.
-    pub fn NdisWriteErrorLogEntry(NdisAdapterHandle: NDIS_HANDLE, ErrorCode: u32, NumberOfErrorValues: u32, ...);
+    pub fn NdisWriteErrorLogEntry(
+        NdisAdapterHandle: NDIS_HANDLE,
+        ErrorCode: u32,
+        NumberOfErrorValues: u32,
+        ...
+    );
 }
 
 #[link(name = "ntoskrnl")]
@@ -180,7 +208,11 @@ extern "system" {
     pub fn KeReleaseSpinLock(SpinLock: *mut KSPIN_LOCK, NewIrql: KIRQL);
     pub fn KeGetCurrentProcessorNumberEx(ProcNumber: *mut PROCESSOR_NUMBER) -> u32;
     /// `CacheType` is a `MEMORY_CACHING_TYPE` (`MmWriteCombined` = 2).
-    pub fn MmMapIoSpace(PhysicalAddress: PHYSICAL_ADDRESS, NumberOfBytes: usize, CacheType: u32) -> *mut c_void;
+    pub fn MmMapIoSpace(
+        PhysicalAddress: PHYSICAL_ADDRESS,
+        NumberOfBytes: usize,
+        CacheType: u32,
+    ) -> *mut c_void;
     pub fn MmUnmapIoSpace(BaseAddress: *mut c_void, NumberOfBytes: usize);
     pub fn KeBugCheckEx(BugCheckCode: u32, P1: usize, P2: usize, P3: usize, P4: usize) -> !;
 }

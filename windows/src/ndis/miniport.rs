@@ -50,8 +50,11 @@ pub mod object_type {
 }
 
 /// `MINIPORT_INITIALIZE`.
-pub type MiniportInitialize =
-    unsafe extern "system" fn(NDIS_HANDLE, NDIS_HANDLE, *mut NDIS_MINIPORT_INIT_PARAMETERS) -> NDIS_STATUS;
+pub type MiniportInitialize = unsafe extern "system" fn(
+    NDIS_HANDLE,
+    NDIS_HANDLE,
+    *mut NDIS_MINIPORT_INIT_PARAMETERS,
+) -> NDIS_STATUS;
 /// `MINIPORT_HALT` (second argument: `NDIS_HALT_ACTION`).
 pub type MiniportHalt = unsafe extern "system" fn(NDIS_HANDLE, u32);
 /// `MINIPORT_UNLOAD` (argument: `PDRIVER_OBJECT`).
@@ -63,12 +66,14 @@ pub type MiniportPause =
 pub type MiniportRestart =
     unsafe extern "system" fn(NDIS_HANDLE, *mut NDIS_MINIPORT_RESTART_PARAMETERS) -> NDIS_STATUS;
 /// `MINIPORT_OID_REQUEST`.
-pub type MiniportOidRequest = unsafe extern "system" fn(NDIS_HANDLE, *mut NDIS_OID_REQUEST) -> NDIS_STATUS;
+pub type MiniportOidRequest =
+    unsafe extern "system" fn(NDIS_HANDLE, *mut NDIS_OID_REQUEST) -> NDIS_STATUS;
 /// `MINIPORT_SEND_NET_BUFFER_LISTS`.
 pub type MiniportSendNetBufferLists =
     unsafe extern "system" fn(NDIS_HANDLE, *mut NET_BUFFER_LIST, NDIS_PORT_NUMBER, u32);
 /// `MINIPORT_RETURN_NET_BUFFER_LISTS`.
-pub type MiniportReturnNetBufferLists = unsafe extern "system" fn(NDIS_HANDLE, *mut NET_BUFFER_LIST, u32);
+pub type MiniportReturnNetBufferLists =
+    unsafe extern "system" fn(NDIS_HANDLE, *mut NET_BUFFER_LIST, u32);
 /// `MINIPORT_CANCEL_SEND`.
 pub type MiniportCancelSend = unsafe extern "system" fn(NDIS_HANDLE, *mut c_void);
 /// `MINIPORT_CHECK_FOR_HANG`.
@@ -76,7 +81,8 @@ pub type MiniportCheckForHang = unsafe extern "system" fn(NDIS_HANDLE) -> BOOLEA
 /// `MINIPORT_RESET` (second argument: `PBOOLEAN AddressingReset`).
 pub type MiniportReset = unsafe extern "system" fn(NDIS_HANDLE, *mut BOOLEAN) -> NDIS_STATUS;
 /// `MINIPORT_DEVICE_PNP_EVENT_NOTIFY`.
-pub type MiniportDevicePnpEventNotify = unsafe extern "system" fn(NDIS_HANDLE, *mut NET_DEVICE_PNP_EVENT);
+pub type MiniportDevicePnpEventNotify =
+    unsafe extern "system" fn(NDIS_HANDLE, *mut NET_DEVICE_PNP_EVENT);
 /// `MINIPORT_SHUTDOWN` (second argument: `NDIS_SHUTDOWN_ACTION`).
 pub type MiniportShutdown = unsafe extern "system" fn(NDIS_HANDLE, u32);
 /// `MINIPORT_CANCEL_OID_REQUEST`.
@@ -90,7 +96,8 @@ pub type MiniportAllocateSharedMemComplete =
 /// `MINIPORT_ISR` (line-based): context, out QueueDefaultInterruptDpc, out TargetProcessors.
 pub type MiniportIsr = unsafe extern "system" fn(NDIS_HANDLE, *mut BOOLEAN, *mut u32) -> BOOLEAN;
 /// `MINIPORT_INTERRUPT_DPC` (line-based).
-pub type MiniportInterruptDpc = unsafe extern "system" fn(NDIS_HANDLE, *mut c_void, *mut c_void, *mut c_void);
+pub type MiniportInterruptDpc =
+    unsafe extern "system" fn(NDIS_HANDLE, *mut c_void, *mut c_void, *mut c_void);
 /// `MINIPORT_DISABLE_INTERRUPT` / `MINIPORT_ENABLE_INTERRUPT`.
 pub type MiniportToggleInterrupt = unsafe extern "system" fn(NDIS_HANDLE);
 /// `MINIPORT_MESSAGE_INTERRUPT`: context, MessageId, out QueueDefaultInterruptDpc, out TargetProcessors.
@@ -122,7 +129,8 @@ pub struct NDIS_MINIPORT_DRIVER_CHARACTERISTICS {
     /// `NDIS_WDM_DRIVER`...; 0 for us.
     pub Flags: u32,
     /// `SET_OPTIONS`.
-    pub SetOptionsHandler: Option<unsafe extern "system" fn(NDIS_HANDLE, NDIS_HANDLE) -> NDIS_STATUS>,
+    pub SetOptionsHandler:
+        Option<unsafe extern "system" fn(NDIS_HANDLE, NDIS_HANDLE) -> NDIS_STATUS>,
     /// `MiniportInitializeEx`.
     pub InitializeHandlerEx: Option<MiniportInitialize>,
     /// `MiniportHaltEx`.
@@ -159,11 +167,15 @@ pub struct NDIS_MINIPORT_DRIVER_CHARACTERISTICS {
 /// `NDIS_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_2`.
 pub const NDIS_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_2: u8 = 2;
 /// `NDIS_SIZEOF_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_1`.
-pub const NDIS_SIZEOF_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_1: usize =
-    size_through!(NDIS_MINIPORT_DRIVER_CHARACTERISTICS, CancelOidRequestHandler);
+pub const NDIS_SIZEOF_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_1: usize = size_through!(
+    NDIS_MINIPORT_DRIVER_CHARACTERISTICS,
+    CancelOidRequestHandler
+);
 /// `NDIS_SIZEOF_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_2`.
-pub const NDIS_SIZEOF_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_2: usize =
-    size_through!(NDIS_MINIPORT_DRIVER_CHARACTERISTICS, CancelDirectOidRequestHandler);
+pub const NDIS_SIZEOF_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_2: usize = size_through!(
+    NDIS_MINIPORT_DRIVER_CHARACTERISTICS,
+    CancelDirectOidRequestHandler
+);
 const _: () = assert!(NDIS_SIZEOF_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_1 == 136);
 const _: () = assert!(NDIS_SIZEOF_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_2 == 152);
 const _: () = assert!(size_of::<NDIS_MINIPORT_DRIVER_CHARACTERISTICS>() == 152);
@@ -271,11 +283,15 @@ pub struct NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES {
 /// `NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_2`.
 pub const NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_2: u8 = 2;
 /// `NDIS_SIZEOF_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_1`.
-pub const NDIS_SIZEOF_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_1: usize =
-    size_through!(NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES, AutoNegotiationFlags);
+pub const NDIS_SIZEOF_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_1: usize = size_through!(
+    NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES,
+    AutoNegotiationFlags
+);
 /// `NDIS_SIZEOF_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_2`.
-pub const NDIS_SIZEOF_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_2: usize =
-    size_through!(NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES, PowerManagementCapabilitiesEx);
+pub const NDIS_SIZEOF_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_2: usize = size_through!(
+    NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES,
+    PowerManagementCapabilitiesEx
+);
 const _: () = assert!(NDIS_SIZEOF_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_1 == 216);
 const _: () = assert!(NDIS_SIZEOF_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_2 == 224);
 const _: () = assert!(size_of::<NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES>() == 224);
@@ -297,8 +313,10 @@ pub struct NDIS_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES {
 /// `NDIS_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES_REVISION_1`.
 pub const NDIS_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES_REVISION_1: u8 = 1;
 /// `NDIS_SIZEOF_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES_REVISION_1`.
-pub const NDIS_SIZEOF_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES_REVISION_1: usize =
-    size_through!(NDIS_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES, TcpConnectionOffloadHardwareCapabilities);
+pub const NDIS_SIZEOF_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES_REVISION_1: usize = size_through!(
+    NDIS_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES,
+    TcpConnectionOffloadHardwareCapabilities
+);
 const _: () = assert!(NDIS_SIZEOF_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES_REVISION_1 == 40);
 const _: () = assert!(size_of::<NDIS_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES>() == 40);
 
@@ -324,7 +342,8 @@ pub struct NDIS_MINIPORT_INIT_PARAMETERS {
     /// PCIe properties.
     pub PciDeviceCustomProperties: *mut c_void,
 }
-const _: () = assert!(size_through!(NDIS_MINIPORT_INIT_PARAMETERS, PciDeviceCustomProperties) == 64);
+const _: () =
+    assert!(size_through!(NDIS_MINIPORT_INIT_PARAMETERS, PciDeviceCustomProperties) == 64);
 const _: () = assert!(size_of::<NDIS_MINIPORT_INIT_PARAMETERS>() == 64);
 
 /// `NDIS_MINIPORT_PAUSE_PARAMETERS`.

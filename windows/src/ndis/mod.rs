@@ -78,7 +78,11 @@ impl NDIS_OBJECT_HEADER {
     /// A header for `ty`, revision `rev`, `size` bytes (checked to fit u16).
     pub const fn new(ty: u8, rev: u8, size: usize) -> Self {
         assert!(size <= u16::MAX as usize);
-        NDIS_OBJECT_HEADER { Type: ty, Revision: rev, Size: size as u16 }
+        NDIS_OBJECT_HEADER {
+            Type: ty,
+            Revision: rev,
+            Size: size as u16,
+        }
     }
 }
 

@@ -78,7 +78,8 @@ pub struct NET_BUFFER {
     pub NdisReserved: Aligned16<2>,
     /// Protocol private.
     pub ProtocolReserved: Aligned16<6>,
-    /// Ours while we own the NB: [`NB_SLOT_NBL`], [`NB_SLOT_SGL`], [`NB_SLOT_NEXT`].
+    /// Ours while we own the NB: [`NB_SLOT_NBL`], [`NB_SLOT_SGL`],
+    /// [`NB_SLOT_NEXT`], [`NB_SLOT_ADAPTER`].
     pub MiniportReserved: Aligned16<4>,
     /// Physical address of the data (NDIS 6.1).
     pub DataPhysicalAddress: PHYSICAL_ADDRESS,
@@ -101,8 +102,10 @@ const _: () = assert!(size_of::<NET_BUFFER>() == 176);
 pub const NB_SLOT_NBL: usize = 0;
 /// Slot: the scatter-gather list NDIS built for it.
 pub const NB_SLOT_SGL: usize = 1;
-/// Slot: next NB in the shim's pending-send FIFO.
+/// Slot: next NB in the shim's pending-send FIFO or completion list.
 pub const NB_SLOT_NEXT: usize = 2;
+/// Slot: the adapter (the SG-list callback gets only the NB as context).
+pub const NB_SLOT_ADAPTER: usize = 3;
 
 /// `NDIS_NET_BUFFER_LIST_INFO` indexes (NDIS 6.30, x64).
 pub mod info {

@@ -31,6 +31,8 @@ pub const NDIS_STATUS_DEVICE_FAILED: NDIS_STATUS = st(0xC001_0008);
 pub const NDIS_STATUS_MULTICAST_FULL: NDIS_STATUS = st(0xC001_0009);
 /// A reset is in progress.
 pub const NDIS_STATUS_RESET_IN_PROGRESS: NDIS_STATUS = st(0xC001_000D);
+/// Hardware resources (BARs, interrupts) missing or unusable.
+pub const NDIS_STATUS_RESOURCE_CONFLICT: NDIS_STATUS = st(0xC001_001E);
 /// Malformed packet.
 pub const NDIS_STATUS_INVALID_PACKET: NDIS_STATUS = st(0xC001_000F);
 /// The adapter is not ready.
@@ -54,6 +56,9 @@ pub const NDIS_STATUS_UNSUPPORTED_REVISION: NDIS_STATUS = st(0xC023_002C);
 
 /// Status indication: link state changed; buffer is an `NDIS_LINK_STATE`.
 pub const NDIS_STATUS_LINK_STATE: NDIS_STATUS = st(0x4001_0017);
+/// Status indication: the current task-offload configuration changed;
+/// buffer is an `NDIS_OFFLOAD` (required after OID_TCP_OFFLOAD_PARAMETERS).
+pub const NDIS_STATUS_TASK_OFFLOAD_CURRENT_CONFIG: NDIS_STATUS = st(0x4002_0006);
 
 /// Event-log code `EVENT_NDIS_UNSUPPORTED_CONFIGURATION` (netevent.h), used
 /// as `NDIS_ERROR_CODE_UNSUPPORTED_CONFIGURATION` for refused keywords.

@@ -319,6 +319,14 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
                     .flat_map(|i| self.customer_metrics[i].to_le_bytes())
                     .collect();
                 let len = cmd.ctrl.length as usize;
+                // The support query carries no buffer: upstream Linux sends
+                // requested = 0x3F with address 0 / length 0 at probe and
+                // reads only `reported_metrics` (tests_upstream.rs).
+                if cmd.ctrl.address.get() == 0 || len == 0 {
+                    return AdminReply::ok(&CustomerMetricsResp {
+                        reported_metrics: reported,
+                    });
+                }
                 if values.len() > len {
                     return AdminReply::err(AdminStatus::MalformedRequest);
                 }

@@ -4,6 +4,9 @@
 
 use std::rc::Rc;
 
+use cloudnic_ena::defs::admin::{
+    AdminStatus, CustomerMetricsResp, GetStatsCmd, CUSTOMER_METRICS_SUPPORT_MASK,
+};
 use cloudnic_ena::defs::io::{
     tx_offload_ctrl, TxDesc, TxDescCtrl, TxDescMetaCtrl, L3_PROTO_IPV4, L4_PROTO_UDP,
 };
@@ -75,5 +78,36 @@ fn shared_bar2_must_match_the_bar_size() {
     assert_eq!(
         a.dev.use_shared_bar2(Rc::new(LocalDeviceMemory::new(4096))),
         Err(4096)
+    );
+}
+
+/// Upstream `ena` (7.2) probes customer-metrics support at init with
+/// GET_STATS type 4, `requested_metrics` = the full support mask and no
+/// control buffer (address 0, length 0), and only reads `reported_metrics`
+/// from the completion. The model used to answer MALFORMED_REQUEST (status
+/// 4: "Failed to query customer metrics support. error: -22" in the guest
+/// log at every probe and reset); it must report the supported metrics.
+#[test]
+fn customer_metrics_support_query_without_buffer_succeeds() {
+    let mut a = RawDriver::bring_up(EnaModelConfig::default());
+    let acq = a
+        .submit(&GetStatsCmd::customer_metrics(
+            CUSTOMER_METRICS_SUPPORT_MASK,
+            0,
+            0,
+        ))
+        .expect("completion");
+    assert_eq!(acq.common.status, AdminStatus::Success as u8);
+    let resp: CustomerMetricsResp = acq.response().expect("response");
+    assert_eq!(resp.reported_metrics, CUSTOMER_METRICS_SUPPORT_MASK);
+    // With a buffer, values are still written and checked against its size.
+    let buf = a.arena.alloc(512, 8).unwrap();
+    let acq = a
+        .submit(&GetStatsCmd::customer_metrics(0x3, buf, 8))
+        .expect("completion");
+    assert_eq!(
+        acq.common.status,
+        AdminStatus::MalformedRequest as u8,
+        "two values do not fit in 8 bytes"
     );
 }
