@@ -22,6 +22,9 @@ bash tools/rust-src.sh
 cargo +nightly build --quiet -Zbuild-std=core --target x86_64-unknown-none \
   -p cloudnic-common -p cloudnic-ena -p cloudnic-mana
 
+step "Windows: NDIS miniport logic tests, cloudnic.sys build and PE checks"
+bash windows/ci.sh
+
 if [ -x linux/ci.sh ] && [ "${CLOUDNIC_SKIP_LINUX:-0}" != 1 ]; then
   step "Linux: kernel environment, cloudnic.ko build, load in Debian's kernel under QEMU"
   bash linux/ci.sh

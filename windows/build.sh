@@ -48,7 +48,7 @@ x86_64-w64-mingw32-ld \
   --entry DriverEntry --image-base 0x140000000 \
   --enable-reloc-section --dynamicbase --high-entropy-va --nxcompat \
   --file-alignment 0x200 --section-alignment 0x1000 --no-insert-timestamp \
-  --exclude-all-symbols --gc-sections --nostdlib \
+  --exclude-all-symbols --gc-sections --nostdlib --strip-debug \
   -Map "$OUT_DIR/cloudnic.map" -o "$SYS" \
   "$LIB" -L"$MINGW_LIB" -lndis -lntoskrnl -lhal
 cp "$here/cloudnic.inf" "$OUT_DIR/cloudnic.inf"

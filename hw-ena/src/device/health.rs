@@ -13,7 +13,17 @@ use super::queues::QueuePair;
 use super::EnaDevice;
 use crate::admin::AdminQueue;
 use crate::aenq::AenqRing;
+use crate::defs::regs::{offset, DevSts, READLESS_FAILED};
 use crate::features::Negotiated;
+
+/// Reset reason when DEV_STS reports FATAL_ERROR. ena.md §1.4 has no code
+/// for a device-reported fatal state: DEVICE_REQUEST (19) names the AENQ
+/// DEVICE_REQUEST_RESET event and would tell the device (and our counters)
+/// that it asked for this reset, which it did not; the other codes name a
+/// driver-side observation that was not made. GENERIC (13) is the
+/// specification's catch-all, and below 16 it reaches the device unchanged
+/// whether or not EXTENDED_RESET_REASONS is advertised.
+pub(crate) const FATAL_STATUS_RESET_REASON: ResetReason = ResetReason::Generic;
 
 /// Poll/interrupt bookkeeping of one queue pair, fed by the shim's calls.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -147,6 +157,14 @@ impl<P: Platform, R: RegisterBar> EnaDevice<P, R> {
         if self.failed || self.shut_down {
             return None;
         }
+        if self.device_status_fatal() {
+            cn_err!(
+                &self.plat,
+                "Device reports a fatal error (DEV_STS.FATAL_ERROR). Reset the device"
+            );
+            self.trigger.trigger(FATAL_STATUS_RESET_REASON);
+            return self.trigger.pending();
+        }
         let now = self.plat.now_us();
         let ka_expired = {
             let timeout = self.monitor.config().keep_alive_timeout_us;
@@ -196,6 +214,19 @@ impl<P: Platform, R: RegisterBar> EnaDevice<P, R> {
         }
         self.trigger.trigger(reason);
         self.trigger.pending()
+    }
+
+    /// Read DEV_STS (readless on the control path, ena.md §2) and test
+    /// FATAL_ERROR (§1.3 bit 5). Nothing else reports this state: the
+    /// device may keep sending keep-alives while it is set. An unanswered
+    /// read (all-ones, in readless and direct mode alike) gives no verdict
+    /// this tick; the other checks still run, so a device that stopped
+    /// answering altogether is still caught by the keep-alive watchdog.
+    fn device_status_fatal(&mut self) -> bool {
+        match self.mmio.read32(&self.plat, &self.bar0, offset::DEV_STS) {
+            READLESS_FAILED => false,
+            sts => DevSts::from_bits_retain(sts).contains(DevSts::FATAL_ERROR),
+        }
     }
 
     fn worst_pending_timed_out(&self) -> u64 {

@@ -15,6 +15,7 @@ use crate::defs::admin::{FeatureId, MtuFeature};
 use crate::defs::io::INTR_DELAY_MAX;
 
 impl<P: Platform, R: RegisterBar> EnaDevice<P, R> {
+    #[inline]
     pub(super) fn pair_mut(&mut self, q: u16) -> Option<&mut QueuePair<P>> {
         self.queues.as_mut()?.get_mut(usize::from(q))?.as_mut()
     }
@@ -34,6 +35,24 @@ impl<P: Platform, R: RegisterBar> EnaDevice<P, R> {
             }
             _ => (0, 0),
         }
+    }
+
+    /// [`NetDevice::tx_post`] for packets the ring's short path declined.
+    #[inline(never)]
+    fn tx_post_general(&mut self, q: u16, pkt: &TxPacket<'_>, now: u64) -> Result<(), TxError> {
+        let Self {
+            plat,
+            bar0,
+            bar2,
+            queues,
+            ..
+        } = self;
+        let pair = queues
+            .as_mut()
+            .and_then(|t| t.get_mut(usize::from(q)))
+            .and_then(Option::as_mut)
+            .ok_or(TxError::NotRunning)?;
+        pair.tx.post_general(plat, bar0, bar2.as_ref(), pkt, now)
     }
 
     fn note_bad_completion(&mut self, q: u16, reason: ResetReason) {
@@ -92,27 +111,20 @@ impl<P: Platform, R: RegisterBar> NetDevice for EnaDevice<P, R> {
         Ok(())
     }
 
-    // Per-packet path: inlined into the shim's transmit loop; the ring
-    // keeps its general (offload, multi-segment, LLQ) path out of line.
+    // Per-packet path: inlined into the shim's transmit loop. The ring's
+    // short path runs here; everything else (offloads, several segments,
+    // LLQ, refusals) goes out of line to `tx_post_general`.
     #[inline]
     fn tx_post(&mut self, q: u16, pkt: &TxPacket<'_>) -> Result<(), TxError> {
         if self.trigger.is_pending() {
             return Err(TxError::NotRunning);
         }
         let now = self.plat.now_us();
-        let Self {
-            plat,
-            bar0,
-            bar2,
-            queues,
-            ..
-        } = self;
-        let pair = queues
-            .as_mut()
-            .and_then(|t| t.get_mut(usize::from(q)))
-            .and_then(Option::as_mut);
-        let pair = pair.ok_or(TxError::NotRunning)?;
-        pair.tx.post(plat, bar0, bar2.as_ref(), pkt, now)
+        let pair = self.pair_mut(q).ok_or(TxError::NotRunning)?;
+        if pair.tx.try_post_plain(pkt, now) {
+            return Ok(());
+        }
+        self.tx_post_general(q, pkt, now)
     }
 
     fn tx_kick(&mut self, q: u16) {

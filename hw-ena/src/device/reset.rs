@@ -7,6 +7,7 @@ use cloudnic_common::{cn_err, cn_info, Error, Platform, RegisterBar, ResetReason
 use super::{bringup, device_info, health, EnaDevice};
 use crate::aenq::AenqEvent;
 use crate::defs::admin::HwHints;
+use crate::defs::regs::{offset, READLESS_FAILED};
 
 impl<P: Platform, R: RegisterBar> EnaDevice<P, R> {
     /// Reap admin completions and process AENQ events (MSI-X vector 0).
@@ -62,6 +63,10 @@ impl<P: Platform, R: RegisterBar> EnaDevice<P, R> {
     /// §6.5: count, log and dump (reason ≠ NORMAL), reset the device with
     /// the reason, free the queues (tokens to `release`), re-initialise with
     /// NORMAL and restore MTU, queues, rings, RSS and moderation.
+    ///
+    /// A device that does not answer a register read is left alone: nothing
+    /// is counted or torn down, the reset stays pending and `Err(Timeout)`
+    /// tells the shim to try again at the next health tick.
     pub(super) fn do_reset(
         &mut self,
         reason: ResetReason,
@@ -69,6 +74,14 @@ impl<P: Platform, R: RegisterBar> EnaDevice<P, R> {
     ) -> Result<(), Error> {
         if self.shut_down || self.failed {
             return Err(Error::NotRunning);
+        }
+        if !self.device_answers() {
+            // §6.5 step 2: destroying the queues of a device that does not
+            // answer cannot be undone; keep the reset pending (first reason
+            // wins) and let the next health tick try again.
+            cn_err!(&self.plat, "FW isn't responsive, skipping reset routine");
+            self.trigger.trigger(reason);
+            return Err(Error::Timeout);
         }
         self.trigger.clear();
         self.stats.resets.record(reason);
@@ -111,6 +124,14 @@ impl<P: Platform, R: RegisterBar> EnaDevice<P, R> {
                 Err(e)
             }
         }
+    }
+
+    /// True if a VERSION read is answered (Linux validates the version
+    /// before queueing the reset work, ena.md §6.5 step 2). All-ones is
+    /// what a failed readless read returns and what a direct load from an
+    /// absent device reads, so it means "not answering" in both modes.
+    fn device_answers(&mut self) -> bool {
+        self.mmio.read32(&self.plat, &self.bar0, offset::VERSION) != READLESS_FAILED
     }
 
     /// §6.5 step 5: full init, same MAC, max MTU still fits, RSS again,

@@ -9,6 +9,7 @@
 pub mod intr;
 pub mod llq;
 pub mod rx;
+mod rx_class;
 pub mod stats;
 pub mod tx;
 mod tx_desc;

@@ -8,19 +8,17 @@
 //! so a packet split across two polls is finished on the next one and
 //! nothing is lost if the device misbehaves in between.
 
-use cloudnic_common::nic::{
-    L3Proto, L4Proto, Released, RssHashType, RxBuffer, RxChecksum, RxFragment, RxPacket,
-};
-use cloudnic_common::reqid::ReqIdPool;
+use cloudnic_common::nic::{Released, RxBuffer, RxFragment, RxPacket};
+use cloudnic_common::reqid::ReqIdSlab;
 use cloudnic_common::ring::{entries_free, entries_in_use, PhaseRing};
 use cloudnic_common::stats::{add, inc};
 use cloudnic_common::{DmaRegion, Error, Platform, RegisterBar, ResetReason};
 
 use crate::defs::io::{
-    RxCdesc, RxCdescStatus, RxDesc, L3_PROTO_IPV4, L3_PROTO_IPV6, L4_PROTO_TCP, L4_PROTO_UDP,
-    RX_CDESC_WORDS, RX_DESC_SIZE,
+    RxCdesc, RxCdescStatus, RxDesc, RX_CDESC_STATUS_MBZ, RX_CDESC_WORDS, RX_DESC_SIZE,
 };
 use crate::io::intr::QueueIntr;
+use crate::io::rx_class::RxClassCache;
 pub use crate::io::stats::RxQueueStats;
 use crate::io::tx::{zero_dma, CQ_ALIGN};
 
@@ -33,8 +31,10 @@ pub const RX_MAX_BUF_LEN: u32 = 0x1_0000;
 const ADDR_LIMIT: u64 = 1 << 48;
 const CDESC_SIZE: usize = RX_CDESC_WORDS as usize * 4;
 const STATUS_PHASE: u32 = RxCdescStatus::PHASE.bits();
+const STATUS_LAST: u32 = RxCdescStatus::LAST.bits();
 
-/// Per-request-id bookkeeping (valid while the id is in flight in the pool).
+/// Per-request-id bookkeeping, kept in the id slab with the id's in-flight
+/// flag (valid while the id is in flight).
 #[derive(Clone, Copy, Debug, Default)]
 struct RxSlot {
     token: u64,
@@ -45,8 +45,7 @@ struct RxSlot {
 pub struct RxRing<P: Platform> {
     sq: P::Dma,
     cq: P::Dma,
-    slots: P::Table<RxSlot>,
-    ids: ReqIdPool<P>,
+    ids: ReqIdSlab<P, RxSlot>,
     sq_pos: PhaseRing,
     cq_pos: PhaseRing,
     next_to_comp: u16,
@@ -59,6 +58,7 @@ pub struct RxRing<P: Platform> {
     pkt_offset: u32,
     /// Bytes gathered so far (≤ 32 buffers of ≤ 65535 bytes: fits in u32).
     pkt_len: u32,
+    class: RxClassCache,
     stats: RxQueueStats,
 }
 
@@ -76,8 +76,7 @@ impl<P: Platform> RxRing<P> {
         Ok(RxRing {
             sq: plat.alloc_dma((n * RX_DESC_SIZE).max(CQ_ALIGN), CQ_ALIGN)?,
             cq: plat.alloc_dma((n * CDESC_SIZE).max(CQ_ALIGN), CQ_ALIGN)?,
-            slots: plat.alloc_table(n, |_| RxSlot::default())?,
-            ids: ReqIdPool::new(plat, depth.into())?,
+            ids: ReqIdSlab::new(plat, depth.into(), RxSlot::default())?,
             sq_pos,
             cq_pos: sq_pos,
             next_to_comp: 0,
@@ -89,6 +88,7 @@ impl<P: Platform> RxRing<P> {
             nfrags: 0,
             pkt_offset: 0,
             pkt_len: 0,
+            class: RxClassCache::new(),
             stats: RxQueueStats::default(),
         })
     }
@@ -144,26 +144,35 @@ impl<P: Platform> RxRing<P> {
     /// announced as 64 KiB (the descriptor's maximum).
     pub fn refill<R: RegisterBar>(&mut self, bar0: &R, bufs: &[RxBuffer]) -> u32 {
         let room = self.space() as usize;
+        let bufs = bufs.get(..room.min(bufs.len())).unwrap_or_default();
+        // Position and phase kept locally for the batch (the phase flips
+        // when the index wraps, as in `PhaseRing`); written back once.
+        let mask = self.sq_pos.mask();
+        let mut counter = self.sq_pos.counter();
+        let mut phase = self.sq_pos.phase();
         let mut taken = 0u32;
-        for b in bufs.iter().take(room) {
+        for b in bufs {
             if b.len == 0 || b.addr >= ADDR_LIMIT {
                 break;
             }
-            let Some(id) = self.ids.alloc() else { break };
             let len = b.len.min(RX_MAX_BUF_LEN);
-            if let Some(slot) = self.slots.get_mut(usize::from(id)) {
-                *slot = RxSlot {
-                    token: b.token,
-                    len,
-                };
-            }
-            let q = RxDesc::new(len, id, b.addr, self.sq_pos.phase()).to_qwords();
-            let off = usize::from(self.sq_pos.index()) * RX_DESC_SIZE;
+            let slot = RxSlot {
+                token: b.token,
+                len,
+            };
+            let Some(id) = self.ids.alloc(slot) else { break };
+            let q = RxDesc::new(len, id, b.addr, phase).to_qwords();
+            let off = usize::from(counter & mask) * RX_DESC_SIZE;
             self.sq.write64(off, q[0]);
             self.sq.write64(off + 8, q[1]);
-            self.sq_pos.advance(1);
+            counter = counter.wrapping_add(1);
+            if counter & mask == 0 {
+                phase = !phase;
+            }
             taken += 1;
         }
+        // taken ≤ room < depth ≤ 32768.
+        self.sq_pos.advance(taken as u16);
         if taken != 0 {
             bar0.write32(self.sq_db, u32::from(self.sq_pos.counter()));
         }
@@ -185,127 +194,166 @@ impl<P: Platform> RxRing<P> {
     /// a length beyond the posted buffer (offset included for the first) →
     /// RxDescriptorMalformed (stricter than Linux: a device must never claim
     /// more bytes than it was given). Packets before the bad one were delivered.
+    ///
+    /// The completion's first 64-bit word (status with phase and MBZ bits,
+    /// length, req_id) is read with one load, so the load that sees the new
+    /// phase sees that entry's length and req_id too (an aligned 64-bit load
+    /// is single-copy atomic); the DMA read barrier then orders the read of
+    /// the second word (hash, offset) after it (ena.md §5.6 protocol: phase,
+    /// `dma_rmb`, fields). The head position, the expected phase (a bit in
+    /// the status word's position, flipped when the index wraps, as
+    /// [`PhaseRing`] does) and `next_to_comp` are kept locally and written
+    /// back once. A packet in one buffer (no gather in progress, `last` set)
+    /// is delivered straight from the completion with a one-fragment list on
+    /// the stack; others are gathered ([`RxRing::gather`]), which leaves the
+    /// ring state the same way for the same completions.
     pub fn poll(
         &mut self,
         plat: &P,
         budget: u32,
         deliver: &mut dyn FnMut(&RxPacket<'_>),
     ) -> Result<u32, ResetReason> {
+        let checked = if self.mbz_checked {
+            STATUS_PHASE | RX_CDESC_STATUS_MBZ.bits()
+        } else {
+            STATUS_PHASE
+        };
+        let mask = self.cq_pos.mask();
+        let mut counter = self.cq_pos.counter();
+        let mut want = if self.cq_pos.phase() { STATUS_PHASE } else { 0 };
+        let mut next_to_comp = self.next_to_comp;
         let mut pkts = 0u32;
-        while pkts < budget {
-            let off = usize::from(self.cq_pos.index()) * CDESC_SIZE;
-            if !self.cq_pos.is_new(self.cq.read32(off) & STATUS_PHASE != 0) {
-                break;
+        let verdict = loop {
+            if pkts >= budget {
+                break Ok(());
+            }
+            let off = usize::from(counter & mask) * CDESC_SIZE;
+            let q0 = self.cq.read64(off);
+            // The status word is the low half of the first 64-bit word.
+            let odd = (q0 as u32 ^ want) & checked;
+            if odd & STATUS_PHASE != 0 {
+                break Ok(()); // not written by the device yet
             }
             plat.dma_read_barrier();
-            let c = RxCdesc::from_qwords([self.cq.read64(off), self.cq.read64(off + 8)]);
-            let flags = c.flags();
-            if flags.contains(RxCdescStatus::FIRST) && self.nfrags != 0 {
-                return Err(ResetReason::RxDescriptorMalformed);
-            }
-            if self.mbz_checked && c.mbz_violated() {
-                return Err(ResetReason::RxDescriptorMalformed);
-            }
-            if self.nfrags >= self.max_sgl {
-                inc(&mut self.stats.bad_desc_num);
-                return Err(ResetReason::TooManyRxDescs);
-            }
-            // The pool refuses ids out of range, never posted, or completed twice.
-            if self.ids.free(c.req_id).is_err() {
-                inc(&mut self.stats.bad_req_id);
-                return Err(ResetReason::InvalidRxReqId);
-            }
-            let slot = self
-                .slots
-                .get(usize::from(c.req_id))
-                .copied()
-                .unwrap_or_default();
-            // The buffer is ours again: keep it in `frags` even if the length
-            // check below fails, so `release_all` still returns it.
-            let idx = usize::from(self.nfrags);
-            if let Some(f) = self.frags.get_mut(idx) {
-                *f = RxFragment {
+            let c = RxCdesc::from_qwords([q0, self.cq.read64(off + 8)]);
+            let mbz_violated = odd != 0;
+            if self.nfrags == 0 && c.status & STATUS_LAST != 0 {
+                // A packet in one buffer.
+                if mbz_violated {
+                    break Err(ResetReason::RxDescriptorMalformed);
+                }
+                // The slab refuses ids out of range, never posted, or
+                // completed twice.
+                let Ok(&slot) = self.ids.take(c.req_id) else {
+                    inc(&mut self.stats.bad_req_id);
+                    break Err(ResetReason::InvalidRxReqId);
+                };
+                next_to_comp = next_to_comp.wrapping_add(1);
+                let frag = RxFragment {
                     token: slot.token,
                     len: c.length.into(),
                 };
-            }
-            self.nfrags += 1;
-            self.next_to_comp = self.next_to_comp.wrapping_add(1);
-            let offset = if idx == 0 { u32::from(c.offset) } else { 0 };
-            if u32::from(c.length) + offset > slot.len {
-                return Err(ResetReason::RxDescriptorMalformed);
-            }
-            if idx == 0 {
-                self.pkt_offset = offset;
-                self.pkt_len = 0;
-            }
-            self.pkt_len += u32::from(c.length);
-            self.cq_pos.advance(1);
-            if flags.contains(RxCdescStatus::LAST) {
-                self.deliver(&c, deliver);
+                let offset = u32::from(c.offset);
+                // length ≤ 65535 and offset ≤ 255: no overflow.
+                if frag.len + offset > slot.len {
+                    // The buffer is ours again: keep it for `release_all`.
+                    if let Some(f) = self.frags.first_mut() {
+                        *f = frag;
+                        self.nfrags = 1;
+                    }
+                    break Err(ResetReason::RxDescriptorMalformed);
+                }
+                finish(
+                    &mut self.stats,
+                    &mut self.class,
+                    &[frag],
+                    offset,
+                    frag.len,
+                    &c,
+                    deliver,
+                );
                 pkts += 1;
+            } else {
+                match self.gather(c, mbz_violated, &mut next_to_comp, deliver) {
+                    Ok(delivered) => pkts += u32::from(delivered),
+                    Err(reason) => break Err(reason),
+                }
             }
-        }
-        Ok(pkts)
+            // The completion is retired.
+            counter = counter.wrapping_add(1);
+            if counter & mask == 0 {
+                want ^= STATUS_PHASE;
+            }
+        };
+        self.cq_pos.advance(counter.wrapping_sub(self.cq_pos.counter()));
+        self.next_to_comp = next_to_comp;
+        verdict.map(|()| pkts)
     }
 
-    /// Translate the last completion's fields (Linux policy, ena.md §5.6)
-    /// and hand the gathered packet over.
-    fn deliver(&mut self, c: &RxCdesc, deliver: &mut dyn FnMut(&RxPacket<'_>)) {
+    /// One completion of a packet spanning several buffers (or a first
+    /// completion without `last`): gather it in `frags`, deliver on `last`.
+    /// On `Ok` the completion is retired (the caller advances the head);
+    /// `next_to_comp` counts the buffer as soon as it is ours again.
+    #[inline(never)]
+    fn gather(
+        &mut self,
+        c: RxCdesc,
+        mbz_violated: bool,
+        next_to_comp: &mut u16,
+        deliver: &mut dyn FnMut(&RxPacket<'_>),
+    ) -> Result<bool, ResetReason> {
+        let flags = c.flags();
+        if flags.contains(RxCdescStatus::FIRST) && self.nfrags != 0 {
+            return Err(ResetReason::RxDescriptorMalformed);
+        }
+        if mbz_violated {
+            return Err(ResetReason::RxDescriptorMalformed);
+        }
+        if self.nfrags >= self.max_sgl {
+            inc(&mut self.stats.bad_desc_num);
+            return Err(ResetReason::TooManyRxDescs);
+        }
+        // The slab refuses ids out of range, never posted, or completed twice.
+        let Ok(&slot) = self.ids.take(c.req_id) else {
+            inc(&mut self.stats.bad_req_id);
+            return Err(ResetReason::InvalidRxReqId);
+        };
+        // The buffer is ours again: keep it in `frags` even if the length
+        // check below fails, so `release_all` still returns it.
+        let idx = usize::from(self.nfrags);
+        if let Some(f) = self.frags.get_mut(idx) {
+            *f = RxFragment {
+                token: slot.token,
+                len: c.length.into(),
+            };
+        }
+        self.nfrags += 1;
+        *next_to_comp = next_to_comp.wrapping_add(1);
+        let offset = if idx == 0 { u32::from(c.offset) } else { 0 };
+        if u32::from(c.length) + offset > slot.len {
+            return Err(ResetReason::RxDescriptorMalformed);
+        }
+        if idx == 0 {
+            self.pkt_offset = offset;
+            self.pkt_len = 0;
+        }
+        self.pkt_len += u32::from(c.length);
+        if !flags.contains(RxCdescStatus::LAST) {
+            return Ok(false);
+        }
         let n = usize::from(self.nfrags).min(RX_MAX_FRAGS);
         self.nfrags = 0;
         let frags = self.frags.get(..n).unwrap_or(&[]);
-        let len = self.pkt_len;
-        let flags = c.flags();
-        let l3 = match c.l3_proto() {
-            L3_PROTO_IPV4 => L3Proto::Ipv4,
-            L3_PROTO_IPV6 => L3Proto::Ipv6,
-            _ => L3Proto::Unknown,
-        };
-        let l4 = match c.l4_proto() {
-            L4_PROTO_TCP => L4Proto::Tcp,
-            L4_PROTO_UDP => L4Proto::Udp,
-            _ => L4Proto::Unknown,
-        };
-        let frag = flags.contains(RxCdescStatus::IPV4_FRAG);
-        let csum = if frag {
-            RxChecksum::NotChecked
-        } else if l3 == L3Proto::Ipv4 && flags.contains(RxCdescStatus::L3_CSUM_ERR) {
-            inc(&mut self.stats.csum_bad);
-            RxChecksum::Bad
-        } else if l4 == L4Proto::Unknown {
-            RxChecksum::NotChecked
-        } else if flags.contains(RxCdescStatus::L4_CSUM_ERR) {
-            inc(&mut self.stats.csum_bad);
-            RxChecksum::Bad
-        } else if flags.contains(RxCdescStatus::L4_CSUM_CHECKED) {
-            inc(&mut self.stats.csum_good);
-            RxChecksum::Good
-        } else {
-            inc(&mut self.stats.csum_unchecked);
-            RxChecksum::NotChecked
-        };
-        // L4 only for unfragmented TCP/UDP (§5.6); other IP packets were
-        // hashed over addresses (default RSS fields, §6.7).
-        let hash_type = if l4 != L4Proto::Unknown && !frag {
-            RssHashType::L4
-        } else if l3 != L3Proto::Unknown {
-            RssHashType::L3
-        } else {
-            RssHashType::None
-        };
-        inc(&mut self.stats.cnt);
-        add(&mut self.stats.bytes, u64::from(len));
-        deliver(&RxPacket {
+        finish(
+            &mut self.stats,
+            &mut self.class,
             frags,
-            offset: self.pkt_offset,
-            len,
-            csum,
-            hash: c.hash,
-            hash_type,
-            l3,
-            l4,
-        });
+            self.pkt_offset,
+            self.pkt_len,
+            &c,
+            deliver,
+        );
+        Ok(true)
     }
 
     /// Give back every posted buffer and any partly gathered packet (queue
@@ -315,12 +363,8 @@ impl<P: Platform> RxRing<P> {
             f(Released::Rx(frag.token));
         }
         self.nfrags = 0;
-        let slots = &self.slots;
-        self.ids.for_each_in_flight(|id| {
-            if let Some(s) = slots.get(usize::from(id)) {
-                f(Released::Rx(s.token));
-            }
-        });
+        self.ids
+            .for_each_in_flight(|_, s| f(Released::Rx(s.token)));
         self.ids.reset();
         self.next_to_comp = self.sq_pos.counter();
     }
@@ -352,6 +396,34 @@ impl<P: Platform> RxRing<P> {
     pub fn stats_mut(&mut self) -> &mut RxQueueStats {
         &mut self.stats
     }
+}
+
+/// Translate the last completion's fields (Linux policy, ena.md §5.6, via
+/// the queue's cache), count the packet and hand it over.
+#[inline(always)]
+fn finish(
+    stats: &mut RxQueueStats,
+    class: &mut RxClassCache,
+    frags: &[RxFragment],
+    offset: u32,
+    len: u32,
+    c: &RxCdesc,
+    deliver: &mut dyn FnMut(&RxPacket<'_>),
+) {
+    inc(&mut stats.cnt);
+    let class = class.classify(c.status);
+    class.count(stats);
+    add(&mut stats.bytes, u64::from(len));
+    deliver(&RxPacket {
+        frags,
+        offset,
+        len,
+        csum: class.csum,
+        hash: c.hash,
+        hash_type: class.hash_type,
+        l3: class.l3,
+        l4: class.l4,
+    });
 }
 
 #[cfg(test)]

@@ -34,9 +34,6 @@ const CDESC_SIZE: usize = TX_CDESC_WORDS as usize * 4;
 const CDESC_Q0_PHASE: u64 = TX_CDESC_W0_PHASE as u64;
 /// Must-be-zero bits of a TX completion read as one 64-bit word.
 const CDESC_Q0_MBZ: u64 = TX_CDESC_W0_MBZ as u64;
-/// Completions retired per step of [`TxRing::poll`] before their tokens are
-/// handed out (a stack array of this many tokens: 256 bytes).
-const TX_REAP_BATCH: usize = 32;
 
 /// Where the TX submission ring lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -234,9 +231,10 @@ impl<P: Platform> TxRing<P> {
     /// on error.
     ///
     /// The common packet — host placement, one segment, no checksum or TSO
-    /// request — takes a short path ([`TxRing::post_plain_host`]); every
+    /// request — takes a short path ([`TxRing::try_post_plain`]); every
     /// other packet, and any packet that path would refuse, goes through the
-    /// general path, which validates, counts and refuses.
+    /// general path ([`TxRing::post_general`]), which validates, counts and
+    /// refuses.
     #[inline]
     pub fn post<R: RegisterBar>(
         &mut self,
@@ -246,12 +244,22 @@ impl<P: Platform> TxRing<P> {
         pkt: &TxPacket<'_>,
         now_us: u64,
     ) -> Result<(), TxError> {
-        if let [seg] = pkt.segments {
-            if self.post_plain_host(seg, &pkt.offload, pkt.token, now_us) {
-                return Ok(());
-            }
+        if self.try_post_plain(pkt, now_us) {
+            return Ok(());
         }
         self.post_general(plat, bar0, bar2, pkt, now_us)
+    }
+
+    /// The short path of [`TxRing::post`] alone: true if the packet was
+    /// posted; false, with nothing changed, if it needs
+    /// [`TxRing::post_general`] (which then decides, counts and refuses).
+    /// Lets a caller keep what only the general path needs out of line.
+    #[inline]
+    pub fn try_post_plain(&mut self, pkt: &TxPacket<'_>, now_us: u64) -> bool {
+        match pkt.segments {
+            [seg] => self.post_plain_host(seg, &pkt.offload, pkt.token, now_us),
+            _ => false,
+        }
     }
 
     /// Short path of [`TxRing::post`] for a host-placement, one-segment
@@ -291,6 +299,7 @@ impl<P: Platform> TxRing<P> {
         let Some(req_id) = self.ids.alloc(slot) else {
             return false;
         };
+        inc(&mut self.stats.cnt);
         let mut ctrl = TxDescCtrl::COMP_REQ | TxDescCtrl::FIRST | TxDescCtrl::LAST;
         if self.sq_pos.phase() {
             ctrl |= TxDescCtrl::PHASE;
@@ -303,7 +312,6 @@ impl<P: Platform> TxRing<P> {
         sq.write64(off, q[0]);
         sq.write64(off + 8, q[1]);
         self.sq_pos.advance_one();
-        inc(&mut self.stats.cnt);
         add(&mut self.stats.bytes, u64::from(len));
         true
     }
@@ -312,7 +320,7 @@ impl<P: Platform> TxRing<P> {
     /// offload; counts `prepare_ctx_err` for refused requests. Kept out of
     /// line so the short path stays small where it is inlined.
     #[inline(never)]
-    fn post_general<R: RegisterBar>(
+    pub fn post_general<R: RegisterBar>(
         &mut self,
         plat: &P,
         bar0: &R,
@@ -480,10 +488,15 @@ impl<P: Platform> TxRing<P> {
     /// set must-be-zero bits, stop the poll and return the reset reason;
     /// completions before it were delivered.
     ///
-    /// Completions are retired in steps of up to [`TX_REAP_BATCH`] (no calls
-    /// inside, so the ring state stays in registers), then that step's
-    /// tokens go to `done`. `done` cannot see the ring, so handing the
-    /// tokens over after their completions were retired is unobservable.
+    /// The whole 8-byte completion is read with one 64-bit load: req_id and
+    /// the flags (phase, MBZ) sit in its first 32-bit word, so the load that
+    /// sees the new phase sees that entry's req_id too (an aligned 64-bit
+    /// load is single-copy atomic). The DMA read barrier after the phase
+    /// check still orders everything that follows, as ena.md §5.4's protocol
+    /// (phase, `dma_rmb`, fields) asks. The head position and the expected
+    /// phase (a bit in the entry's position, flipped when the index wraps,
+    /// as [`PhaseRing`] does) are kept locally and written back once, so
+    /// phase and MBZ are one test per completion.
     pub fn poll(
         &mut self,
         plat: &P,
@@ -491,39 +504,6 @@ impl<P: Platform> TxRing<P> {
         done: &mut dyn FnMut(Token),
     ) -> Result<u32, ResetReason> {
         inc(&mut self.stats.tx_poll);
-        let mut tokens: [Token; TX_REAP_BATCH] = [0; TX_REAP_BATCH];
-        let mut n = 0u32;
-        loop {
-            // n ≤ budget throughout; the step is at most TX_REAP_BATCH.
-            let want = budget.wrapping_sub(n).min(TX_REAP_BATCH as u32) as usize;
-            let step = tokens.get_mut(..want).unwrap_or_default();
-            let (got, verdict) = self.reap(plat, step);
-            for t in tokens.get(..got).unwrap_or_default() {
-                done(*t);
-            }
-            // got ≤ want ≤ budget − n.
-            n = n.wrapping_add(got as u32);
-            verdict?;
-            if got < want || want == 0 {
-                return Ok(n);
-            }
-        }
-    }
-
-    /// Retire up to `out.len()` completions, storing their tokens in `out`.
-    /// Stops at the first entry the device has not written, or at a
-    /// violation (returned with the number retired before it).
-    ///
-    /// The whole 8-byte completion is read with one 64-bit load: req_id and
-    /// the flags (phase, MBZ) sit in its first 32-bit word, so the load that
-    /// sees the new phase sees that entry's req_id too (an aligned 64-bit
-    /// load is single-copy atomic). The DMA read barrier after the phase
-    /// check still orders everything that follows, as ena.md §5.4's protocol
-    /// (phase, `dma_rmb`, fields) asks. The expected phase is kept as a bit
-    /// in the entry's position and flipped when the index wraps (what
-    /// [`PhaseRing`] does), so phase and MBZ are one test on the fast path.
-    #[inline(always)]
-    fn reap(&mut self, plat: &P, out: &mut [Token]) -> (usize, Result<(), ResetReason>) {
         let mask = self.cq_pos.mask();
         let mut counter = self.cq_pos.counter();
         let mut want = if self.cq_pos.phase() { CDESC_Q0_PHASE } else { 0 };
@@ -533,9 +513,9 @@ impl<P: Platform> TxRing<P> {
             CDESC_Q0_PHASE
         };
         let mut next_to_comp = self.next_to_comp;
-        let mut got = 0usize;
+        let mut n = 0u32;
         let mut verdict = Ok(());
-        for token in out.iter_mut() {
+        while n < budget {
             let q = self.cq.read64(usize::from(counter & mask) * CDESC_SIZE);
             let odd = (q ^ want) & checked;
             if odd & CDESC_Q0_PHASE != 0 {
@@ -553,17 +533,18 @@ impl<P: Platform> TxRing<P> {
                 break;
             };
             next_to_comp = next_to_comp.wrapping_add(slot.slots);
-            *token = slot.token;
-            got += 1;
+            let token = slot.token;
             counter = counter.wrapping_add(1);
             if counter & mask == 0 {
                 want ^= CDESC_Q0_PHASE;
             }
+            n += 1;
+            done(token);
         }
-        // got ≤ out.len() ≤ TX_REAP_BATCH.
-        self.cq_pos.advance(got as u16);
+        // The counter is free-running: n's low 16 bits advance it exactly.
+        self.cq_pos.advance(n as u16);
         self.next_to_comp = next_to_comp;
-        (got, verdict)
+        verdict.map(|()| n)
     }
 
     /// Give back every in-flight packet's token (queue destroyed or device

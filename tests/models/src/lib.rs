@@ -13,6 +13,7 @@ pub mod devmem;
 pub mod ena;
 pub mod irq;
 pub mod ledger;
+pub mod mana;
 pub mod mem;
 pub mod net;
 pub mod pci;

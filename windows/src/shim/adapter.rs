@@ -8,10 +8,9 @@
 
 use core::ffi::c_void;
 use core::ptr::{self, NonNull};
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use cloudnic_common::nic::{DeviceInfo, ModerationConfig, NetDevice, QueueConfig, Released};
-use cloudnic_ena::device::EnaDevice;
 
 use super::devcell::DeviceCell;
 use crate::logic::keywords::Keywords;
@@ -21,12 +20,11 @@ use crate::logic::stats::ShimCounters;
 use crate::ndis::ffi;
 use crate::ndis::nbl::{MDL, NET_BUFFER, NET_BUFFER_LIST};
 use crate::ndis::NDIS_HANDLE;
-use crate::platform::{WinBar, WinDma, WinPlatform, WinTable};
+use crate::platform::{WinDma, WinPlatform, WinTable};
 
-/// The device type this build drives. Every datapath call goes through the
-/// `NetDevice` trait, so a MANA device (or an enum of both) drops in here
-/// once `cloudnic_mana` has one.
-pub type DriverDevice = EnaDevice<WinPlatform, WinBar>;
+/// The device type this build drives (ENA or MANA); every call goes
+/// through the `NetDevice` trait.
+pub type DriverDevice = super::device::AnyDevice;
 
 /// Multicast addresses the software filter holds.
 pub const MAX_MULTICAST: usize = 32;
@@ -197,6 +195,22 @@ pub struct Adapter {
     pub rx_buf_size: u32,
     /// Shim counters.
     pub counters: ShimAtomics,
+    /// Spin lock used only to raise to DISPATCH_LEVEL (see [`Adapter::at_dispatch`]).
+    pub irql_lock: AtomicUsize,
+}
+
+/// `DISPATCH_LEVEL`.
+pub const DISPATCH_LEVEL: u8 = 2;
+
+/// Current IRQL: on x64 the IRQL is CR8 (what the WDK's inline
+/// `KeGetCurrentIrql` reads).
+pub fn current_irql() -> u8 {
+    let v: u64;
+    // SAFETY: reading CR8 has no side effects in kernel mode.
+    unsafe {
+        core::arch::asm!("mov {}, cr8", out(reg) v, options(nomem, nostack, preserves_flags))
+    };
+    v as u8
 }
 
 impl Adapter {
@@ -237,6 +251,23 @@ impl Adapter {
             .as_ref()?
             .get(usize::try_from(i).ok()?)?
             .as_ref()
+    }
+
+    /// Run `f` at DISPATCH_LEVEL: directly if already there, else under a
+    /// private spin lock (which raises the IRQL). Nested calls see
+    /// DISPATCH_LEVEL and do not take the lock again. For the NDIS calls that
+    /// require DISPATCH_LEVEL (`NdisM{Allocate,Free}NetBufferSGList`) on
+    /// paths that may run at PASSIVE_LEVEL (sends, pause, reset, halt).
+    pub fn at_dispatch<R>(&self, f: impl FnOnce() -> R) -> R {
+        if current_irql() >= DISPATCH_LEVEL {
+            return f();
+        }
+        // SAFETY: a zero KSPIN_LOCK is initialised; released below.
+        let old = unsafe { ffi::KeAcquireSpinLockRaiseToDpc(self.irql_lock.as_ptr()) };
+        let r = f();
+        // SAFETY: acquired above with `old`.
+        unsafe { ffi::KeReleaseSpinLock(self.irql_lock.as_ptr(), old) };
+        r
     }
 
     /// Queue owning receive buffer `i`.
@@ -297,7 +328,7 @@ pub unsafe fn teardown(p: NonNull<Adapter>) {
         }
         slot.take()
     });
-    // Dropping the ENA device resets it (reason SHUTDOWN) and frees its DMA.
+    // Dropping the device runs the shared shutdown (device reset, DMA freed).
     drop(dev);
     if let Some(bufs) = a.rx_bufs.take() {
         for b in bufs.iter().flatten() {

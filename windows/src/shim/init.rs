@@ -8,18 +8,17 @@
 
 use core::ffi::c_void;
 use core::ptr::{self, NonNull};
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 
 use cloudnic_common::nic::{DeviceInfo, NetDevice, QueueConfig};
 use cloudnic_common::{cn_err, cn_info, cn_warn};
-use cloudnic_ena::defs::host_info::os_type;
-use cloudnic_ena::device::{EnaConfig, EnaDevice};
 
 use super::adapter::{
     alloc_adapter, teardown, Adapter, AdapterState, BarMapping, Datapath, RxFilter, ShimAtomics,
     MAX_MULTICAST, NO_RESET,
 };
 use super::devcell::DeviceCell;
+use super::device::{self, Bar};
 use super::{attributes, config, interrupts, receive};
 use crate::logic::keywords::Keywords;
 use crate::logic::offload::OffloadState;
@@ -99,122 +98,144 @@ fn blank_adapter(handle: NDIS_HANDLE, plat: WinPlatform) -> Adapter {
         rx_bufs: None,
         rx_buf_size: 2048,
         counters: ShimAtomics::default(),
+        irql_lock: AtomicUsize::new(0),
     }
 }
 
 unsafe fn init_steps(p: NonNull<Adapter>, params: &NDIS_MINIPORT_INIT_PARAMETERS) -> NDIS_STATUS {
     let ctx: NDIS_HANDLE = p.as_ptr().cast();
-    // SAFETY: nobody else sees the adapter until registration completes.
-    let a = unsafe { &mut *p.as_ptr() };
-    let st = attributes::set_registration(a.handle, ctx);
-    if st != NDIS_STATUS_SUCCESS {
-        return st;
-    }
-    // SAFETY: plain allocation; freed in teardown.
-    a.work = unsafe { ffi::NdisAllocateIoWorkItem(a.handle) };
-    if a.work.is_null() {
-        return NDIS_STATUS_RESOURCES;
-    }
-    a.kw = config::read_keywords(a.handle, &a.plat);
+    let raw = p.as_ptr();
+    // Phase 1: no interrupt registered, nobody else sees the adapter.
+    let (handle, plat, pci, kind, bar0, bar2) = {
+        // SAFETY: exclusive until the interrupt is registered.
+        let a = unsafe { &mut *raw };
+        let st = attributes::set_registration(a.handle, ctx);
+        if st != NDIS_STATUS_SUCCESS {
+            return st;
+        }
+        // SAFETY: plain allocation; freed in teardown.
+        a.work = unsafe { ffi::NdisAllocateIoWorkItem(a.handle) };
+        if a.work.is_null() {
+            return NDIS_STATUS_RESOURCES;
+        }
+        a.kw = config::read_keywords(a.handle, &a.plat);
+        let mut cfg_space = [0u8; PCI_CONFIG_HEADER_LEN];
+        // SAFETY: buffer of the requested length.
+        let got = unsafe {
+            ffi::NdisMGetBusData(
+                a.handle,
+                ffi::PCI_WHICHSPACE_CONFIG,
+                0,
+                cfg_space.as_mut_ptr().cast(),
+                cfg_space.len() as u32,
+            )
+        };
+        let Some(pci) = PciConfig::parse(&cfg_space[..(got as usize).min(cfg_space.len())]) else {
+            cn_err!(&a.plat, "cannot read PCI configuration space");
+            return NDIS_STATUS_ADAPTER_NOT_READY;
+        };
+        let Some(kind) = resources::device_kind(pci.vendor, pci.device) else {
+            cn_err!(
+                &a.plat,
+                "PCI {:04x}:{:04x} is not a cloudnic device",
+                pci.vendor,
+                pci.device
+            );
+            return NDIS_STATUS_NOT_SUPPORTED;
+        };
+        // SAFETY: NDIS passes the translated resource list (or NULL).
+        let bars = unsafe { bars_from_resources(&pci, params) };
+        // Both devices keep registers in BAR 0; ENA's LLQ memory is BAR 2
+        // (write-combining), MANA has no second BAR (ena.md §1.1, mana.md §1).
+        let Some(r0) = bars[usize::from(cloudnic_ena::defs::pci::REGISTER_BAR)] else {
+            cn_err!(&a.plat, "register BAR missing from the resources");
+            return NDIS_STATUS_RESOURCE_CONFLICT;
+        };
+        let Some(bar0) = map_bar(a, 0, r0, false) else {
+            return NDIS_STATUS_RESOURCES;
+        };
+        let bar2 = match kind {
+            DeviceKind::Ena => bars[usize::from(cloudnic_ena::defs::pci::MEM_BAR)]
+                .and_then(|r| map_bar(a, 1, r, true)),
+            DeviceKind::Mana => None,
+        };
+        let st = attributes::register_sg_dma(a);
+        if st != NDIS_STATUS_SUCCESS {
+            return st;
+        }
+        (a.handle, a.plat, pci, kind, bar0, bar2)
+    };
 
-    let mut raw = [0u8; PCI_CONFIG_HEADER_LEN];
-    // SAFETY: buffer of the requested length.
-    let got = unsafe {
-        ffi::NdisMGetBusData(
-            a.handle,
-            ffi::PCI_WHICHSPACE_CONFIG,
-            0,
-            raw.as_mut_ptr().cast(),
-            raw.len() as u32,
-        )
-    };
-    let Some(pci) = PciConfig::parse(&raw[..(got as usize).min(raw.len())]) else {
-        cn_err!(&a.plat, "cannot read PCI configuration space");
-        return NDIS_STATUS_ADAPTER_NOT_READY;
-    };
-    let kind = resources::device_kind(pci.vendor, pci.device);
-    if kind != Some(DeviceKind::Ena) {
-        // MANA's shared bring-up (cloudnic_mana::ManaDevice) does not exist yet.
-        cn_err!(
-            &a.plat,
-            "PCI {:04x}:{:04x}: no shared driver for this device in this build",
-            pci.vendor,
-            pci.device
-        );
-        return NDIS_STATUS_NOT_SUPPORTED;
-    }
-    // SAFETY: NDIS passes the translated resource list (or NULL).
-    let bars = unsafe { bars_from_resources(&pci, params) };
-    let Some(bar0) = bars[usize::from(cloudnic_ena::defs::pci::REGISTER_BAR)] else {
-        cn_err!(&a.plat, "register BAR missing from the resources");
-        return NDIS_STATUS_RESOURCE_CONFLICT;
-    };
-    let Some(bar0) = map_bar(a, 0, bar0, false) else {
-        return NDIS_STATUS_RESOURCES;
-    };
-    let bar2 = bars[usize::from(cloudnic_ena::defs::pci::MEM_BAR)]
-        .and_then(|r| map_bar(a, 1, r, true))
-        .map(|b| b.0);
-
-    let st = attributes::register_sg_dma(a);
-    if st != NDIS_STATUS_SUCCESS {
-        return st;
-    }
-    let messages = match interrupts::register(a, ctx) {
-        Ok(m) => m,
+    // Phase 2: the interrupt handlers may run; they read only `state`
+    // (Initializing) until the end. Fields are written through `raw` with
+    // no reference to the whole adapter alive; shared references are used
+    // only for calls and dropped before the next write.
+    let (interrupt, messages) = match interrupts::register(handle, ctx) {
+        Ok(r) => r,
         Err(st) => return st,
     };
-
-    let mut cfg = EnaConfig::new(os_type::WINDOWS);
-    // Admin completions are polled: the management DPC must not be needed
-    // while a control operation waits for one (see devcell.rs).
-    cfg.admin_interrupts = false;
-    cfg.max_queues = u16::try_from(messages.saturating_sub(1).max(1)).unwrap_or(u16::MAX);
-    cfg.bar0_phys = bar0.1;
-    let dev = match EnaDevice::probe(a.plat, bar0.0, bar2, pci.revision, cfg) {
+    // SAFETY: raw field writes (see above).
+    unsafe {
+        (*raw).interrupt = interrupt;
+        (*raw).messages = messages;
+    }
+    // SAFETY: plain copy out of the adapter.
+    let kw = unsafe { (*raw).kw };
+    let dev = match device::probe(kind, plat, &pci, bar0, bar2, messages) {
         Ok(d) => d,
         Err(e) => {
-            cn_err!(&a.plat, "device bring-up failed: {}", e);
+            cn_err!(&plat, "device bring-up failed: {}", e);
             return from_core_error(e);
         }
     };
-    a.info = *dev.info();
-    a.moderation_on = dev.moderation();
-    let (qcfg, notes) = plan::queue_config(&a.kw, &a.info, messages);
+    let info = *dev.info();
+    let (qcfg, notes) = plan::queue_config(&kw, &info, messages);
     if notes.mtu_clamped || notes.queues_limited || notes.ring_clamped {
         cn_warn!(
-            &a.plat,
+            &plat,
             "keywords adjusted to the device: {:?} -> {:?}",
             notes,
             qcfg
         );
     }
-    a.qcfg = qcfg;
-    a.rx_buf_size = rx::rx_buffer_size(qcfg.mtu);
-    a.hw_offload = OffloadState::hardware(a.info.offloads);
-    a.offload.store(
-        OffloadState::from_keywords(&a.kw, &a.hw_offload).to_bits(),
-        Ordering::Relaxed,
-    );
-    a.rss_types.store(
-        if a.kw.rss {
-            rss::SUPPORTED_HASH_TYPES
-        } else {
-            0
-        },
-        Ordering::Relaxed,
-    );
-    a.moderation_enabled
-        .store(a.kw.interrupt_moderation, Ordering::Relaxed);
-    a.cell.control(|slot| *slot = Some(dev));
+    let hw = OffloadState::hardware(info.offloads);
+    // SAFETY: raw field writes (see above).
+    unsafe {
+        (*raw).moderation_on = dev.moderation();
+        (*raw).info = info;
+        (*raw).qcfg = qcfg;
+        (*raw).rx_buf_size = rx::rx_buffer_size(qcfg.mtu);
+        (*raw).hw_offload = hw;
+        (*raw).offload.store(
+            OffloadState::from_keywords(&kw, &hw).to_bits(),
+            Ordering::Relaxed,
+        );
+        let types = if kw.rss { rss::SUPPORTED_HASH_TYPES } else { 0 };
+        (*raw).rss_types.store(types, Ordering::Relaxed);
+        (*raw)
+            .moderation_enabled
+            .store(kw.interrupt_moderation, Ordering::Relaxed);
+        (*raw).cell.control(|slot| *slot = Some(dev));
+    }
 
-    if let Err(e) = receive::alloc_buffers(a) {
-        cn_err!(&a.plat, "receive buffers: {}", e);
+    // SAFETY: shared reference for the call only.
+    let (res, alloc) = receive::alloc_buffers(unsafe { &*raw });
+    // SAFETY: raw field writes.
+    unsafe {
+        (*raw).nbl_pool = res.pool;
+        (*raw).rx_bufs = res.bufs;
+    }
+    if let Err(e) = alloc {
+        cn_err!(&plat, "receive buffers: {}", e);
         return NDIS_STATUS_RESOURCES;
     }
+
+    // From here on the adapter is only read.
+    // SAFETY: no more writes to non-atomic fields below.
+    let a = unsafe { &*raw };
     let opened = a.cell.control(|slot| {
         let d = slot.as_mut()?;
-        if !a.kw.interrupt_moderation {
+        if !kw.interrupt_moderation {
             let _ = d.set_moderation(Default::default());
         }
         Some(d.open(qcfg))
@@ -222,7 +243,7 @@ unsafe fn init_steps(p: NonNull<Adapter>, params: &NDIS_MINIPORT_INIT_PARAMETERS
     match opened {
         Some(Ok(())) => {}
         Some(Err(e)) => {
-            cn_err!(&a.plat, "opening {} queues failed: {}", qcfg.num_queues, e);
+            cn_err!(&plat, "opening {} queues failed: {}", qcfg.num_queues, e);
             return from_core_error(e);
         }
         None => return NDIS_STATUS_FAILURE,
@@ -238,9 +259,10 @@ unsafe fn init_steps(p: NonNull<Adapter>, params: &NDIS_MINIPORT_INIT_PARAMETERS
     if st != NDIS_STATUS_SUCCESS {
         return st;
     }
+    // Publishes every write above to the interrupt handlers (Release).
     a.set_state(AdapterState::Paused);
     cn_info!(
-        &a.plat,
+        &plat,
         "adapter ready: {} queues, MTU {}, rings {}/{}, {} interrupt messages",
         qcfg.num_queues,
         qcfg.mtu,
@@ -279,7 +301,7 @@ unsafe fn bars_from_resources(
 }
 
 /// Map a BAR; `wc` maps write-combining (ENA LLQ memory).
-fn map_bar(a: &mut Adapter, slot: usize, r: MemoryRange, wc: bool) -> Option<(WinBar, u64)> {
+fn map_bar(a: &mut Adapter, slot: usize, r: MemoryRange, wc: bool) -> Option<Bar> {
     let len = resources::mappable_len(&r)?;
     let mut va: *mut c_void = ptr::null_mut();
     if wc {
@@ -303,7 +325,11 @@ fn map_bar(a: &mut Adapter, slot: usize, r: MemoryRange, wc: bool) -> Option<(Wi
     }
     a.maps[slot] = Some(BarMapping { va, len, wc });
     // SAFETY: mapped until teardown, after the device is dropped.
-    Some((unsafe { WinBar::new(va.cast(), len) }, r.start))
+    Some(Bar {
+        bar: unsafe { WinBar::new(va.cast(), len) },
+        phys: r.start,
+        len,
+    })
 }
 
 /// `MiniportHaltEx` (PASSIVE_LEVEL; the adapter is paused).

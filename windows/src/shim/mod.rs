@@ -24,6 +24,7 @@ mod attributes;
 mod config;
 mod control;
 mod devcell;
+mod device;
 mod init;
 mod interrupts;
 mod receive;

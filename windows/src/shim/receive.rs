@@ -28,7 +28,10 @@ const REFILL_BATCH: usize = 32;
 
 /// Create the NBL pool and `queues × ring` receive buffers, all free.
 pub fn alloc_buffers(a: &Adapter) -> (RxResources, Result<(), cloudnic_common::Error>) {
-    let mut res = RxResources { pool: ptr::null_mut(), bufs: None };
+    let mut res = RxResources {
+        pool: ptr::null_mut(),
+        bufs: None,
+    };
     let r = alloc_into(a, &mut res);
     (res, r)
 }

@@ -16,13 +16,13 @@ use core::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 
 use cloudnic_common::nic::{DmaSegment, NetDevice, TxError, TxPacket};
 
-use super::adapter::{Adapter, AdapterState, Datapath, DriverDevice};
+use super::adapter::{current_irql, Adapter, AdapterState, Datapath, DriverDevice, DISPATCH_LEVEL};
 use crate::logic::{nbl, rx, tx};
 use crate::ndis::ffi;
 use crate::ndis::nbl::{
     info, NBL_SLOT_PENDING, NB_SLOT_ADAPTER, NB_SLOT_NBL, NB_SLOT_NEXT, NB_SLOT_SGL,
-    NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL, NDIS_SEND_FLAGS_DISPATCH_LEVEL,
-    NDIS_SG_LIST_WRITE_TO_DEVICE, NET_BUFFER, NET_BUFFER_LIST, SCATTER_GATHER_LIST,
+    NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL, NDIS_SG_LIST_WRITE_TO_DEVICE, NET_BUFFER,
+    NET_BUFFER_LIST, SCATTER_GATHER_LIST,
 };
 use crate::ndis::status::*;
 use crate::ndis::{NDIS_HANDLE, NDIS_PORT_NUMBER, NDIS_STATUS};
@@ -40,8 +40,17 @@ fn status_slot<'a>(l: *mut NET_BUFFER_LIST) -> &'a AtomicI32 {
     unsafe { &*(ptr::addr_of_mut!((*l).Status).cast::<AtomicI32>()) }
 }
 
+/// `NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL` if we run at DISPATCH_LEVEL.
+fn complete_flags() -> u32 {
+    if current_irql() >= DISPATCH_LEVEL {
+        NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL
+    } else {
+        0
+    }
+}
+
 /// One NET_BUFFER of `l` is done; complete `l` if it was the last.
-fn nb_done(a: &Adapter, l: *mut NET_BUFFER_LIST, dispatch: bool) {
+fn nb_done(a: &Adapter, l: *mut NET_BUFFER_LIST) {
     if pending_counter(l).fetch_sub(1, Ordering::AcqRel) != 1 {
         return;
     }
@@ -52,12 +61,7 @@ fn nb_done(a: &Adapter, l: *mut NET_BUFFER_LIST, dispatch: bool) {
             nbl::set_info_word(l, info::TCP_LARGE_SEND, w);
         }
         (*l).Next = ptr::null_mut();
-        let flags = if dispatch {
-            NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL
-        } else {
-            0
-        };
-        ffi::NdisMSendNetBufferListsComplete(a.handle, l, flags);
+        ffi::NdisMSendNetBufferListsComplete(a.handle, l, complete_flags());
     }
 }
 
@@ -83,9 +87,9 @@ pub unsafe fn complete_nb(a: &Adapter, nb: *mut NET_BUFFER, status: NDIS_STATUS)
             a.counters.tx_errors.fetch_add(1, Ordering::Relaxed);
         }
         if !sgl.is_null() {
-            ffi::NdisMFreeNetBufferSGList(a.dma, sgl, nb);
+            a.at_dispatch(|| ffi::NdisMFreeNetBufferSGList(a.dma, sgl, nb));
         }
-        nb_done(a, l, true);
+        nb_done(a, l);
     }
     if a.tx_outstanding.fetch_sub(1, Ordering::AcqRel) == 1 {
         super::control::maybe_complete_pause(a);
@@ -93,7 +97,7 @@ pub unsafe fn complete_nb(a: &Adapter, nb: *mut NET_BUFFER, status: NDIS_STATUS)
 }
 
 /// Complete a whole chain with `status` (paused, resetting).
-fn fail_chain(a: &Adapter, chain: *mut NET_BUFFER_LIST, status: NDIS_STATUS, dispatch: bool) {
+fn fail_chain(a: &Adapter, chain: *mut NET_BUFFER_LIST, status: NDIS_STATUS) {
     // SAFETY: NDIS gave us the chain.
     for l in unsafe { nbl::nbls(chain) } {
         // SAFETY: our NBL for the duration of the call.
@@ -102,13 +106,8 @@ fn fail_chain(a: &Adapter, chain: *mut NET_BUFFER_LIST, status: NDIS_STATUS, dis
             (*l).Next = ptr::null_mut();
         }
         a.counters.tx_discards.fetch_add(1, Ordering::Relaxed);
-        let flags = if dispatch {
-            NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL
-        } else {
-            0
-        };
         // SAFETY: completing an NBL we were given.
-        unsafe { ffi::NdisMSendNetBufferListsComplete(a.handle, l, flags) };
+        unsafe { ffi::NdisMSendNetBufferListsComplete(a.handle, l, complete_flags()) };
     }
 }
 
@@ -117,18 +116,23 @@ pub unsafe extern "system" fn send_net_buffer_lists(
     ctx: NDIS_HANDLE,
     chain: *mut NET_BUFFER_LIST,
     _port: NDIS_PORT_NUMBER,
-    flags: u32,
+    _flags: u32,
 ) {
     // SAFETY: NDIS passes our context.
     let a = unsafe { Adapter::from_ctx(ctx) };
-    let dispatch = flags & NDIS_SEND_FLAGS_DISPATCH_LEVEL != 0;
+    // NdisMAllocateNetBufferSGList needs DISPATCH_LEVEL; NDIS may call us
+    // at PASSIVE_LEVEL (NDIS_SEND_FLAGS_DISPATCH_LEVEL clear in `_flags`).
+    a.at_dispatch(|| send_chain(a, ctx, chain));
+}
+
+fn send_chain(a: &Adapter, ctx: NDIS_HANDLE, chain: *mut NET_BUFFER_LIST) {
     if a.state() != AdapterState::Running {
         let st = if a.state() == AdapterState::Halted {
             NDIS_STATUS_ADAPTER_NOT_READY
         } else {
             NDIS_STATUS_PAUSED
         };
-        fail_chain(a, chain, st, dispatch);
+        fail_chain(a, chain, st);
         return;
     }
     // SAFETY: NDIS gave us the chain; we own each NBL until completed.
@@ -164,7 +168,7 @@ pub unsafe extern "system" fn send_net_buffer_lists(
                 unsafe { complete_nb(a, nb, NDIS_STATUS_RESOURCES) };
             }
         }
-        nb_done(a, l, dispatch);
+        nb_done(a, l);
     }
 }
 

@@ -53,6 +53,7 @@ use crate::{Device, VirtualClock};
 
 pub use config::{ManaModelConfig, ModelLayout, PciIdentity, VportConfig};
 pub use counters::{gf, GfStats, ManaCounters};
+pub use rx::rss_hash;
 pub use faults::{CqeMalformation, CqeTarget, HwcCorruption, HwcFilter, ManaFault, RegionFailure, FOREVER};
 
 use eth_cmds::VportState;
@@ -214,6 +215,10 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
             }
         }
         (sqs, rqs)
+    }
+    /// HWC queue ids (EQ, CQ, RQ, SQ) while established.
+    pub fn hwc_queue_ids(&self) -> Option<(u32, u32, u32, u32)> {
+        self.hwc.as_ref().map(|h| (h.eq, h.cq, h.rq, h.sq))
     }
     /// The last SMC REPORT_HWC_TIMEOUT payload (flags dword), if any.
     pub fn last_timeout_report(&self) -> Option<u32> {

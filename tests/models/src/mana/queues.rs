@@ -145,10 +145,28 @@ pub(crate) struct Backlogged {
     pub hash_type: u32,
 }
 
+/// A packet written into a receive WQE whose CQE is not written yet (CQE
+/// coalescing gathers up to four, mana.md §6.7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RxDone {
+    /// Ring byte offset of the consumed WQE.
+    pub offset: u32,
+    /// Frame length (as received; the buffer may be smaller if truncated).
+    pub len: u32,
+    pub hash: u32,
+    /// RX OOB flags word.
+    pub flags: u32,
+    pub truncated: bool,
+    /// Ledger id (first buffer address).
+    pub id: u64,
+}
+
 /// A CQE written later (TX completions withheld by a fault).
 #[derive(Clone, Debug)]
 pub(crate) struct HeldCqe {
     pub data: [u8; CQE_DATA_SIZE],
+    /// Ledger id of the completed packet (its first buffer's address).
+    pub id: u64,
 }
 
 /// A work queue.
@@ -174,6 +192,8 @@ pub(crate) struct Wq {
     pub disabled: bool,
     pub backlog: VecDeque<Backlogged>,
     pub held: Vec<HeldCqe>,
+    /// RX completions being coalesced into one CQE.
+    pub coalesce: Vec<RxDone>,
 }
 
 impl Wq {
@@ -194,6 +214,7 @@ impl Wq {
             disabled: false,
             backlog: VecDeque::new(),
             held: Vec::new(),
+            coalesce: Vec::new(),
         }
     }
     /// Ring byte offset of free-running position `pos`.

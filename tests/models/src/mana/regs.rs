@@ -12,7 +12,7 @@ use cloudnic_mana::defs::regs::{
     db_offset, offset, CqDoorbell, DimDoorbell, EqDoorbell, RegVersion, WqDoorbell, DB_PAGE_SIZE_MASK,
 };
 use cloudnic_mana::defs::smc::{
-    SmcEstablishHwc, SmcHeader, SmcReportHwcTimeout, SMC_DWORDS, SMC_HEADER_OFFSET, SMC_MSG_DESTROY_HWC,
+    SmcEstablishHwc, SmcHeader, SmcReportHwcTimeout, SMC_DWORDS, SMC_MSG_DESTROY_HWC,
     SMC_MSG_ESTABLISH_HWC, SMC_MSG_REPORT_HWC_TIMEOUT, SMC_WINDOW_SIZE,
 };
 use cloudnic_mana::defs::queue::eqe_type;
@@ -266,10 +266,5 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
             (WqKind::Send, false) => self.tx_doorbell(id),
             (WqKind::Receive, false) => self.rx_doorbell(id),
         }
-    }
-
-    /// Header offset inside the window (for tests of the SMC protocol).
-    pub(crate) fn smc_header_offset(&self) -> u64 {
-        self.cfg.smc_offset() + u64::from(SMC_HEADER_OFFSET)
     }
 }
