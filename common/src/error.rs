@@ -44,12 +44,20 @@ pub enum ConfigError {
         /// Length the device uses.
         expected: u32,
     },
-    /// RSS indirection table of the wrong size, or naming a queue that is not open.
+    /// RSS indirection table entry naming a queue that is not open.
     RssTable {
-        /// Offending table index (or the length if the size is wrong).
+        /// Offending table index.
         index: u32,
         /// Offending value.
         value: u32,
+    },
+    /// RSS indirection table with the wrong number of entries (the device
+    /// takes exactly its own table size).
+    RssTableSize {
+        /// Entries given.
+        given: u32,
+        /// Entries the device uses.
+        expected: u32,
     },
     /// A moderation interval above the register's range.
     ModerationOutOfRange {
@@ -138,6 +146,9 @@ impl fmt::Display for ConfigError {
             }
             ConfigError::RssTable { index, value } => {
                 write!(f, "RSS table entry {index} = {value} is not an open queue")
+            }
+            ConfigError::RssTableSize { given, expected } => {
+                write!(f, "RSS table has {given} entries, device needs {expected}")
             }
             ConfigError::ModerationOutOfRange { requested_us, max_us } => {
                 write!(f, "moderation interval {requested_us} us above maximum {max_us} us")

@@ -111,12 +111,12 @@ pub fn fill_default_table(table: &mut [u16], num_queues: u16) {
 }
 
 /// Check a user-supplied indirection table: exactly `expected_len` entries,
-/// each naming an open queue (`< num_queues`). The error names the first
-/// offending entry, or carries the given length as `index` and the
-/// expected length as `value` if the size is wrong.
+/// each naming an open queue (`< num_queues`). The error is
+/// [`ConfigError::RssTableSize`] if the size is wrong, else names the first
+/// offending entry.
 pub fn validate_table(table: &[u16], expected_len: usize, num_queues: u16) -> Result<(), ConfigError> {
     if table.len() != expected_len {
-        return Err(ConfigError::RssTable { index: saturate_u32(table.len()), value: saturate_u32(expected_len) });
+        return Err(ConfigError::RssTableSize { given: saturate_u32(table.len()), expected: saturate_u32(expected_len) });
     }
     match table.iter().position(|&q| q >= num_queues) {
         Some(i) => {
@@ -243,7 +243,7 @@ mod tests {
         assert_eq!(t, [0, 1, 2, 3, 0, 1, 2, 3, 0, 1]);
         assert_eq!(validate_table(&t, 10, 4), Ok(()));
         assert_eq!(validate_table(&t, 10, 3), Err(ConfigError::RssTable { index: 3, value: 3 }));
-        assert_eq!(validate_table(&t, 128, 4), Err(ConfigError::RssTable { index: 10, value: 128 }));
+        assert_eq!(validate_table(&t, 128, 4), Err(ConfigError::RssTableSize { given: 10, expected: 128 }));
         fill_default_table(&mut t, 0);
         assert!(t.iter().all(|&q| q == 0));
         assert_eq!(validate_key(&DEFAULT_RSS_KEY, 40), Ok(()));

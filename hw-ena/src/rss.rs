@@ -51,6 +51,10 @@ pub struct EnaRss<P: Platform> {
     key_buf: P::Dma,
     input_buf: P::Dma,
     key_configurable: bool,
+    /// The table in force was set by the user (ethtool -X), not filled by
+    /// default: only then does it survive a queue-count change unchanged
+    /// (Linux `netif_is_rxfh_configured`).
+    user_table: bool,
 }
 
 impl<P: Platform> EnaRss<P> {
@@ -68,6 +72,7 @@ impl<P: Platform> EnaRss<P> {
             key_buf: plat.alloc_dma(core::mem::size_of::<RssHashKeyBuffer>(), DMA_ALIGN)?,
             input_buf: plat.alloc_dma(core::mem::size_of::<RssHashControl>(), DMA_ALIGN)?,
             key_configurable: false,
+            user_table: false,
         };
         rss.size_table(plat, bar0, admin)?;
         Ok(rss)
@@ -233,8 +238,10 @@ impl<P: Platform> EnaRss<P> {
         Ok(())
     }
 
-    /// Entry i → queue i mod `num_queues` (ena.md §6.7).
+    /// Entry i → queue i mod `num_queues` (ena.md §6.7). The table is no
+    /// longer the user's.
     pub fn fill_default_table(&mut self, num_queues: u16) {
+        self.user_table = false;
         if let Some(t) = self.table.as_mut() {
             let n = usize::from(num_queues.max(1));
             for (i, e) in t.iter_mut().enumerate() {
@@ -243,8 +250,26 @@ impl<P: Platform> EnaRss<P> {
         }
     }
 
-    /// Send the table, each queue index translated to its RX CQ's device
-    /// index by `rx_cq_idx`. No-op if the table is not configurable.
+    /// Make the table fit `num_queues` before queues are (re)created: a
+    /// default table is spread again over the new count (ena.md §6.7
+    /// default fill), so growing the count back uses every queue; a user's
+    /// table is kept unless an entry names a queue that will not exist,
+    /// which falls back to the default.
+    pub fn fit(&mut self, num_queues: u16) {
+        if !self.user_table || self.table().iter().any(|&e| e >= num_queues) {
+            self.fill_default_table(num_queues);
+        }
+    }
+
+    /// True if the table in force was set by the user.
+    pub fn is_user_table(&self) -> bool {
+        self.user_table
+    }
+
+    /// Send the table in force (queue open, reset restore), each queue
+    /// index translated to its RX CQ's device index by `rx_cq_idx`. No-op
+    /// if the table is not configurable; a device that answers
+    /// "unsupported" keeps its own steering (logged by the admin queue).
     pub fn push_table<R: RegisterBar>(
         &mut self,
         plat: &P,
@@ -252,9 +277,71 @@ impl<P: Platform> EnaRss<P> {
         admin: &mut AdminQueue<P>,
         rx_cq_idx: &dyn Fn(u16) -> Option<u16>,
     ) -> Result<(), Error> {
-        let (Some(table), Some(buf)) = (self.table.as_ref(), self.table_buf.as_ref()) else {
+        let Some(table) = self.table.as_ref() else {
             return Ok(());
         };
+        match self.send(plat, bar0, admin, table, rx_cq_idx) {
+            Err(Error::Unsupported) => Ok(()),
+            r => r,
+        }
+    }
+
+    /// A user's table (ethtool -X): validate it against the table size
+    /// and `num_queues`, send it if the queues exist (`rx_cq_idx` is
+    /// `Some`) and keep it only once the device took it, so what
+    /// [`EnaRss::table`] reports, and what the next open or reset sends,
+    /// is what the device steers with. A device answering "unsupported"
+    /// is an error here: the user asked for this table explicitly.
+    pub fn apply_user_table<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar0: &R,
+        admin: &mut AdminQueue<P>,
+        table: &[u16],
+        num_queues: u16,
+        rx_cq_idx: Option<&dyn Fn(u16) -> Option<u16>>,
+    ) -> Result<(), Error> {
+        self.validate_user_table(table, num_queues)?;
+        if let Some(map) = rx_cq_idx {
+            self.send(plat, bar0, admin, table, map)?;
+        }
+        if let Some(t) = self.table.as_mut() {
+            t.copy_from_slice(table);
+            self.user_table = true;
+        }
+        Ok(())
+    }
+
+    /// Check a user's table: the device's exact size, entries naming open
+    /// queues. Nothing changes.
+    pub fn validate_user_table(&self, table: &[u16], num_queues: u16) -> Result<(), Error> {
+        let Some(t) = self.table.as_ref() else {
+            return Err(Error::Unsupported);
+        };
+        cloudnic_common::rss::validate_table(table, t.len(), num_queues)?;
+        Ok(())
+    }
+
+    /// SET RSS_INDIRECTION_TABLE_CONFIG with `table` (its length must be
+    /// the device's table size). Every refusal is returned as is.
+    fn send<R: RegisterBar>(
+        &self,
+        plat: &P,
+        bar0: &R,
+        admin: &mut AdminQueue<P>,
+        table: &[u16],
+        rx_cq_idx: &dyn Fn(u16) -> Option<u16>,
+    ) -> Result<(), Error> {
+        let Some(buf) = self.table_buf.as_ref() else {
+            return Err(Error::Unsupported);
+        };
+        if table.len() != self.table_len() {
+            return Err(ConfigError::RssTableSize {
+                given: table.len() as u32,
+                expected: self.table_len() as u32,
+            }
+            .into());
+        }
         for (i, q) in table.iter().enumerate() {
             let cq_idx = rx_cq_idx(*q).ok_or(Error::InvalidConfig(ConfigError::RssTable {
                 index: i as u32,
@@ -285,8 +372,7 @@ impl<P: Platform> EnaRss<P> {
             len,
         ) {
             Ok(_) => Ok(()),
-            Err(e @ (Error::Timeout | Error::ChannelDead)) => Err(e),
-            Err(Error::Unsupported) => Ok(()),
+            Err(e @ (Error::Timeout | Error::ChannelDead | Error::Unsupported)) => Err(e),
             Err(e) => {
                 cn_err!(plat, "Cannot fill indirect table");
                 Err(e)
@@ -300,9 +386,9 @@ impl<P: Platform> EnaRss<P> {
             return Err(Error::Unsupported);
         };
         if table.len() != t.len() {
-            return Err(ConfigError::RssTable {
-                index: table.len() as u32,
-                value: 0,
+            return Err(ConfigError::RssTableSize {
+                given: table.len() as u32,
+                expected: t.len() as u32,
             }
             .into());
         }
@@ -399,5 +485,49 @@ mod tests {
         rss.configure(&plat, &bar, &mut admin).unwrap();
         assert_eq!(rss.key_len(), 0);
         assert!(plat.logged("Feature 10 isn't supported"));
+    }
+
+    #[test]
+    fn user_table_is_kept_only_once_the_device_took_it() {
+        let plat = FakePlat::default();
+        let bar = FakeBar::with_device(&plat);
+        let mut admin = AdminQueue::new(&plat, &bar).unwrap();
+        let mut rss = EnaRss::new(&plat, &bar, &mut admin).unwrap();
+        rss.fill_default_table(4);
+        let map = |q: u16| Some(10 + q);
+        // Wrong size: both sizes in the error, nothing changes.
+        assert_eq!(
+            rss.apply_user_table(&plat, &bar, &mut admin, &[0; 64], 4, Some(&map)),
+            Err(ConfigError::RssTableSize { given: 64, expected: 128 }.into())
+        );
+        // The device answers "unsupported": an explicit table is an error,
+        // while the table in force (open, restore) degrades quietly.
+        bar.dev_mut().refuse = FeatureId::RssIndirectionTableConfig.bit();
+        let user = [3u16; 128];
+        assert_eq!(
+            rss.apply_user_table(&plat, &bar, &mut admin, &user, 4, Some(&map)),
+            Err(Error::Unsupported)
+        );
+        assert_eq!(&rss.table()[..4], &[0, 1, 2, 3], "refused table not kept");
+        assert!(!rss.is_user_table());
+        rss.push_table(&plat, &bar, &mut admin, &map).unwrap();
+        bar.dev_mut().refuse = 0;
+        rss.apply_user_table(&plat, &bar, &mut admin, &user, 4, Some(&map))
+            .unwrap();
+        assert_eq!(rss.table(), &user[..]);
+        // A user table survives a queue-count change it fits; a default
+        // table is spread again.
+        rss.fit(4);
+        assert_eq!(rss.table(), &user[..]);
+        rss.fit(2);
+        assert_eq!(&rss.table()[..4], &[0, 1, 0, 1]);
+        rss.fit(4);
+        assert_eq!(&rss.table()[..4], &[0, 1, 2, 3]);
+        // Interface down: stored for the next open without a command.
+        let sets = bar.dev().sets.len();
+        rss.apply_user_table(&plat, &bar, &mut admin, &[1; 128], 4, None)
+            .unwrap();
+        assert_eq!(bar.dev().sets.len(), sets);
+        assert!(rss.is_user_table());
     }
 }

@@ -43,17 +43,29 @@ fn key() -> Vec<u8> {
 #[test]
 fn hwc_timeout_kills_the_channel_and_resets_with_admin_timeout() {
     let mut t = ManaPair::new();
-    t.a.model.borrow_mut().inject(ManaFault::HwcNoResponse { filter: GF_STATS, count: 1 });
+    t.a.model.borrow_mut().inject(ManaFault::HwcNoResponse {
+        filter: GF_STATS,
+        count: 1,
+    });
     let t0 = t.clock.now_us();
     let resets = t.run_for(TICK_US);
     assert_eq!(resets, [('a', ResetReason::AdminTimeout)]);
-    assert!(t.clock.now_us() - t0 >= 30_000_000, "waited the 30 s HWC timeout (mana.md §3.5)");
+    assert!(
+        t.clock.now_us() - t0 >= 30_000_000,
+        "waited the 30 s HWC timeout (mana.md §3.5)"
+    );
     assert_eq!(t.a.stat(0, "hwc_timeouts"), Some(1));
     assert_eq!(t.a.stat(0, "stats_query_errors"), Some(1));
     let m = t.a.model.borrow();
-    assert!(m.last_timeout_report().is_some_and(|f| f & (1 << 24) != 0), "REPORT_HWC_TIMEOUT, last command failed");
+    assert!(
+        m.last_timeout_report().is_some_and(|f| f & (1 << 24) != 0),
+        "REPORT_HWC_TIMEOUT, last command failed"
+    );
     assert_eq!(m.counters().hwc_destroys, 1);
-    assert!(m.counters().objects_dropped > 0, "a dead channel leaves the queues to DESTROY_HWC");
+    assert!(
+        m.counters().objects_dropped > 0,
+        "a dead channel leaves the queues to DESTROY_HWC"
+    );
     drop(m);
     assert_recovered_once(&mut t, ResetReason::AdminTimeout);
     t.teardown_and_check();
@@ -63,17 +75,39 @@ fn hwc_timeout_kills_the_channel_and_resets_with_admin_timeout() {
 fn bad_status_is_the_device_saying_no_not_a_dead_channel() {
     let mut t = ManaPair::new();
     let before = t.a.model.borrow().rss(0).unwrap().1;
-    t.a.model.borrow_mut().inject(ManaFault::HwcStatus { filter: STEER, status: 0x55, count: 1 });
+    t.a.model.borrow_mut().inject(ManaFault::HwcStatus {
+        filter: STEER,
+        status: 0x55,
+        count: 1,
+    });
     let k = key();
-    assert_eq!(t.a.nd(0).set_rss(&RssConfig { key: Some(&k), table: None }), Err(Error::DeviceStatus(0x55)));
+    assert_eq!(
+        t.a.nd(0).set_rss(&RssConfig {
+            key: Some(&k),
+            table: None
+        }),
+        Err(Error::DeviceStatus(0x55))
+    );
     let mut got = [0u8; 40];
     t.a.nd(0).get_rss(&mut got, &mut []);
     assert_eq!(got, before, "nothing committed");
     assert_eq!(t.a.model.borrow().rss(0).unwrap().1, before);
     // The channel lives on: the same request succeeds, stats queries fail softly.
-    t.a.nd(0).set_rss(&RssConfig { key: Some(&k), table: None }).expect("retry");
-    t.a.model.borrow_mut().inject(ManaFault::HwcStatus { filter: GF_STATS, status: 7, count: 1 });
-    assert!(t.run_for(3 * TICK_US).is_empty(), "no reset for a refused command");
+    t.a.nd(0)
+        .set_rss(&RssConfig {
+            key: Some(&k),
+            table: None,
+        })
+        .expect("retry");
+    t.a.model.borrow_mut().inject(ManaFault::HwcStatus {
+        filter: GF_STATS,
+        status: 7,
+        count: 1,
+    });
+    assert!(
+        t.run_for(3 * TICK_US).is_empty(),
+        "no reset for a refused command"
+    );
     assert_eq!(t.a.stat(0, "stats_query_errors"), Some(1));
     assert_eq!(t.a.model.borrow().counters().hwc_errors, 2);
     t.assert_traffic_both_ways(2);
@@ -83,11 +117,26 @@ fn bad_status_is_the_device_saying_no_not_a_dead_channel() {
 #[test]
 fn dropped_response_times_out_then_fails_fast_until_the_reset() {
     let mut t = ManaPair::new();
-    t.a.model.borrow_mut().inject(ManaFault::HwcDropResponse { filter: STEER, count: 1 });
+    t.a.model.borrow_mut().inject(ManaFault::HwcDropResponse {
+        filter: STEER,
+        count: 1,
+    });
     let k = key();
-    assert_eq!(t.a.nd(0).set_rss(&RssConfig { key: Some(&k), table: None }), Err(Error::Timeout));
+    assert_eq!(
+        t.a.nd(0).set_rss(&RssConfig {
+            key: Some(&k),
+            table: None
+        }),
+        Err(Error::Timeout)
+    );
     let t0 = t.clock.now_us();
-    assert_eq!(t.a.nd(0).set_rss(&RssConfig { key: Some(&k), table: None }), Err(Error::ChannelDead));
+    assert_eq!(
+        t.a.nd(0).set_rss(&RssConfig {
+            key: Some(&k),
+            table: None
+        }),
+        Err(Error::ChannelDead)
+    );
     assert_eq!(t.clock.now_us(), t0, "no wait on a dead channel");
     assert_eq!(t.run_for(TICK_US), [('a', ResetReason::AdminTimeout)]);
     assert_recovered_once(&mut t, ResetReason::AdminTimeout);
@@ -97,28 +146,65 @@ fn dropped_response_times_out_then_fails_fast_until_the_reset() {
 #[test]
 fn duplicated_response_is_refused_and_the_channel_reset() {
     let mut t = ManaPair::new();
-    t.a.model.borrow_mut().inject(ManaFault::HwcDuplicateResponse { filter: STEER, count: 1 });
+    t.a.model
+        .borrow_mut()
+        .inject(ManaFault::HwcDuplicateResponse {
+            filter: STEER,
+            count: 1,
+        });
     let k = key();
-    t.a.nd(0).set_rss(&RssConfig { key: Some(&k), table: None }).expect("the first copy answers");
+    t.a.nd(0)
+        .set_rss(&RssConfig {
+            key: Some(&k),
+            table: None,
+        })
+        .expect("the first copy answers");
     t.settle();
-    assert_eq!(t.a.stat(0, "hwc_bad_responses"), Some(1), "the second copy names no request in flight");
+    assert_eq!(
+        t.a.stat(0, "hwc_bad_responses"),
+        Some(1),
+        "the second copy names no request in flight"
+    );
     assert_eq!(t.run_for(TICK_US), [('a', ResetReason::AdminTimeout)]);
     assert_recovered_once(&mut t, ResetReason::AdminTimeout);
-    assert_eq!(t.a.model.borrow().rss(0).unwrap().1.to_vec(), k, "the key survives the reset");
+    assert_eq!(
+        t.a.model.borrow().rss(0).unwrap().1.to_vec(),
+        k,
+        "the key survives the reset"
+    );
     t.teardown_and_check();
 }
 
 #[test]
 fn late_response_within_the_timeout_is_fine_beyond_it_is_a_timeout() {
     let mut t = ManaPair::new();
-    t.a.model.borrow_mut().inject(ManaFault::HwcDelayResponse { filter: STEER, delay_us: 2_000_000, count: 1 });
+    t.a.model.borrow_mut().inject(ManaFault::HwcDelayResponse {
+        filter: STEER,
+        delay_us: 2_000_000,
+        count: 1,
+    });
     let k = key();
     let t0 = t.clock.now_us();
-    t.a.nd(0).set_rss(&RssConfig { key: Some(&k), table: None }).expect("late but in time");
+    t.a.nd(0)
+        .set_rss(&RssConfig {
+            key: Some(&k),
+            table: None,
+        })
+        .expect("late but in time");
     assert!(t.clock.now_us() - t0 >= 2_000_000);
     assert!(t.run_for(2 * TICK_US).is_empty());
-    t.a.model.borrow_mut().inject(ManaFault::HwcDelayResponse { filter: STEER, delay_us: 40_000_000, count: 1 });
-    assert_eq!(t.a.nd(0).set_rss(&RssConfig { key: None, table: None }), Err(Error::Timeout));
+    t.a.model.borrow_mut().inject(ManaFault::HwcDelayResponse {
+        filter: STEER,
+        delay_us: 40_000_000,
+        count: 1,
+    });
+    assert_eq!(
+        t.a.nd(0).set_rss(&RssConfig {
+            key: None,
+            table: None
+        }),
+        Err(Error::Timeout)
+    );
     assert_eq!(t.run_for(TICK_US), [('a', ResetReason::AdminTimeout)]);
     // The late copy was dropped with the old channel: nothing arrives later.
     assert!(t.run_for(45 * TICK_US).is_empty());
@@ -128,14 +214,34 @@ fn late_response_within_the_timeout_is_fine_beyond_it_is_a_timeout() {
 
 #[test]
 fn corrupted_response_never_completes_another_request() {
-    for kind in [HwcCorruption::WrongActivityId, HwcCorruption::WrongMsgType, HwcCorruption::Oversize] {
+    for kind in [
+        HwcCorruption::WrongActivityId,
+        HwcCorruption::WrongMsgType,
+        HwcCorruption::Oversize,
+    ] {
         let mut t = ManaPair::new();
-        t.a.model.borrow_mut().inject(ManaFault::HwcCorruptResponse { filter: STEER, kind, count: 1 });
+        t.a.model
+            .borrow_mut()
+            .inject(ManaFault::HwcCorruptResponse {
+                filter: STEER,
+                kind,
+                count: 1,
+            });
         let k = key();
-        let r = t.a.nd(0).set_rss(&RssConfig { key: Some(&k), table: None });
-        assert!(matches!(r, Err(Error::Timeout | Error::Malformed)), "{kind:?}: {r:?}");
+        let r = t.a.nd(0).set_rss(&RssConfig {
+            key: Some(&k),
+            table: None,
+        });
+        assert!(
+            matches!(r, Err(Error::Timeout | Error::Malformed)),
+            "{kind:?}: {r:?}"
+        );
         assert!(t.a.stat(0, "hwc_bad_responses").unwrap() >= 1, "{kind:?}");
-        assert_eq!(t.run_for(TICK_US), [('a', ResetReason::AdminTimeout)], "{kind:?}");
+        assert_eq!(
+            t.run_for(TICK_US),
+            [('a', ResetReason::AdminTimeout)],
+            "{kind:?}"
+        );
         assert_recovered_once(&mut t, ResetReason::AdminTimeout);
         t.teardown_and_check();
     }
@@ -145,7 +251,9 @@ fn corrupted_response_never_completes_another_request() {
 fn eqe_135_reset_request_runs_the_service_reset() {
     let mut t = ManaPair::new();
     t.assert_traffic_both_ways(1);
-    t.a.model.borrow_mut().inject(ManaFault::ResetRequest { data: 0 });
+    t.a.model
+        .borrow_mut()
+        .inject(ManaFault::ResetRequest { data: 0 });
     t.settle();
     assert_eq!(t.a.stat(0, "reset_request_eqe"), Some(1));
     assert_eq!(t.a.dev().pending_reset(), Some(ResetReason::DeviceRequest));
@@ -168,13 +276,49 @@ fn eqe_132_fpga_reconfig_runs_the_service_reset() {
 #[test]
 fn hwc_timeout_at_probe_fails_cleanly_and_a_new_probe_works() {
     let mut o = mana_common::NodeOptions::new("a");
-    o.faults.push(ManaFault::HwcNoResponse { filter: HwcFilter::code(cloudnic_mana::defs::eth::code::QUERY_DEV_CONFIG), count: 1 });
+    o.faults.push(ManaFault::HwcNoResponse {
+        filter: HwcFilter::code(cloudnic_mana::defs::eth::code::QUERY_DEV_CONFIG),
+        count: 1,
+    });
     let mut t = ManaPair::with(o, mana_common::NodeOptions::new("b"));
     assert_eq!(t.a.probe_error, Some(Error::Timeout));
     assert!(t.a.dev.is_none());
-    assert!(!t.a.model.borrow().hwc_established(), "the failed probe destroyed the HWC");
+    assert!(
+        !t.a.model.borrow().hwc_established(),
+        "the failed probe destroyed the HWC"
+    );
     t.a.probe().expect("second probe");
     t.a.open(0).expect("open");
+    t.assert_traffic_both_ways(2);
+    t.teardown_and_check();
+}
+
+#[test]
+fn lost_management_interrupts_do_not_stall_the_polled_channel() {
+    let mut t = ManaPair::new();
+    t.a.model.borrow_mut().inject(ManaFault::LostInterrupts {
+        vector: Some(0),
+        count: cloudnic_models::mana::FOREVER,
+    });
+    let k = key();
+    t.a.nd(0)
+        .set_rss(&RssConfig {
+            key: Some(&k),
+            table: None,
+        })
+        .expect("HWC completions are polled");
+    // A link event without its interrupt is seen at the next health tick.
+    t.a.model.borrow_mut().inject(ManaFault::LinkDown);
+    t.settle();
+    assert!(t.a.nd(0).link_up(), "no interrupt, not seen yet");
+    assert!(t.run_for(TICK_US).is_empty());
+    assert!(!t.a.nd(0).link_up(), "picked up by the health tick");
+    t.a.model.borrow_mut().inject(ManaFault::LinkUp);
+    assert!(
+        t.run_for(3 * TICK_US).is_empty(),
+        "no reset: stats queries poll too"
+    );
+    assert!(t.a.model.borrow().counters().irq_dropped >= 2);
     t.assert_traffic_both_ways(2);
     t.teardown_and_check();
 }

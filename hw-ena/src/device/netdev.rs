@@ -144,7 +144,12 @@ impl<P: Platform, R: RegisterBar> NetDevice for EnaDevice<P, R> {
 
     fn tx_poll(&mut self, q: u16, budget: u32, done: &mut dyn FnMut(Token)) -> u32 {
         let now = self.plat.now_us();
-        let Self { plat, queues, .. } = self;
+        let Self {
+            plat,
+            queues,
+            trigger,
+            ..
+        } = self;
         let Some(p) = queues
             .as_mut()
             .and_then(|t| t.get_mut(usize::from(q)))
@@ -153,6 +158,11 @@ impl<P: Platform, R: RegisterBar> NetDevice for EnaDevice<P, R> {
             return 0;
         };
         p.health.last_poll_us = now;
+        // As Linux's ena_io_poll: with a reset pending the rings are left
+        // alone, so a bad completion (still at the head) is counted once.
+        if trigger.is_pending() {
+            return 0;
+        }
         match p.tx.poll(plat, budget, done) {
             Ok(n) => n,
             Err(reason) => {
@@ -180,7 +190,12 @@ impl<P: Platform, R: RegisterBar> NetDevice for EnaDevice<P, R> {
 
     fn rx_poll(&mut self, q: u16, budget: u32, deliver: &mut dyn FnMut(&RxPacket<'_>)) -> u32 {
         let now = self.plat.now_us();
-        let Self { plat, queues, .. } = self;
+        let Self {
+            plat,
+            queues,
+            trigger,
+            ..
+        } = self;
         let Some(p) = queues
             .as_mut()
             .and_then(|t| t.get_mut(usize::from(q)))
@@ -189,6 +204,11 @@ impl<P: Platform, R: RegisterBar> NetDevice for EnaDevice<P, R> {
             return 0;
         };
         p.health.last_poll_us = now;
+        // As Linux's ena_io_poll: with a reset pending the rings are left
+        // alone, so a bad completion (still at the head) is counted once.
+        if trigger.is_pending() {
+            return 0;
+        }
         match p.rx.poll(plat, budget, deliver) {
             Ok(n) => n,
             Err(reason) => {

@@ -150,6 +150,7 @@ impl<P: Platform> RxRing<P> {
         let mask = self.sq_pos.mask();
         let mut counter = self.sq_pos.counter();
         let mut phase = self.sq_pos.phase();
+        let mut ids = self.ids.run();
         let mut taken = 0u32;
         for b in bufs {
             if b.len == 0 || b.addr >= ADDR_LIMIT {
@@ -160,7 +161,7 @@ impl<P: Platform> RxRing<P> {
                 token: b.token,
                 len,
             };
-            let Some(id) = self.ids.alloc(slot) else { break };
+            let Some(id) = ids.alloc(slot) else { break };
             let q = RxDesc::new(len, id, b.addr, phase).to_qwords();
             let off = usize::from(counter & mask) * RX_DESC_SIZE;
             self.sq.write64(off, q[0]);
@@ -171,6 +172,7 @@ impl<P: Platform> RxRing<P> {
             }
             taken += 1;
         }
+        drop(ids);
         // taken ≤ room < depth ≤ 32768.
         self.sq_pos.advance(taken as u16);
         if taken != 0 {

@@ -513,6 +513,7 @@ impl<P: Platform> TxRing<P> {
             CDESC_Q0_PHASE
         };
         let mut next_to_comp = self.next_to_comp;
+        let mut ids = self.ids.run();
         let mut n = 0u32;
         let mut verdict = Ok(());
         while n < budget {
@@ -527,7 +528,7 @@ impl<P: Platform> TxRing<P> {
                 break;
             }
             // The slab refuses ids out of range or not in flight (duplicates).
-            let Ok(slot) = self.ids.take(TxCdesc::from_qword(q).req_id) else {
+            let Ok(slot) = ids.take(TxCdesc::from_qword(q).req_id) else {
                 inc(&mut self.stats.bad_req_id);
                 verdict = Err(ResetReason::InvalidTxReqId);
                 break;
@@ -541,6 +542,7 @@ impl<P: Platform> TxRing<P> {
             n += 1;
             done(token);
         }
+        drop(ids);
         // The counter is free-running: n's low 16 bits advance it exactly.
         self.cq_pos.advance(n as u16);
         self.next_to_comp = next_to_comp;

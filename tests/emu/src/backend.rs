@@ -134,10 +134,11 @@ impl ServerBackend for Backend {
         size: u64,
         fd: Option<File>,
     ) -> std::io::Result<()> {
-        let w = self.world.lock();
-        let Some(s) = w.slots.get(self.idx) else {
+        let mut w = self.world.lock();
+        let Some(s) = w.slots.get_mut(self.idx) else {
             return Ok(());
         };
+        s.connected = true;
         if self.verbose || (fd.is_none() && size >= 1 << 20) {
             eprintln!(
                 "[emu {}] dma_map {address:#x}+{size:#x} fd={} (guest RAM must be a shared memfd for DMA)",

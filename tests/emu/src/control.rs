@@ -55,12 +55,14 @@ pub fn execute(world: &World, line: &str) -> Result<String, String> {
             .enumerate()
             .map(|(i, s)| {
                 format!(
-                    "{i} {} {} {} connected={} dma_regions={:?} msix_enabled={} messages={}",
+                    "{i} {} {} {} connected={} bus_master={} dma_regions={:?} dma_faults={} msix_enabled={} bar_messages={}",
                     s.name,
                     s.dev.kind(),
                     s.socket.display(),
                     s.connected,
+                    s.config.bus_master(),
                     s.mem.region_counts(),
+                    s.mem.faults(),
                     s.irq.enabled(),
                     s.messages
                 )

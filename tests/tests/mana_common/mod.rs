@@ -10,15 +10,16 @@ use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
-use cloudnic_common::nic::{NetDevice, QueueConfig, Released, RssHashType, RxBuffer, RxChecksum, RxPacket, TxError, TxOffload, TxPacket, DmaSegment};
+use cloudnic_common::nic::{
+    DmaSegment, NetDevice, QueueConfig, Released, RssHashType, RxBuffer, RxChecksum, RxPacket,
+    TxError, TxOffload, TxPacket,
+};
 use cloudnic_common::{Error, ResetReason};
 use cloudnic_mana::netdev::PortView;
 use cloudnic_mana::{ManaConfig, ManaDevice};
-use cloudnic_models::ledger::BufKind;
 use cloudnic_models::mana::{ManaFault, ManaModel, ManaModelConfig};
-use cloudnic_models::net::{pattern, CsumMode, FrameBuilder};
 use cloudnic_models::wire::Port;
-use cloudnic_models::{Arena, Device, InterruptSink, VirtualClock};
+use cloudnic_models::{Arena, InterruptSink, VirtualClock};
 use cloudnic_tests::platform::{HostBar, HostPlatform, LogSink, SharedDevice};
 use cloudnic_tests::testbed::offload_for;
 
@@ -63,15 +64,22 @@ impl NodeOptions {
     /// Defaults: the model's VF, 4 queue pairs of 256 entries, MTU 1500,
     /// shortened settle and drain times (virtual time anyway).
     pub fn new(name: &str) -> Self {
-        let mut driver = ManaConfig::default();
-        driver.num_msix = 1 + 8;
-        driver.service_settle_us = 1_000_000;
-        driver.tx_drain_timeout_us = 100_000;
-        driver.fence_timeout_us = 100_000;
+        let driver = ManaConfig {
+            num_msix: 1 + 8,
+            service_settle_us: 1_000_000,
+            tx_drain_timeout_us: 100_000,
+            fence_timeout_us: 100_000,
+            ..Default::default()
+        };
         NodeOptions {
             model: ManaModelConfig::default(),
             driver,
-            qcfg: QueueConfig { num_queues: 4, tx_ring_size: 256, rx_ring_size: 256, mtu: 1500 },
+            qcfg: QueueConfig {
+                num_queues: 4,
+                tx_ring_size: 256,
+                rx_ring_size: 256,
+                mtu: 1500,
+            },
             name: name.into(),
             faults: Vec::new(),
             open: true,
@@ -86,8 +94,9 @@ impl NodeOptions {
     pub fn rx_buf_size(&self) -> u32 {
         (self.qcfg.mtu + 14 + 4).next_multiple_of(4096).max(4096)
     }
-    fn guest_bytes(&self) -> usize {
-        let per_q = (self.qcfg.tx_ring_size + self.qcfg.rx_ring_size) as usize * self.rx_buf_size() as usize;
+    pub(crate) fn guest_bytes(&self) -> usize {
+        let per_q = (self.qcfg.tx_ring_size + self.qcfg.rx_ring_size) as usize
+            * self.rx_buf_size() as usize;
         self.model.vports.len() * usize::from(self.qcfg.num_queues) * per_q
     }
 }
@@ -127,9 +136,19 @@ pub struct ManaNode {
 
 impl ManaNode {
     /// Build a model with one wire per vPort, probe the driver, open the ports.
-    pub fn new(arena: &Rc<Arena>, clock: &Rc<VirtualClock>, wires: Vec<Port>, mut opts: NodeOptions) -> Self {
+    pub fn new(
+        arena: &Rc<Arena>,
+        clock: &Rc<VirtualClock>,
+        wires: Vec<Port>,
+        mut opts: NodeOptions,
+    ) -> Self {
         let irq = Rc::new(InterruptSink::new());
-        let mut m = ManaModel::new(opts.model.clone(), arena.clone(), clock.clone(), irq.clone());
+        let mut m = ManaModel::new(
+            opts.model.clone(),
+            arena.clone(),
+            clock.clone(),
+            irq.clone(),
+        );
         for (i, p) in wires.into_iter().enumerate() {
             m.connect_vport(i, p);
         }
@@ -138,11 +157,26 @@ impl ManaNode {
         }
         let model = Rc::new(RefCell::new(m));
         let shared: SharedDevice = model.clone();
-        let plat = HostPlatform::new(arena.clone(), clock.clone(), shared, &format!("mana 7870:00:00.0 {}", opts.name));
+        let plat = HostPlatform::new(
+            arena.clone(),
+            clock.clone(),
+            shared,
+            &format!("mana 7870:00:00.0 {}", opts.name),
+        );
         opts.driver.bar_len = opts.model.bar0_size;
         opts.driver.device_id = opts.model.device_id;
         opts.driver.max_ports = opts.model.vports.len() as u16;
-        let mut node = ManaNode { model, irq, plat, dev: None, opts, received: Vec::new(), ledger: TokenLedger::default(), resets: Vec::new(), probe_error: None };
+        let mut node = ManaNode {
+            model,
+            irq,
+            plat,
+            dev: None,
+            opts,
+            received: Vec::new(),
+            ledger: TokenLedger::default(),
+            resets: Vec::new(),
+            probe_error: None,
+        };
         if node.probe().is_ok() && node.opts.open {
             for p in 0..node.num_ports() {
                 node.open(p).expect("open port");
@@ -197,8 +231,14 @@ impl ManaNode {
         let size = self.opts.rx_buf_size();
         let mut bufs = Vec::new();
         for _ in 0..space {
-            let Some(addr) = self.plat.arena().alloc(size as usize, 64) else { break };
-            bufs.push(RxBuffer { addr, len: size, token: addr });
+            let Some(addr) = self.plat.arena().alloc(size as usize, 64) else {
+                break;
+            };
+            bufs.push(RxBuffer {
+                addr,
+                len: size,
+                token: addr,
+            });
         }
         let taken = self.nd(p).rx_refill(q, &bufs) as usize;
         for b in &bufs[..taken] {
@@ -212,16 +252,36 @@ impl ManaNode {
     /// Post `frame` on queue `q` of port `p`, described like Linux would
     /// (offloads from the parsed headers; TSO when `mss` > 0), split into
     /// segments of at most `seg_len` bytes.
-    pub fn send(&mut self, p: u16, q: u16, frame: &[u8], offload: bool, mss: u16, seg_len: usize) -> Result<(), TxError> {
+    pub fn send(
+        &mut self,
+        p: u16,
+        q: u16,
+        frame: &[u8],
+        offload: bool,
+        mss: u16,
+        seg_len: usize,
+    ) -> Result<(), TxError> {
         let arena = self.plat.arena().clone();
         let buf = arena.alloc(frame.len(), 64).ok_or(TxError::NoSpace)?;
         arena.store_bytes(buf, frame);
         let segments: Vec<DmaSegment> = (0..frame.len())
             .step_by(seg_len.max(1))
-            .map(|o| DmaSegment { addr: buf + o as u64, len: (frame.len() - o).min(seg_len) as u32 })
+            .map(|o| DmaSegment {
+                addr: buf + o as u64,
+                len: (frame.len() - o).min(seg_len) as u32,
+            })
             .collect();
-        let off = if offload { offload_for(frame, mss) } else { TxOffload::default() };
-        let pkt = TxPacket { segments: &segments, header: &frame[..frame.len().min(256)], offload: off, token: buf };
+        let off = if offload {
+            offload_for(frame, mss)
+        } else {
+            TxOffload::default()
+        };
+        let pkt = TxPacket {
+            segments: &segments,
+            header: &frame[..frame.len().min(256)],
+            offload: off,
+            token: buf,
+        };
         match self.nd(p).tx_post(q, &pkt) {
             Ok(()) => {
                 self.ledger.tx.insert(buf);
@@ -242,7 +302,7 @@ impl ManaNode {
     /// Handle every pending vector once, like an ISR + NAPI; true if any fired.
     pub fn service_interrupts(&mut self) -> bool {
         let vectors = self.irq.drain();
-        let per = u16::try_from(self.opts.driver.num_msix.saturating_sub(1).max(1)).unwrap_or(1);
+        let per = self.opts.driver.num_msix.saturating_sub(1).max(1);
         for v in &vectors {
             if self.dev.is_none() {
                 break;
@@ -252,7 +312,11 @@ impl ManaNode {
                 continue;
             }
             for p in 0..self.num_ports() {
-                let nq = if self.nd(p).is_open() { self.nd(p).queue_config().num_queues } else { 0 };
+                let nq = if self.nd(p).is_open() {
+                    self.nd(p).queue_config().num_queues
+                } else {
+                    0
+                };
                 for q in (0..nq).filter(|q| 1 + q % per == *v) {
                     self.napi_poll(p, q);
                 }
@@ -271,10 +335,24 @@ impl ManaNode {
         let mut done = Vec::new();
         nd.tx_poll(q, 1024, &mut |t| done.push(t));
         let mut got = Vec::new();
-        nd.rx_poll(q, 1024, &mut |pk: &RxPacket<'_>| got.push((pk.frags.iter().map(|f| (f.token, f.len)).collect::<Vec<_>>(), pk.offset, pk.len, pk.csum, pk.hash, pk.hash_type)));
+        nd.rx_poll(q, 1024, &mut |pk: &RxPacket<'_>| {
+            got.push((
+                pk.frags
+                    .iter()
+                    .map(|f| (f.token, f.len))
+                    .collect::<Vec<_>>(),
+                pk.offset,
+                pk.len,
+                pk.csum,
+                pk.hash,
+                pk.hash_type,
+            ))
+        });
         for t in done {
             if !self.ledger.tx.remove(&t) {
-                self.ledger.violations.push(format!("TX token {t:#x} completed but not in flight"));
+                self.ledger
+                    .violations
+                    .push(format!("TX token {t:#x} completed but not in flight"));
             }
             self.plat.arena().free(t);
         }
@@ -282,7 +360,9 @@ impl ManaNode {
             let mut frame = Vec::new();
             for (i, (tok, flen)) in frags.iter().enumerate() {
                 if !self.ledger.rx.remove(tok) {
-                    self.ledger.violations.push(format!("RX token {tok:#x} returned but not posted"));
+                    self.ledger
+                        .violations
+                        .push(format!("RX token {tok:#x} returned but not posted"));
                 }
                 let start = if i == 0 { offset } else { 0 };
                 let mut b = vec![0u8; *flen as usize];
@@ -291,7 +371,14 @@ impl ManaNode {
                 self.plat.arena().free(*tok);
             }
             frame.truncate(len as usize);
-            self.received.push(Received { port: p, queue: q, frame, csum, hash, hash_type });
+            self.received.push(Received {
+                port: p,
+                queue: q,
+                frame,
+                csum,
+                hash,
+                hash_type,
+            });
         }
         self.refill(p, q);
         self.nd(p).unmask_queue_interrupt(q);
@@ -307,7 +394,9 @@ impl ManaNode {
                 Released::Rx(t) => (&mut self.ledger.rx, t, "RX"),
             };
             if !set.remove(&tok) {
-                self.ledger.violations.push(format!("{kind} token {tok:#x} released but not outstanding"));
+                self.ledger.violations.push(format!(
+                    "{kind} token {tok:#x} released but not outstanding"
+                ));
             }
             tokens.insert(tok);
             self.plat.arena().free(tok);
@@ -316,8 +405,14 @@ impl ManaNode {
         for e in model.ledger().lost() {
             // The model keys buffers by their first address, which lies
             // inside the token's buffer.
-            if tokens.range(..=e.addr).next_back().is_some_and(|t| e.addr - t < 0x1_0000) {
-                model.ledger_mut().release(e.key.kind, e.key.queue, e.key.id);
+            if tokens
+                .range(..=e.addr)
+                .next_back()
+                .is_some_and(|t| e.addr - t < 0x1_0000)
+            {
+                model
+                    .ledger_mut()
+                    .release(e.key.kind, e.key.queue, e.key.id);
             }
         }
     }
@@ -344,6 +439,18 @@ impl ManaNode {
             }
         }
         res
+    }
+
+    /// Change port `p`'s queue layout; released buffers go back, the
+    /// (re)opened rings are refilled.
+    pub fn reconfigure(&mut self, p: u16, cfg: QueueConfig) -> Result<(), Error> {
+        let mut released = Vec::new();
+        let r = self.nd(p).reconfigure(cfg, &mut |x| released.push(x));
+        self.release_all(released);
+        if self.nd(p).is_open() {
+            self.refill_all(p);
+        }
+        r
     }
 
     /// Close port `p`.
@@ -385,150 +492,5 @@ impl ManaNode {
     }
 }
 
-/// Two MANA functions back to back: vPort `i` of one wired to vPort `i` of the other.
-pub struct ManaPair {
-    /// Guest memory.
-    pub arena: Rc<Arena>,
-    /// Virtual time.
-    pub clock: Rc<VirtualClock>,
-    /// First node.
-    pub a: ManaNode,
-    /// Second node.
-    pub b: ManaNode,
-    live_at_start: usize,
-}
-
-impl ManaPair {
-    /// Two default nodes, probed and opened.
-    pub fn new() -> Self {
-        Self::with(NodeOptions::new("enP1s1"), NodeOptions::new("enP2s2"))
-    }
-
-    /// Two nodes with the given options (the second gets other MACs).
-    pub fn with(a: NodeOptions, mut b: NodeOptions) -> Self {
-        b.model = b.model.with_mac_suffix(0x81);
-        let bytes = (a.guest_bytes() + b.guest_bytes()) * 5 / 4 + (16 << 20);
-        let arena = Rc::new(Arena::new(bytes.min(512 << 20)));
-        let clock = Rc::new(VirtualClock::new());
-        let live_at_start = arena.live_allocations();
-        let n = a.model.vports.len().max(b.model.vports.len());
-        let (wa, wb): (Vec<Port>, Vec<Port>) = (0..n).map(|_| Port::pair()).unzip();
-        let a = ManaNode::new(&arena, &clock, wa, a);
-        let b = ManaNode::new(&arena, &clock, wb, b);
-        let mut t = ManaPair { arena, clock, a, b, live_at_start };
-        t.settle();
-        t
-    }
-
-    /// Node by side.
-    pub fn node(&mut self, side: char) -> &mut ManaNode {
-        if side == 'a' {
-            &mut self.a
-        } else {
-            &mut self.b
-        }
-    }
-
-    /// Run models and handlers until nothing is pending.
-    pub fn settle(&mut self) {
-        for _ in 0..10_000 {
-            self.a.model.borrow_mut().tick();
-            self.b.model.borrow_mut().tick();
-            let a = self.a.service_interrupts();
-            let b = self.b.service_interrupts();
-            if !a && !b {
-                return;
-            }
-        }
-        panic!("interrupt storm: still busy after 10000 rounds");
-    }
-
-    /// Advance time by `us` in 1 s health ticks; returns the resets run.
-    pub fn run_for(&mut self, us: u64) -> Vec<(char, ResetReason)> {
-        let mut out = Vec::new();
-        let mut left = us;
-        while left > 0 {
-            let step = left.min(1_000_000);
-            self.clock.advance_us(step);
-            left -= step;
-            self.settle();
-            for side in ['a', 'b'] {
-                if let Some(r) = self.node(side).health_tick() {
-                    out.push((side, r));
-                }
-            }
-            self.settle();
-        }
-        out
-    }
-
-    /// Send `frames` from `from`'s port `p` queue `q`, settle, return what the other side received.
-    pub fn transfer(&mut self, from: char, p: u16, q: u16, frames: &[Vec<u8>], offload: bool, mss: u16) -> Vec<Received> {
-        for f in frames {
-            self.node(from).send(p, q, f, offload, mss, 4096).expect("tx_post");
-        }
-        self.node(from).kick(p, q);
-        self.settle();
-        self.node(if from == 'a' { 'b' } else { 'a' }).take_received()
-    }
-
-    /// Distinct UDP frames from every queue of every port of `from`; all
-    /// must arrive intact with a good checksum.
-    pub fn assert_traffic(&mut self, from: char, per_queue: usize) {
-        let to = if from == 'a' { 'b' } else { 'a' };
-        self.node(to).take_received();
-        for p in 0..self.node(from).num_ports() {
-            let nq = self.node(from).nd(p).queue_config().num_queues;
-            for q in 0..nq {
-                let frames: Vec<Vec<u8>> = (0..per_queue)
-                    .map(|i| {
-                        FrameBuilder::udp4([10, 0, p as u8, 1], [10, 0, p as u8, 2], 1000 + q * 100 + i as u16, 7000)
-                            .payload(&pattern(60 + i * 13, (q as u8) ^ (i as u8)))
-                            .csum(CsumMode::Full)
-                            .build()
-                    })
-                    .collect();
-                let got = self.transfer(from, p, q, &frames, false, 0);
-                assert_eq!(got.len(), frames.len(), "port {p} queue {q} from {from}: frames received");
-                let mut a: Vec<&Vec<u8>> = got.iter().map(|g| &g.frame).collect();
-                let mut b: Vec<&Vec<u8>> = frames.iter().collect();
-                a.sort();
-                b.sort();
-                assert_eq!(a, b, "port {p} queue {q} from {from}: frames intact");
-                assert!(got.iter().all(|g| g.csum == RxChecksum::Good && g.port == p), "checksum verdict / port");
-            }
-        }
-    }
-
-    /// Traffic both ways.
-    pub fn assert_traffic_both_ways(&mut self, per_queue: usize) {
-        self.assert_traffic('a', per_queue);
-        self.assert_traffic('b', per_queue);
-    }
-
-    /// Remove both drivers and check nothing was lost, leaked or returned
-    /// twice: host ledgers, model ledgers, device objects, guest memory.
-    pub fn teardown_and_check(mut self) {
-        for (side, n) in [('a', &mut self.a), ('b', &mut self.b)] {
-            n.remove();
-            assert!(n.ledger.violations.is_empty(), "node {side} ledger violations: {:?}", n.ledger.violations);
-            assert!(n.ledger.tx.is_empty(), "node {side}: TX tokens never returned: {}", n.ledger.tx.len());
-            assert!(n.ledger.rx.is_empty(), "node {side}: RX tokens never returned: {}", n.ledger.rx.len());
-            let m = n.model.borrow();
-            if let Err(r) = m.ledger().check_clean(false) {
-                panic!("node {side} model ledger: {r}");
-            }
-            assert!(!m.hwc_established(), "node {side}: HWC still established after removal");
-            assert_eq!(m.live_objects(), Default::default(), "node {side}: device objects left");
-            let _ = BufKind::Tx;
-        }
-        assert_eq!(self.arena.faults(), 0, "device DMA outside driver-owned memory");
-        assert_eq!(self.arena.live_allocations(), self.live_at_start, "DMA memory leaked");
-    }
-}
-
-impl Default for ManaPair {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+mod pair;
+pub use pair::ManaPair;

@@ -191,6 +191,25 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
         );
     }
 
+    /// Announce a link that is up when the driver turns the LINK_CHANGE
+    /// group on (`before` = groups enabled until now). Upstream Linux starts
+    /// with the carrier off and turns it on only from a LINK_CHANGE event,
+    /// at probe and again after every reset (tests_upstream.rs), so a device
+    /// must report the initial link state this way.
+    pub(crate) fn announce_link_if_enabled(&mut self, before: u32) {
+        let bit = AenqGroup::LinkChange.bit();
+        if self.link_up && before & bit == 0 && self.aenq.enabled_groups & bit != 0 {
+            self.aenq_post(
+                AenqGroup::LinkChange,
+                0,
+                LinkChangePayload {
+                    flags: LINK_CHANGE_FLAG_LINK_UP,
+                }
+                .as_bytes(),
+            );
+        }
+    }
+
     /// DEVICE_REQUEST_RESET (group 7): the driver resets with reason 19.
     pub(crate) fn post_device_request_reset(&mut self) {
         self.aenq_post(AenqGroup::DeviceRequestReset, 0, &[]);

@@ -333,8 +333,10 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
             FeatureId::AenqConfig => cmd.payload_as::<AenqConfig>().map(|a| {
                 let now = self.now();
                 let groups = a.enabled_groups & self.cfg.aenq_groups;
+                let before = self.aenq.enabled_groups;
                 self.aenq
                     .set_enabled(groups, now, self.cfg.keep_alive_interval_us);
+                self.announce_link_if_enabled(before);
                 AdminReply::done()
             }),
             FeatureId::HostAttrConfig => cmd

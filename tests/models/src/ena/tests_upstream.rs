@@ -4,6 +4,7 @@
 
 use std::rc::Rc;
 
+use cloudnic_ena::defs::aenq::{AenqGroup, LinkChangePayload, AENQ_ENABLED_GROUPS_MASK};
 use cloudnic_ena::defs::admin::{
     AdminStatus, CustomerMetricsResp, GetStatsCmd, CUSTOMER_METRICS_SUPPORT_MASK,
 };
@@ -110,4 +111,34 @@ fn customer_metrics_support_query_without_buffer_succeeds() {
         AdminStatus::MalformedRequest as u8,
         "two values do not fit in 8 bytes"
     );
+}
+
+/// Upstream `ena` starts with the carrier off and turns it on only when a
+/// LINK_CHANGE event with the link-up flag arrives (ena_update_on_link_change);
+/// it never queries the link. Under the real driver the model's NICs stayed
+/// "DOWN / NO-CARRIER" forever. A device with its link up must announce it
+/// when the driver enables the LINK_CHANGE group, at probe and again after
+/// every reset (the reset forgets the AENQ configuration); a link that is
+/// down is not announced.
+#[test]
+fn enabling_link_change_group_announces_link_up_after_every_reset() {
+    let mut d = RawDriver::bring_up(EnaModelConfig::default());
+    d.enable_mgmt_interrupts();
+    for round in 0..2 {
+        d.enable_aenq(AENQ_ENABLED_GROUPS_MASK);
+        let ev = d.poll_aenq();
+        assert_eq!(ev.len(), 1, "round {round}");
+        assert_eq!(ev[0].common.group, AenqGroup::LinkChange as u16);
+        assert_eq!(ev[0].payload_as::<LinkChangePayload>().unwrap().flags, 1);
+        // Re-enabling an enabled group announces nothing new.
+        d.enable_aenq(AENQ_ENABLED_GROUPS_MASK);
+        assert!(d.poll_aenq().is_empty());
+        d.reset(0);
+        d.admin_init();
+        d.enable_mgmt_interrupts();
+    }
+    // Link down: nothing to announce at enable time.
+    d.dev.inject(crate::ena::EnaFault::LinkDown);
+    d.enable_aenq(AENQ_ENABLED_GROUPS_MASK);
+    assert!(d.poll_aenq().is_empty());
 }

@@ -30,7 +30,12 @@ pub struct VportConfig {
 impl VportConfig {
     /// A vPort with `mac` and the default limits (16 queues, 64 entries).
     pub fn new(mac: [u8; 6]) -> Self {
-        VportConfig { mac, max_sq: 16, max_rq: 16, indirection_entries: 64 }
+        VportConfig {
+            mac,
+            max_sq: 16,
+            max_rq: 16,
+            indirection_entries: 64,
+        }
     }
 }
 
@@ -197,13 +202,20 @@ impl ManaModelConfig {
     pub fn pf() -> Self {
         ManaModelConfig {
             device_id: PCI_DEVICE_ID_PF,
-            layout: ModelLayout::Pf { sriov_base: 0x200, smc_rel: 0x100 },
+            layout: ModelLayout::Pf {
+                sriov_base: 0x200,
+                smc_rel: 0x100,
+            },
             ..Self::default()
         }
     }
     /// Same, with `n` vPorts whose MACs differ in the last byte.
     pub fn with_vports(mut self, n: usize) -> Self {
-        let base = self.vports.first().copied().unwrap_or(VportConfig::new([0x00, 0x0D, 0x3A, 0, 0, 1]));
+        let base = self
+            .vports
+            .first()
+            .copied()
+            .unwrap_or(VportConfig::new([0x00, 0x0D, 0x3A, 0, 0, 1]));
         self.vports = (0..n)
             .map(|i| {
                 let mut v = base;
@@ -224,7 +236,10 @@ impl ManaModelConfig {
     pub fn smc_offset(&self) -> u64 {
         match self.layout {
             ModelLayout::Vf { smc_offset } => smc_offset,
-            ModelLayout::Pf { sriov_base, smc_rel } => sriov_base + smc_rel,
+            ModelLayout::Pf {
+                sriov_base,
+                smc_rel,
+            } => sriov_base + smc_rel,
         }
     }
     /// Number of doorbell pages that fit in BAR0.
@@ -236,6 +251,11 @@ impl ManaModelConfig {
     pub fn pci_identity(&self) -> PciIdentity {
         let mut bar_sizes = [0u64; 6];
         bar_sizes[0] = self.bar0_size;
-        PciIdentity { vendor_id: PCI_VENDOR_MICROSOFT, device_id: self.device_id, revision: self.revision, bar_sizes }
+        PciIdentity {
+            vendor_id: PCI_VENDOR_MICROSOFT,
+            device_id: self.device_id,
+            revision: self.revision,
+            bar_sizes,
+        }
     }
 }

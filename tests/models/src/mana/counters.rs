@@ -201,10 +201,17 @@ impl ManaCounters {
     }
     /// Interrupts delivered on `vector`.
     pub fn irq(&self, vector: u16) -> u64 {
-        self.irq_raised.get(usize::from(vector)).copied().unwrap_or(0)
+        self.irq_raised
+            .get(usize::from(vector))
+            .copied()
+            .unwrap_or(0)
     }
     /// Total doorbells of every kind.
     pub fn doorbells(&self) -> u64 {
-        self.sq_doorbells + self.rq_doorbells + self.cq_doorbells + self.eq_doorbells + self.dim_doorbells
+        self.sq_doorbells
+            + self.rq_doorbells
+            + self.cq_doorbells
+            + self.eq_doorbells
+            + self.dim_doorbells
     }
 }

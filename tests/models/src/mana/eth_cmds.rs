@@ -8,15 +8,22 @@
 //! table holds RX object handles, each of which must be an RQ of the vPort.
 
 use cloudnic_mana::defs::eth::{
-    code, ConfigVportRxReq, ConfigVportRxResp, ConfigVportTxReq, ConfigVportTxResp, CreateWqObjReq, CreateWqObjResp,
-    CreateWqObjRespV2, DestroyWqObjReq, FenceRqReq, HandleResp, QueryDevConfigResp, QueryLinkConfigReq,
-    QueryLinkConfigResp, QueryVportConfigReq, QueryVportConfigResp, SetBwClampResp, CONFIG_VPORT_RX_V1_SIZE,
-    MANA_HASH_KEY_SIZE, MANA_INDIRECT_TABLE_MAX, TRI_STATE_FALSE, TRI_STATE_TRUE, WQ_TYPE_RQ, WQ_TYPE_SQ,
+    code, ConfigVportRxReq, ConfigVportRxResp, ConfigVportTxReq, ConfigVportTxResp, CreateWqObjReq,
+    CreateWqObjResp, CreateWqObjRespV2, DestroyWqObjReq, FenceRqReq, HandleResp,
+    QueryDevConfigResp, QueryLinkConfigReq, QueryLinkConfigResp, QueryVportConfigReq,
+    QueryVportConfigResp, SetBwClampResp, CONFIG_VPORT_RX_V1_SIZE, MANA_HASH_KEY_SIZE,
+    MANA_INDIRECT_TABLE_MAX, TRI_STATE_FALSE, TRI_STATE_TRUE, WQ_TYPE_RQ, WQ_TYPE_SQ,
 };
 use cloudnic_mana::defs::eth_dp::{cqe_type, CqeHeader, RxCompOob, MANA_CQE_COMPLETION};
-use cloudnic_mana::defs::eth_stats::{QueryGfStatReq, QueryGfStatResp, QueryPhyStatResp, GF_STAT_ALL, PHY_STAT_COUNT};
-use cloudnic_mana::defs::msg::{GdmaReqHdr, GDMA_MESSAGE_V2, GDMA_MESSAGE_V3, GDMA_STATUS_CMD_UNSUPPORTED};
-use cloudnic_mana::defs::queue::{CqeInfo, CQE_DATA_SIZE, CQE_SIZE, GDMA_QUEUE_ID_MASK, MIN_QUEUE_SIZE};
+use cloudnic_mana::defs::eth_stats::{
+    QueryGfStatReq, QueryGfStatResp, QueryPhyStatResp, GF_STAT_ALL, PHY_STAT_COUNT,
+};
+use cloudnic_mana::defs::msg::{
+    GdmaReqHdr, GDMA_MESSAGE_V2, GDMA_MESSAGE_V3, GDMA_STATUS_CMD_UNSUPPORTED,
+};
+use cloudnic_mana::defs::queue::{
+    CqeInfo, CQE_DATA_SIZE, CQE_SIZE, GDMA_QUEUE_ID_MASK, MIN_QUEUE_SIZE,
+};
 use cloudnic_mana::defs::regs::PCI_DEVICE_ID_PF;
 use zerocopy::{FromZeros, IntoBytes};
 
@@ -108,8 +115,12 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
                 None => Reply::status(STATUS_INVALID),
             },
             code::CONFIG_VPORT_TX => {
-                let Some(q) = parse::<ConfigVportTxReq>(body) else { return Reply::status(STATUS_INVALID) };
-                let Some(i) = self.vport_of(q.vport) else { return Reply::status(STATUS_NOT_FOUND) };
+                let Some(q) = parse::<ConfigVportTxReq>(body) else {
+                    return Reply::status(STATUS_INVALID);
+                };
+                let Some(i) = self.vport_of(q.vport) else {
+                    return Reply::status(STATUS_NOT_FOUND);
+                };
                 if q.pdid != self.cfg.mana_pdid || q.doorbell_pageid != self.cfg.mana_db_page {
                     return Reply::status(STATUS_INVALID);
                 }
@@ -123,13 +134,23 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
             }
             code::CREATE_WQ_OBJ => self.create_wq_obj(hdr, body),
             code::DESTROY_WQ_OBJ => {
-                let Some(q) = parse::<DestroyWqObjReq>(body) else { return Reply::status(STATUS_INVALID) };
+                let Some(q) = parse::<DestroyWqObjReq>(body) else {
+                    return Reply::status(STATUS_INVALID);
+                };
                 self.destroy_wq_obj(q.wq_type, q.wq_obj_handle)
             }
             code::FENCE_RQ => {
-                let Some(q) = parse::<FenceRqReq>(body) else { return Reply::status(STATUS_INVALID) };
+                let Some(q) = parse::<FenceRqReq>(body) else {
+                    return Reply::status(STATUS_INVALID);
+                };
                 match self.q.obj_handles.get(&q.wq_obj_handle).copied() {
-                    Some(rq) if self.q.wqs.get(&rq).is_some_and(|w| w.kind == WqKind::Receive) => {
+                    Some(rq)
+                        if self
+                            .q
+                            .wqs
+                            .get(&rq)
+                            .is_some_and(|w| w.kind == WqKind::Receive) =>
+                    {
                         self.post_fence(rq);
                         Reply::status(0)
                     }
@@ -150,25 +171,34 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
                 let mut r = QueryPhyStatResp::new_zeroed();
                 r.reported_stats = (1u64 << PHY_STAT_COUNT) - 1;
                 let c = &self.counters;
-                for (slot, v) in PHY_TC0.iter().zip([c.frames_rx, c.frames_tx, c.bytes_rx, c.bytes_tx]) {
+                for (slot, v) in
+                    PHY_TC0
+                        .iter()
+                        .zip([c.frames_rx, c.frames_tx, c.bytes_rx, c.bytes_tx])
+                {
                     r.counters[*slot] = v;
                 }
                 r.counters[0] = c.rx_dropped;
                 r.counters[1] = c.tx_dropped;
                 Reply::ok(&r)
             }
-            code::QUERY_LINK_CONFIG => match parse::<QueryLinkConfigReq>(body).and_then(|q| self.vport_of(q.vport)) {
-                Some(_) => Reply::ok(&QueryLinkConfigResp {
-                    qos_speed_mbps: self.cfg.link_speed_mbps,
-                    link_speed_mbps: self.cfg.link_speed_mbps,
-                    ..Default::default()
-                }),
-                None => Reply::status(STATUS_NOT_FOUND),
-            },
+            code::QUERY_LINK_CONFIG => {
+                match parse::<QueryLinkConfigReq>(body).and_then(|q| self.vport_of(q.vport)) {
+                    Some(_) => Reply::ok(&QueryLinkConfigResp {
+                        qos_speed_mbps: self.cfg.link_speed_mbps,
+                        link_speed_mbps: self.cfg.link_speed_mbps,
+                        ..Default::default()
+                    }),
+                    None => Reply::status(STATUS_NOT_FOUND),
+                }
+            }
             code::SET_BW_CLAMP => Reply::ok(&SetBwClampResp::default()),
             code::REGISTER_HW_PORT | code::REGISTER_FILTER if pf => {
                 let h = self.next_handle();
-                Reply::ok(&HandleResp { handle: h, ..Default::default() })
+                Reply::ok(&HandleResp {
+                    handle: h,
+                    ..Default::default()
+                })
             }
             code::DEREGISTER_HW_PORT | code::DEREGISTER_FILTER if pf => Reply::status(0),
             _ => Reply::status(GDMA_STATUS_CMD_UNSUPPORTED),
@@ -182,8 +212,12 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
 
     /// CREATE_WQ_OBJ (V1, or V3 with moderation): an SQ or RQ and its CQ.
     fn create_wq_obj(&mut self, hdr: &GdmaReqHdr, body: &[u8]) -> Reply {
-        let Some(q) = parse::<CreateWqObjReq>(body) else { return Reply::status(STATUS_INVALID) };
-        let Some(vp) = self.vport_of(q.vport) else { return Reply::status(STATUS_NOT_FOUND) };
+        let Some(q) = parse::<CreateWqObjReq>(body) else {
+            return Reply::status(STATUS_INVALID);
+        };
+        let Some(vp) = self.vport_of(q.vport) else {
+            return Reply::status(STATUS_NOT_FOUND);
+        };
         let kind = match q.wq_type {
             WQ_TYPE_SQ => WqKind::Send,
             WQ_TYPE_RQ => WqKind::Receive,
@@ -193,10 +227,19 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
             && q.wq_size.is_power_of_two()
             && q.cq_size >= MIN_QUEUE_SIZE
             && q.cq_size.is_power_of_two();
-        let parent_ok = self.q.eqs.get(&q.cq_parent_qid).is_some_and(|e| !e.owner.hwc);
+        let parent_ok = self
+            .q
+            .eqs
+            .get(&q.cq_parent_qid)
+            .is_some_and(|e| !e.owner.hwc);
         let regions_ok = [(q.wq_gdma_region, q.wq_size), (q.cq_gdma_region, q.cq_size)]
             .iter()
-            .all(|(h, s)| self.q.regions.get(h).is_some_and(|r| r.complete() && r.length == u64::from(*s)));
+            .all(|(h, s)| {
+                self.q
+                    .regions
+                    .get(h)
+                    .is_some_and(|r| r.complete() && r.length == u64::from(*s))
+            });
         if !sizes_ok || !parent_ok || !regions_ok || q.wq_gdma_region == q.cq_gdma_region {
             return Reply::status(STATUS_INVALID);
         }
@@ -204,20 +247,44 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
             WqKind::Send => (self.cfg.vports[vp].max_sq, self.cfg.max_sq),
             WqKind::Receive => (self.cfg.vports[vp].max_rq, self.cfg.max_rq),
         };
-        let of_kind = |v: Option<u16>| self.q.wqs.values().filter(|w| w.kind == kind && !w.owner.hwc && (v.is_none() || w.vport == v)).count() as u32;
+        let of_kind = |v: Option<u16>| {
+            self.q
+                .wqs
+                .values()
+                .filter(|w| w.kind == kind && !w.owner.hwc && (v.is_none() || w.vport == v))
+                .count() as u32
+        };
         if of_kind(Some(vp as u16)) >= per_vport || of_kind(None) >= total {
             return Reply::status(STATUS_NO_RESOURCE);
         }
-        let Some(wq_id) = alloc_id(&self.q.wqs, WQ_ID_BASE, GDMA_QUEUE_ID_MASK) else { return Reply::status(STATUS_NO_RESOURCE) };
-        let Some(cq_id) = alloc_id(&self.q.cqs, CQ_ID_BASE, self.cfg.max_cq) else { return Reply::status(STATUS_NO_RESOURCE) };
-        let (Ok(wq_mem), Ok(cq_mem)) = (self.take_region(q.wq_gdma_region, q.wq_size), self.take_region(q.cq_gdma_region, q.cq_size))
-        else {
+        let Some(wq_id) = alloc_id(&self.q.wqs, WQ_ID_BASE, GDMA_QUEUE_ID_MASK) else {
+            return Reply::status(STATUS_NO_RESOURCE);
+        };
+        let Some(cq_id) = alloc_id(&self.q.cqs, CQ_ID_BASE, self.cfg.max_cq) else {
+            return Reply::status(STATUS_NO_RESOURCE);
+        };
+        let (Ok(wq_mem), Ok(cq_mem)) = (
+            self.take_region(q.wq_gdma_region, q.wq_size),
+            self.take_region(q.cq_gdma_region, q.cq_size),
+        ) else {
             return Reply::status(STATUS_INVALID);
         };
-        let owner = QueueOwner { db_page: self.cfg.mana_db_page, hwc: false };
+        let owner = QueueOwner {
+            db_page: self.cfg.mana_db_page,
+            hwc: false,
+        };
         let entries = q.cq_size / CQE_SIZE;
         let armed = self.cfg.queues_start_armed;
-        let cq = Cq { mem: cq_mem, entries, tail: entries, consumer: entries, since_db: 0, armed, eq: q.cq_parent_qid, owner };
+        let cq = Cq {
+            mem: cq_mem,
+            entries,
+            tail: entries,
+            consumer: entries,
+            since_db: 0,
+            armed,
+            eq: q.cq_parent_qid,
+            owner,
+        };
         self.q.cqs.insert(cq_id, cq);
         let handle = self.next_handle();
         let mut wq = Wq::new(kind, wq_mem, cq_id, owner);
@@ -225,9 +292,17 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
         wq.handle = handle;
         self.q.wqs.insert(wq_id, wq);
         self.q.obj_handles.insert(handle, wq_id);
-        let v1 = CreateWqObjResp { wq_id, cq_id, wq_obj: handle, ..Default::default() };
+        let v1 = CreateWqObjResp {
+            wq_id,
+            cq_id,
+            wq_obj: handle,
+            ..Default::default()
+        };
         if hdr.req.msg_version >= GDMA_MESSAGE_V3 {
-            let mut r = CreateWqObjRespV2 { v1, ..Default::default() };
+            let mut r = CreateWqObjRespV2 {
+                v1,
+                ..Default::default()
+            };
             if let Some(v3) = body.get(88..96) {
                 r.cq_moderation_comps = u16::from_le_bytes([v3[2], v3[3]]);
                 r.cq_moderation_usec = u16::from_le_bytes([v3[4], v3[5]]);
@@ -239,8 +314,14 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
     }
 
     fn destroy_wq_obj(&mut self, wq_type: u32, handle: u64) -> Reply {
-        let Some(id) = self.q.obj_handles.get(&handle).copied() else { return Reply::status(STATUS_NOT_FOUND) };
-        let want = if wq_type == WQ_TYPE_SQ { WqKind::Send } else { WqKind::Receive };
+        let Some(id) = self.q.obj_handles.get(&handle).copied() else {
+            return Reply::status(STATUS_NOT_FOUND);
+        };
+        let want = if wq_type == WQ_TYPE_SQ {
+            WqKind::Send
+        } else {
+            WqKind::Receive
+        };
         if self.q.wqs.get(&id).map(|w| w.kind) != Some(want) {
             return Reply::status(STATUS_INVALID);
         }
@@ -248,7 +329,11 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
         if let Some(wq) = self.q.wqs.remove(&id) {
             self.q.cqs.remove(&wq.cq);
             if !self.cfg.zero_latency {
-                let kind = if want == WqKind::Send { BufKind::Tx } else { BufKind::Rx };
+                let kind = if want == WqKind::Send {
+                    BufKind::Tx
+                } else {
+                    BufKind::Rx
+                };
                 self.ledger.flush_queue(kind, id as u16);
             }
         }
@@ -258,8 +343,13 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
     /// A FENCE CQE on the RQ's CQ: every packet before it is completed.
     fn post_fence(&mut self, rq: u32) {
         self.flush_coalesced(rq);
-        let Some(cq) = self.q.wqs.get(&rq).map(|w| w.cq) else { return };
-        let oob = RxCompOob { cqe_hdr: CqeHeader::new(cqe_type::RX_OBJECT_FENCE, MANA_CQE_COMPLETION, 0).0, ..Default::default() };
+        let Some(cq) = self.q.wqs.get(&rq).map(|w| w.cq) else {
+            return;
+        };
+        let oob = RxCompOob {
+            cqe_hdr: CqeHeader::new(cqe_type::RX_OBJECT_FENCE, MANA_CQE_COMPLETION, 0).0,
+            ..Default::default()
+        };
         let mut data = [0u8; CQE_DATA_SIZE];
         data.copy_from_slice(oob.as_bytes());
         self.counters.fences += 1;
@@ -270,26 +360,43 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
     /// RX objects at `indir_tab_offset`, default object, coalescing.
     fn config_vport_rx(&mut self, hdr: &GdmaReqHdr, body: &[u8]) -> Reply {
         let v2 = hdr.req.msg_version >= GDMA_MESSAGE_V2;
-        let fixed = if v2 { core::mem::size_of::<ConfigVportRxReq>() } else { usize::from(CONFIG_VPORT_RX_V1_SIZE) };
+        let fixed = if v2 {
+            core::mem::size_of::<ConfigVportRxReq>()
+        } else {
+            usize::from(CONFIG_VPORT_RX_V1_SIZE)
+        };
         if body.len() < fixed {
             return Reply::status(STATUS_INVALID);
         }
         let mut padded = [0u8; core::mem::size_of::<ConfigVportRxReq>()];
         padded[..fixed].copy_from_slice(&body[..fixed]);
-        let Some(q) = parse::<ConfigVportRxReq>(&padded) else { return Reply::status(STATUS_INVALID) };
-        let Some(vp) = self.vport_of(q.vport) else { return Reply::status(STATUS_NOT_FOUND) };
+        let Some(q) = parse::<ConfigVportRxReq>(&padded) else {
+            return Reply::status(STATUS_INVALID);
+        };
+        let Some(vp) = self.vport_of(q.vport) else {
+            return Reply::status(STATUS_NOT_FOUND);
+        };
         let is_rq = |h: &u64| {
-            self.q.obj_handles.get(h).and_then(|id| self.q.wqs.get(id)).is_some_and(|w| w.kind == WqKind::Receive && w.vport == Some(vp as u16))
+            self.q
+                .obj_handles
+                .get(h)
+                .and_then(|id| self.q.wqs.get(id))
+                .is_some_and(|w| w.kind == WqKind::Receive && w.vport == Some(vp as u16))
         };
         let tri_ok = |t: u32| matches!(t, TRI_STATE_FALSE | TRI_STATE_TRUE) || t == u32::MAX;
-        if !tri_ok(q.rx_enable) || !tri_ok(q.rss_enable) || (q.update_default_rxobj != 0 && !is_rq(&q.default_rxobj)) {
+        if !tri_ok(q.rx_enable)
+            || !tri_ok(q.rss_enable)
+            || (q.update_default_rxobj != 0 && !is_rq(&q.default_rxobj))
+        {
             return Reply::status(STATUS_INVALID);
         }
         let mut table = None;
         if q.update_indir_tab != 0 {
             let n = usize::from(q.num_indir_entries);
             let off = usize::from(q.indir_tab_offset);
-            let limit = self.cfg.vports[vp].indirection_entries.min(MANA_INDIRECT_TABLE_MAX) as usize;
+            let limit = self.cfg.vports[vp]
+                .indirection_entries
+                .min(MANA_INDIRECT_TABLE_MAX) as usize;
             if n == 0 || !n.is_power_of_two() || n > limit || off < fixed {
                 return Reply::status(STATUS_INVALID);
             }
@@ -316,7 +423,14 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
             v.table = t;
         }
         v.coalescing = v2 && q.cqe_coalescing_enable != 0;
-        let timeout = if v.coalescing { self.cfg.coalescing_timeout_ns } else { 0 };
-        Reply::ok(&ConfigVportRxResp { cqe_coalescing_timeout_ns: timeout, ..Default::default() })
+        let timeout = if v.coalescing {
+            self.cfg.coalescing_timeout_ns
+        } else {
+            0
+        };
+        Reply::ok(&ConfigVportRxResp {
+            cqe_coalescing_timeout_ns: timeout,
+            ..Default::default()
+        })
     }
 }

@@ -252,7 +252,9 @@ impl FaultState {
     /// Remove armed faults of the same kind as `f`.
     pub(crate) fn clear(&mut self, f: &ManaFault) -> Vec<ManaFault> {
         let d = discriminant(f);
-        let (gone, keep) = std::mem::take(&mut self.active).into_iter().partition(|a| discriminant(a) == d);
+        let (gone, keep) = std::mem::take(&mut self.active)
+            .into_iter()
+            .partition(|a| discriminant(a) == d);
         self.active = keep;
         gone
     }
@@ -273,20 +275,30 @@ impl FaultState {
 
     pub(crate) fn hwc(&mut self, code: u32) -> Option<HwcAction> {
         self.fire(|f| match f {
-            ManaFault::HwcNoResponse { filter, count } if filter.matches(code) => Some((HwcAction::NoResponse, spend(count))),
-            ManaFault::HwcDropResponse { filter, count } if filter.matches(code) => Some((HwcAction::Drop, spend(count))),
-            ManaFault::HwcDelayResponse { filter, delay_us, count } if filter.matches(code) => {
-                Some((HwcAction::Delay(*delay_us), spend(count)))
+            ManaFault::HwcNoResponse { filter, count } if filter.matches(code) => {
+                Some((HwcAction::NoResponse, spend(count)))
             }
+            ManaFault::HwcDropResponse { filter, count } if filter.matches(code) => {
+                Some((HwcAction::Drop, spend(count)))
+            }
+            ManaFault::HwcDelayResponse {
+                filter,
+                delay_us,
+                count,
+            } if filter.matches(code) => Some((HwcAction::Delay(*delay_us), spend(count))),
             ManaFault::HwcDuplicateResponse { filter, count } if filter.matches(code) => {
                 Some((HwcAction::Duplicate, spend(count)))
             }
-            ManaFault::HwcStatus { filter, status, count } if filter.matches(code) => {
-                Some((HwcAction::Status(*status), spend(count)))
-            }
-            ManaFault::HwcCorruptResponse { filter, kind, count } if filter.matches(code) => {
-                Some((HwcAction::Corrupt(*kind), spend(count)))
-            }
+            ManaFault::HwcStatus {
+                filter,
+                status,
+                count,
+            } if filter.matches(code) => Some((HwcAction::Status(*status), spend(count))),
+            ManaFault::HwcCorruptResponse {
+                filter,
+                kind,
+                count,
+            } if filter.matches(code) => Some((HwcAction::Corrupt(*kind), spend(count))),
             _ => None,
         })
     }
@@ -315,7 +327,9 @@ impl FaultState {
 
     pub(crate) fn interrupt_lost(&mut self, vector: u16) -> bool {
         self.fire(|f| match f {
-            ManaFault::LostInterrupts { vector: v, count } if v.is_none_or(|v| v == vector) => Some(((), spend(count))),
+            ManaFault::LostInterrupts { vector: v, count } if v.is_none_or(|v| v == vector) => {
+                Some(((), spend(count)))
+            }
             _ => None,
         })
         .is_some()
@@ -323,7 +337,11 @@ impl FaultState {
 
     pub(crate) fn malformed_cqe(&mut self, is_sq: bool, wq: u32) -> Option<CqeMalformation> {
         self.fire(|f| match f {
-            ManaFault::MalformedCqe { target, kind, count } if target.matches(is_sq, wq) => Some((*kind, spend(count))),
+            ManaFault::MalformedCqe {
+                target,
+                kind,
+                count,
+            } if target.matches(is_sq, wq) => Some((*kind, spend(count))),
             _ => None,
         })
     }

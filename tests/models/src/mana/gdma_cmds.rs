@@ -7,10 +7,11 @@
 //! treats as "the device said no" like any other non-zero status.
 
 use cloudnic_mana::defs::gdma::{
-    code, CreateDmaRegionReq, CreateDmaRegionResp, CreateQueueReq, CreateQueueResp, DestroyDmaRegionReq,
-    DisableQueueReq, DmaRegionAddPagesReq, GenerateTestEqeReq, ListDevicesResp, QueryHwcTimeoutReq,
-    QueryHwcTimeoutResp, QueryMaxResourcesResp, RegisterDeviceResp, VerifyVersionReq, VerifyVersionResp,
-    GDMA_DEV_LIST_SIZE, GDMA_PAGE_SIZE, GDMA_PAGE_TYPE_4K, GDMA_PROTOCOL_V1,
+    code, CreateDmaRegionReq, CreateDmaRegionResp, CreateQueueReq, CreateQueueResp,
+    DestroyDmaRegionReq, DisableQueueReq, DmaRegionAddPagesReq, GenerateTestEqeReq,
+    ListDevicesResp, QueryHwcTimeoutReq, QueryHwcTimeoutResp, QueryMaxResourcesResp,
+    RegisterDeviceResp, VerifyVersionReq, VerifyVersionResp, GDMA_DEV_LIST_SIZE, GDMA_PAGE_SIZE,
+    GDMA_PAGE_TYPE_4K, GDMA_PROTOCOL_V1,
 };
 use cloudnic_mana::defs::gdma_objects::{ChangeMsixForEqReq, GenerateResetRequestEqeReq};
 use cloudnic_mana::defs::msg::{
@@ -52,7 +53,9 @@ pub(crate) fn parse<T: FromBytes + KnownLayout + Immutable>(body: &[u8]) -> Opti
 
 /// Little-endian u64 at `off`.
 pub(crate) fn u64_at(body: &[u8], off: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(body.get(off..off.checked_add(8)?)?.try_into().ok()?))
+    Some(u64::from_le_bytes(
+        body.get(off..off.checked_add(8)?)?.try_into().ok()?,
+    ))
 }
 
 impl<M: GuestMemory + ?Sized> ManaModel<M> {
@@ -67,7 +70,8 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
             code::QUERY_MAX_RESOURCES => {
                 let c = &self.cfg;
                 let mut r = QueryMaxResourcesResp::new_zeroed();
-                (r.max_sq, r.max_rq, r.max_cq, r.max_eq, r.max_db) = (c.max_sq, c.max_rq, c.max_cq, c.max_eq, c.max_db);
+                (r.max_sq, r.max_rq, r.max_cq, r.max_eq, r.max_db) =
+                    (c.max_sq, c.max_rq, c.max_cq, c.max_eq, c.max_db);
                 r.max_msix = u32::from(c.msix_vectors);
                 Reply::ok(&r)
             }
@@ -104,19 +108,30 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
                 Reply::status(0)
             }
             code::GENERATE_TEST_EQE => match parse::<GenerateTestEqeReq>(body) {
-                Some(r) if self.post_eqe(r.queue_index, eqe_type::TEST_EVENT, [0; 3]) => Reply::status(0),
+                Some(r) if self.post_eqe(r.queue_index, eqe_type::TEST_EVENT, [0; 3]) => {
+                    Reply::status(0)
+                }
                 Some(_) => Reply::status(STATUS_NOT_FOUND),
                 None => Reply::status(STATUS_INVALID),
             },
             code::GENERATE_RESET_REQUEST_EQE => match parse::<GenerateResetRequestEqeReq>(body) {
-                Some(r) if self.post_eqe(r.queue_index, eqe_type::HWC_RESET_REQUEST, [r.data, 0, 0]) => Reply::status(0),
+                Some(r)
+                    if self.post_eqe(
+                        r.queue_index,
+                        eqe_type::HWC_RESET_REQUEST,
+                        [r.data, 0, 0],
+                    ) =>
+                {
+                    Reply::status(0)
+                }
                 _ => Reply::status(STATUS_NOT_FOUND),
             },
             code::CREATE_QUEUE => self.create_queue(hdr, body),
             code::DISABLE_QUEUE => match parse::<DisableQueueReq>(body) {
                 Some(r) if r.queue_type == GDMA_QUEUE_EQ => {
                     let hwc_eq = self.hwc.as_ref().map(|h| h.eq);
-                    if Some(r.queue_index) != hwc_eq && self.q.eqs.remove(&r.queue_index).is_some() {
+                    if Some(r.queue_index) != hwc_eq && self.q.eqs.remove(&r.queue_index).is_some()
+                    {
                         Reply::status(0)
                     } else {
                         Reply::status(STATUS_NOT_FOUND)
@@ -128,23 +143,30 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
             code::CREATE_DMA_REGION => self.create_region(body),
             code::DMA_REGION_ADD_PAGES => self.add_pages(body),
             code::DESTROY_DMA_REGION => match parse::<DestroyDmaRegionReq>(body) {
-                Some(r) if self.q.regions.remove(&r.dma_region_handle).is_some() => Reply::status(0),
+                Some(r) if self.q.regions.remove(&r.dma_region_handle).is_some() => {
+                    Reply::status(0)
+                }
                 _ => Reply::status(STATUS_NOT_FOUND),
             },
             code::QUERY_HWC_TIMEOUT => match parse::<QueryHwcTimeoutReq>(body) {
-                Some(_) => Reply::ok(&QueryHwcTimeoutResp { timeout_ms: self.cfg.hwc_timeout_ms, ..Default::default() }),
+                Some(_) => Reply::ok(&QueryHwcTimeoutResp {
+                    timeout_ms: self.cfg.hwc_timeout_ms,
+                    ..Default::default()
+                }),
                 None => Reply::status(STATUS_INVALID),
             },
             code::CHANGE_MSIX_FOR_EQ => {
                 let vectors = self.cfg.msix_vectors;
                 match parse::<ChangeMsixForEqReq>(body) {
-                    Some(r) if r.msix < u32::from(vectors) => match self.q.eqs.get_mut(&r.queue_index) {
-                        Some(eq) => {
-                            eq.msix = r.msix as u16;
-                            Reply::status(0)
+                    Some(r) if r.msix < u32::from(vectors) => {
+                        match self.q.eqs.get_mut(&r.queue_index) {
+                            Some(eq) => {
+                                eq.msix = r.msix as u16;
+                                Reply::status(0)
+                            }
+                            None => Reply::status(STATUS_NOT_FOUND),
                         }
-                        None => Reply::status(STATUS_NOT_FOUND),
-                    },
+                    }
                     _ => Reply::status(STATUS_INVALID),
                 }
             }
@@ -153,7 +175,9 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
     }
 
     fn verify_version(&mut self, body: &[u8]) -> Reply {
-        let Some(r) = parse::<VerifyVersionReq>(body) else { return Reply::status(STATUS_INVALID) };
+        let Some(r) = parse::<VerifyVersionReq>(body) else {
+            return Reply::status(STATUS_INVALID);
+        };
         if r.protocol_ver_min > GDMA_PROTOCOL_V1 || r.protocol_ver_max < GDMA_PROTOCOL_V1 {
             return Reply::status(STATUS_INVALID);
         }
@@ -169,7 +193,9 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
 
     /// CREATE_QUEUE: the Ethernet path creates only EQs this way (mana.md §3.8).
     fn create_queue(&mut self, hdr: &GdmaReqHdr, body: &[u8]) -> Reply {
-        let Some(r) = parse::<CreateQueueReq>(body) else { return Reply::status(STATUS_INVALID) };
+        let Some(r) = parse::<CreateQueueReq>(body) else {
+            return Reply::status(STATUS_INVALID);
+        };
         if r.queue_type != GDMA_QUEUE_EQ {
             return Reply::status(GDMA_STATUS_CMD_UNSUPPORTED);
         }
@@ -178,7 +204,8 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
         }
         let size = r.queue_size;
         let entries = size / EQE_SIZE;
-        let throttle_ok = r.log2_throttle_limit >= 1 && r.log2_throttle_limit <= entries.trailing_zeros();
+        let throttle_ok =
+            r.log2_throttle_limit >= 1 && r.log2_throttle_limit <= entries.trailing_zeros();
         let ok = r.pdid == self.cfg.mana_pdid
             && r.doorbell_id == self.cfg.mana_db_page
             && size >= MIN_QUEUE_SIZE
@@ -192,16 +219,35 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
         if data_eqs >= self.cfg.max_eq {
             return Reply::status(STATUS_NO_RESOURCE);
         }
-        let Some(id) = alloc_id(&self.q.eqs, EQ_ID_BASE, EQ_ID_LIMIT) else { return Reply::status(STATUS_NO_RESOURCE) };
+        let Some(id) = alloc_id(&self.q.eqs, EQ_ID_BASE, EQ_ID_LIMIT) else {
+            return Reply::status(STATUS_NO_RESOURCE);
+        };
         let mem = match self.take_region(r.gdma_region, size) {
             Ok(m) => m,
             Err(s) => return Reply::status(s),
         };
-        let owner = QueueOwner { db_page: r.doorbell_id, hwc: false };
+        let owner = QueueOwner {
+            db_page: r.doorbell_id,
+            hwc: false,
+        };
         let armed = self.cfg.queues_start_armed;
         let msix = r.eq_pci_msix_index as u16;
-        self.q.eqs.insert(id, Eq { mem, entries, tail: entries, consumer: entries, armed, msix, owner });
-        Reply::ok(&CreateQueueResp { queue_index: id, ..Default::default() })
+        self.q.eqs.insert(
+            id,
+            Eq {
+                mem,
+                entries,
+                tail: entries,
+                consumer: entries,
+                armed,
+                msix,
+                owner,
+            },
+        );
+        Reply::ok(&CreateQueueResp {
+            queue_index: id,
+            ..Default::default()
+        })
     }
 
     /// Consume a complete region of exactly `size` bytes as queue memory.
@@ -212,12 +258,21 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
             None => return Err(STATUS_NOT_FOUND),
         }
         let r = self.q.regions.remove(&handle).ok_or(STATUS_NOT_FOUND)?;
-        Ok(QueueMem { pages: r.pages, size })
+        Ok(QueueMem {
+            pages: r.pages,
+            size,
+        })
     }
 
     fn create_region(&mut self, body: &[u8]) -> Reply {
-        let Some(r) = parse::<CreateDmaRegionReq>(body) else { return Reply::status(STATUS_INVALID) };
-        let fault = if self.faults.idle() { None } else { self.faults.region_failure() };
+        let Some(r) = parse::<CreateDmaRegionReq>(body) else {
+            return Reply::status(STATUS_INVALID);
+        };
+        let fault = if self.faults.idle() {
+            None
+        } else {
+            self.faults.region_failure()
+        };
         match fault {
             Some(RegionFailure::Status(s)) => return Reply::status(s),
             Some(RegionFailure::ZeroHandle) => return Reply::ok(&CreateDmaRegionResp::default()),
@@ -236,13 +291,22 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
         if !ok {
             return Reply::status(STATUS_INVALID);
         }
-        let Some(pages) = page_list(body, fixed, n) else { return Reply::status(STATUS_INVALID) };
+        let Some(pages) = page_list(body, fixed, n) else {
+            return Reply::status(STATUS_INVALID);
+        };
         let handle = REGION_HANDLE_BASE + self.q.next_region;
         self.q.next_region += 1;
-        let region = Region { length: r.length, page_count: r.page_count, pages };
+        let region = Region {
+            length: r.length,
+            page_count: r.page_count,
+            pages,
+        };
         let complete = region.complete();
         self.q.regions.insert(handle, region);
-        let mut reply = Reply::ok(&CreateDmaRegionResp { dma_region_handle: handle, ..Default::default() });
+        let mut reply = Reply::ok(&CreateDmaRegionResp {
+            dma_region_handle: handle,
+            ..Default::default()
+        });
         let wrong = fault == Some(RegionFailure::WrongMoreEntries);
         if complete == wrong {
             reply.status = GDMA_STATUS_MORE_ENTRIES;
@@ -251,15 +315,23 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
     }
 
     fn add_pages(&mut self, body: &[u8]) -> Reply {
-        let Some(r) = parse::<DmaRegionAddPagesReq>(body) else { return Reply::status(STATUS_INVALID) };
-        let fault = if self.faults.idle() { None } else { self.faults.region_failure() };
+        let Some(r) = parse::<DmaRegionAddPagesReq>(body) else {
+            return Reply::status(STATUS_INVALID);
+        };
+        let fault = if self.faults.idle() {
+            None
+        } else {
+            self.faults.region_failure()
+        };
         match fault {
             Some(RegionFailure::Status(s)) => return Reply::status(s),
             Some(RegionFailure::ZeroHandle) => return Reply::status(STATUS_NOT_FOUND),
             _ => {}
         }
         let fixed = core::mem::size_of::<DmaRegionAddPagesReq>();
-        let Some(region) = self.q.regions.get_mut(&r.dma_region_handle) else { return Reply::status(STATUS_NOT_FOUND) };
+        let Some(region) = self.q.regions.get_mut(&r.dma_region_handle) else {
+            return Reply::status(STATUS_NOT_FOUND);
+        };
         let n = r.page_addr_list_len as usize;
         let room = region.page_count as usize - region.pages.len();
         let Some(pages) = page_list(body, fixed, n).filter(|_| n >= 1 && n <= room) else {
@@ -268,7 +340,11 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
         region.pages.extend(pages);
         let complete = region.complete();
         let wrong = fault == Some(RegionFailure::WrongMoreEntries);
-        Reply::status(if complete == wrong { GDMA_STATUS_MORE_ENTRIES } else { 0 })
+        Reply::status(if complete == wrong {
+            GDMA_STATUS_MORE_ENTRIES
+        } else {
+            0
+        })
     }
 
     /// DEREGISTER_DEVICE: the MANA device's queues, WQ objects and regions
@@ -277,13 +353,19 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
         let mut dropped = self.q.regions.len();
         self.q.regions.clear();
         self.q.obj_handles.clear();
-        let data_wqs: Vec<(u32, bool)> =
-            self.q.wqs.iter().filter(|(_, w)| !w.owner.hwc).map(|(id, w)| (*id, w.kind == super::queues::WqKind::Send)).collect();
+        let data_wqs: Vec<(u32, bool)> = self
+            .q
+            .wqs
+            .iter()
+            .filter(|(_, w)| !w.owner.hwc)
+            .map(|(id, w)| (*id, w.kind == super::queues::WqKind::Send))
+            .collect();
         for (id, is_sq) in data_wqs {
             self.q.wqs.remove(&id);
             dropped += 1;
             if !self.cfg.zero_latency {
-                self.ledger.flush_queue(if is_sq { BufKind::Tx } else { BufKind::Rx }, id as u16);
+                self.ledger
+                    .flush_queue(if is_sq { BufKind::Tx } else { BufKind::Rx }, id as u16);
             }
         }
         let before = self.q.cqs.len() + self.q.eqs.len();
@@ -300,5 +382,8 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
 /// The `n` page addresses after the fixed part, each 4 KiB aligned.
 fn page_list(body: &[u8], fixed: usize, n: usize) -> Option<Vec<u64>> {
     let pages: Option<Vec<u64>> = (0..n).map(|i| u64_at(body, fixed + 8 * i)).collect();
-    pages.filter(|p| p.iter().all(|a| a % u64::from(GDMA_PAGE_SIZE) == 0 && *a != 0))
+    pages.filter(|p| {
+        p.iter()
+            .all(|a| a % u64::from(GDMA_PAGE_SIZE) == 0 && *a != 0)
+    })
 }

@@ -11,15 +11,23 @@
 
 use std::collections::VecDeque;
 
-use cloudnic_mana::defs::hwc::{init_data, HwcInitEqIdDb, HwcRxOob, HwcTxOob, HwcTypeData, HWC_QUEUE_SIZE};
-use cloudnic_mana::defs::msg::{GdmaMsgHdr, GdmaReqHdr, GdmaRespHdr, GDMA_STANDARD_HEADER_TYPE, MSG_TYPE_CLASS_SHIFT};
-use cloudnic_mana::defs::queue::{eqe_type, CqeInfo, CQE_DATA_SIZE, CQE_SIZE, EQE_SIZE, GDMA_QUEUE_ID_MASK};
+use cloudnic_mana::defs::hwc::{
+    init_data, HwcInitEqIdDb, HwcRxOob, HwcTxOob, HwcTypeData, HWC_QUEUE_SIZE,
+};
+use cloudnic_mana::defs::msg::{
+    GdmaMsgHdr, GdmaReqHdr, GdmaRespHdr, GDMA_STANDARD_HEADER_TYPE, MSG_TYPE_CLASS_SHIFT,
+};
+use cloudnic_mana::defs::queue::{
+    eqe_type, CqeInfo, CQE_DATA_SIZE, CQE_SIZE, EQE_SIZE, GDMA_QUEUE_ID_MASK,
+};
 use cloudnic_mana::defs::regs::PCI_DEVICE_ID_PF;
 use cloudnic_mana::defs::smc::SmcEstablishHwc;
 use zerocopy::{FromBytes, IntoBytes};
 
 use super::faults::{HwcAction, HwcCorruption};
-use super::queues::{alloc_id, Cq, Eq, QueueMem, QueueOwner, Wq, WqKind, CQ_ID_BASE, EQ_ID_BASE, WQ_ID_BASE};
+use super::queues::{
+    alloc_id, Cq, Eq, QueueMem, QueueOwner, Wq, WqKind, CQ_ID_BASE, EQ_ID_BASE, WQ_ID_BASE,
+};
 use super::regs::SMC_STATUS_REFUSED;
 use super::wqe::read_wqe;
 use super::ManaModel;
@@ -57,11 +65,19 @@ pub(crate) struct Reply {
 impl Reply {
     /// Success with a response struct (its header is overwritten).
     pub fn ok<T: IntoBytes + zerocopy::Immutable>(resp: &T) -> Self {
-        Reply { status: 0, bytes: resp.as_bytes().to_vec(), version: None }
+        Reply {
+            status: 0,
+            bytes: resp.as_bytes().to_vec(),
+            version: None,
+        }
     }
     /// A header-only response with `status`.
     pub fn status(status: u32) -> Self {
-        Reply { status, bytes: vec![0; RESP_HDR], version: None }
+        Reply {
+            status,
+            bytes: vec![0; RESP_HDR],
+            version: None,
+        }
     }
 }
 
@@ -73,14 +89,23 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
             return SMC_STATUS_REFUSED;
         }
         let addrs = [msg.eq_addr(), msg.cq_addr(), msg.rq_addr(), msg.sq_addr()];
-        if addrs.iter().any(|a| *a == 0) {
+        if addrs.contains(&0) {
             return SMC_STATUS_REFUSED;
         }
-        let owner = QueueOwner { db_page: u32::from(self.cfg.hwc_db_page), hwc: true };
+        let owner = QueueOwner {
+            db_page: u32::from(self.cfg.hwc_db_page),
+            hwc: true,
+        };
         let armed = self.cfg.queues_start_armed;
-        let Some(eq_id) = alloc_id(&self.q.eqs, EQ_ID_BASE, EQ_ID_LIMIT) else { return SMC_STATUS_REFUSED };
-        let Some(cq_id) = alloc_id(&self.q.cqs, CQ_ID_BASE, self.cfg.max_cq) else { return SMC_STATUS_REFUSED };
-        let Some(sq_id) = alloc_id(&self.q.wqs, WQ_ID_BASE, GDMA_QUEUE_ID_MASK) else { return SMC_STATUS_REFUSED };
+        let Some(eq_id) = alloc_id(&self.q.eqs, EQ_ID_BASE, EQ_ID_LIMIT) else {
+            return SMC_STATUS_REFUSED;
+        };
+        let Some(cq_id) = alloc_id(&self.q.cqs, CQ_ID_BASE, self.cfg.max_cq) else {
+            return SMC_STATUS_REFUSED;
+        };
+        let Some(sq_id) = alloc_id(&self.q.wqs, WQ_ID_BASE, GDMA_QUEUE_ID_MASK) else {
+            return SMC_STATUS_REFUSED;
+        };
         let eq_entries = HWC_QUEUE_SIZE / EQE_SIZE;
         let cq_entries = HWC_QUEUE_SIZE / CQE_SIZE;
         self.q.eqs.insert(
@@ -108,10 +133,35 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
                 owner,
             },
         );
-        self.q.wqs.insert(sq_id, Wq::new(WqKind::Send, QueueMem::contiguous(addrs[3], HWC_QUEUE_SIZE), cq_id, owner));
-        let Some(rq_id) = alloc_id(&self.q.wqs, WQ_ID_BASE, GDMA_QUEUE_ID_MASK) else { return SMC_STATUS_REFUSED };
-        self.q.wqs.insert(rq_id, Wq::new(WqKind::Receive, QueueMem::contiguous(addrs[2], HWC_QUEUE_SIZE), cq_id, owner));
-        self.hwc = Some(HwcState { eq: eq_id, cq: cq_id, rq: rq_id, sq: sq_id, delayed: Vec::new(), waiting: VecDeque::new() });
+        self.q.wqs.insert(
+            sq_id,
+            Wq::new(
+                WqKind::Send,
+                QueueMem::contiguous(addrs[3], HWC_QUEUE_SIZE),
+                cq_id,
+                owner,
+            ),
+        );
+        let Some(rq_id) = alloc_id(&self.q.wqs, WQ_ID_BASE, GDMA_QUEUE_ID_MASK) else {
+            return SMC_STATUS_REFUSED;
+        };
+        self.q.wqs.insert(
+            rq_id,
+            Wq::new(
+                WqKind::Receive,
+                QueueMem::contiguous(addrs[2], HWC_QUEUE_SIZE),
+                cq_id,
+                owner,
+            ),
+        );
+        self.hwc = Some(HwcState {
+            eq: eq_id,
+            cq: cq_id,
+            rq: rq_id,
+            sq: sq_id,
+            delayed: Vec::new(),
+            waiting: VecDeque::new(),
+        });
 
         let c = &self.cfg;
         let mut data = vec![
@@ -132,7 +182,11 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
         let db = HwcInitEqIdDb::new(eq_id as u16, c.hwc_db_page).0;
         self.post_eqe(eq_id, eqe_type::HWC_INIT_EQ_ID_DB, [db, 0, 0]);
         for (ty, v) in data {
-            self.post_eqe(eq_id, eqe_type::HWC_INIT_DATA, [HwcTypeData::new(ty, v).0, 0, 0]);
+            self.post_eqe(
+                eq_id,
+                eqe_type::HWC_INIT_DATA,
+                [HwcTypeData::new(ty, v).0, 0, 0],
+            );
         }
         self.post_eqe(eq_id, eqe_type::HWC_INIT_DONE, [0; 3]);
         0
@@ -146,7 +200,10 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
         let live = self.q.eqs.len() + self.q.cqs.len() + self.q.wqs.len() + self.q.regions.len();
         self.counters.objects_dropped += live.saturating_sub(hwc_objects) as u64;
         self.hwc = None;
+        // Handles stay unique across channels: a stale one is refused.
+        let (next_region, next_handle) = (self.q.next_region, self.q.next_handle);
         self.q = Default::default();
+        (self.q.next_region, self.q.next_handle) = (next_region, next_handle);
         self.gdma.registered = false;
         for v in self.vports.iter_mut() {
             *v = Default::default();
@@ -159,7 +216,9 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
     /// HWC SQ doorbell: read each new request WQE, complete it, execute it.
     pub(crate) fn hwc_sq_doorbell(&mut self, sq_id: u32) {
         loop {
-            let Some(wq) = self.q.wqs.get(&sq_id) else { return };
+            let Some(wq) = self.q.wqs.get(&sq_id) else {
+                return;
+            };
             if wq.consumer == wq.producer {
                 return;
             }
@@ -176,9 +235,13 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
             if let Some(wq) = self.q.wqs.get_mut(&sq_id) {
                 wq.consumer = wq.consumer.wrapping_add(w.size);
             }
-            let Some(cq) = self.hwc.as_ref().map(|h| h.cq) else { return };
+            let Some(cq) = self.hwc.as_ref().map(|h| h.cq) else {
+                return;
+            };
             self.post_cqe(cq, &[0; CQE_DATA_SIZE], |o| CqeInfo::new(sq_id, true, o));
-            let oob = HwcTxOob::read_from_prefix(&w.oob[..w.oob_len as usize]).map(|(o, _)| o).unwrap_or_default();
+            let oob = HwcTxOob::read_from_prefix(&w.oob[..w.oob_len as usize])
+                .map(|(o, _)| o)
+                .unwrap_or_default();
             let sge = w.sges[0];
             let ok = w.oob_len == 24
                 && w.sges.len() == 1
@@ -205,7 +268,9 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
     pub(crate) fn hwc_rq_doorbell(&mut self, rq_id: u32) {
         self.fetch_rx_wqes(rq_id);
         while self.q.wqs.get(&rq_id).is_some_and(|w| !w.rx.is_empty()) {
-            let Some(resp) = self.hwc.as_mut().and_then(|h| h.waiting.pop_front()) else { break };
+            let Some(resp) = self.hwc.as_mut().and_then(|h| h.waiting.pop_front()) else {
+                break;
+            };
             self.hwc_deliver(resp, None);
         }
     }
@@ -218,7 +283,11 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
         };
         let code = hdr.req.msg_type;
         *self.counters.hwc_requests.entry(code).or_insert(0) += 1;
-        let action = if self.faults.idle() { None } else { self.faults.hwc(code) };
+        let action = if self.faults.idle() {
+            None
+        } else {
+            self.faults.hwc(code)
+        };
         let reply = match action {
             Some(HwcAction::NoResponse) => return,
             Some(HwcAction::Status(s)) => Reply::status(s),
@@ -296,7 +365,9 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
         if h.delayed.is_empty() {
             return;
         }
-        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut h.delayed).into_iter().partition(|(t, _)| *t <= now);
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut h.delayed)
+            .into_iter()
+            .partition(|(t, _)| *t <= now);
         h.delayed = later;
         for (_, resp) in due {
             self.hwc_deliver(resp, None);
@@ -310,7 +381,9 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
         let hwc_key = self.cfg.hwc_gpa_mkey;
         let mana_key = self.cfg.mana_gpa_mkey;
         loop {
-            let Some(wq) = self.q.wqs.get(&rq_id) else { return };
+            let Some(wq) = self.q.wqs.get(&rq_id) else {
+                return;
+            };
             if wq.fetched == wq.producer || wq.disabled {
                 return;
             }
@@ -318,7 +391,13 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
             let key = if wq.owner.hwc { hwc_key } else { mana_key };
             let parsed = read_wqe(&*self.mem, wq, wq.fetched, avail);
             let w = match parsed {
-                Ok(w) if w.oob_len == 8 && w.oob[..8].iter().all(|b| *b == 0) && !w.header.params().oob_in_sgl() => w,
+                Ok(w)
+                    if w.oob_len == 8
+                        && w.oob[..8].iter().all(|b| *b == 0)
+                        && !w.header.params().oob_in_sgl() =>
+                {
+                    w
+                }
                 _ => {
                     // The receive ring is unusable from here on.
                     self.counters.bad_wqes += 1;
@@ -331,14 +410,30 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
             if w.sges.iter().any(|s| s.mem_key != key) {
                 self.counters.bad_mem_keys += 1;
             }
-            let Some(wq) = self.q.wqs.get_mut(&rq_id) else { return };
+            let Some(wq) = self.q.wqs.get_mut(&rq_id) else {
+                return;
+            };
             wq.fetched = wq.fetched.wrapping_add(w.size);
             let hwc = wq.owner.hwc;
             let first = w.sges[0];
-            wq.rx.push_back(super::queues::RxWqe { offset: w.offset, size: w.size, sges: w.sges });
+            wq.rx.push_back(super::queues::RxWqe {
+                offset: w.offset,
+                size: w.size,
+                sges: w.sges,
+            });
             if strict && !hwc {
-                let total = wq.rx.back().map_or(0, |r| r.sges.iter().map(|s| s.size).sum::<u32>());
-                self.ledger.post(BufKind::Rx, rq_id as u16, first.address, first.address, total, u64::from(w.offset));
+                let total = wq
+                    .rx
+                    .back()
+                    .map_or(0, |r| r.sges.iter().map(|s| s.size).sum::<u32>());
+                self.ledger.post(
+                    BufKind::Rx,
+                    rq_id as u16,
+                    first.address,
+                    first.address,
+                    total,
+                    u64::from(w.offset),
+                );
             }
         }
     }
@@ -372,7 +467,9 @@ fn frame_response(req: &GdmaReqHdr, reply: Reply) -> Vec<u8> {
 fn corrupt(mut resp: Vec<u8>, kind: HwcCorruption) -> Vec<u8> {
     if let Ok((mut hdr, _)) = GdmaRespHdr::read_from_prefix(&resp) {
         match kind {
-            HwcCorruption::WrongActivityId => hdr.activity_id = hdr.activity_id.wrapping_add(0x1000),
+            HwcCorruption::WrongActivityId => {
+                hdr.activity_id = hdr.activity_id.wrapping_add(0x1000)
+            }
             HwcCorruption::WrongMsgId => hdr.resp.hwc_msg_id = hdr.resp.hwc_msg_id.wrapping_add(7),
             HwcCorruption::WrongMsgType => hdr.resp.msg_type ^= 0x40,
             HwcCorruption::Oversize => {}

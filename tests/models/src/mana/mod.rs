@@ -19,7 +19,12 @@
 //! applied; RX frames without a receive WQE wait in a bounded backlog
 //! (`rx_backlog_limit`, 0 = drop like hardware); a DESTROY_HWC tears down
 //! every object of the function (the driver frees the memory afterwards);
-//! checksums are computed from scratch whatever the driver pre-seeded.
+//! checksums are computed from scratch whatever the driver pre-seeded;
+//! interrupt moderation (DIM doorbell, CREATE_WQ_OBJ V3) is counted and
+//! echoed, not applied. Not modelled: the 32-bit (DPDK) doorbells, queues
+//! other than EQs through CREATE_QUEUE, RDMA objects (answered
+//! CMD_UNSUPPORTED), RX_COALESCED_8, encapsulation offsets, the MSI-X table
+//! and PCI config space, function-level reset (`reset_vf`).
 
 mod config;
 mod counters;
@@ -53,8 +58,10 @@ use crate::{Device, VirtualClock};
 
 pub use config::{ManaModelConfig, ModelLayout, PciIdentity, VportConfig};
 pub use counters::{gf, GfStats, ManaCounters};
+pub use faults::{
+    CqeMalformation, CqeTarget, HwcCorruption, HwcFilter, ManaFault, RegionFailure, FOREVER,
+};
 pub use rx::rss_hash;
-pub use faults::{CqeMalformation, CqeTarget, HwcCorruption, HwcFilter, ManaFault, RegionFailure, FOREVER};
 
 use eth_cmds::VportState;
 use faults::FaultState;
@@ -98,8 +105,16 @@ pub struct ManaModel<M: GuestMemory + ?Sized = Arena> {
 
 impl<M: GuestMemory + ?Sized> ManaModel<M> {
     /// A function fresh from power-on: registers published, SMC idle, no HWC.
-    pub fn new(cfg: ManaModelConfig, mem: Rc<M>, clock: Rc<VirtualClock>, irq: Rc<dyn InterruptTarget>) -> Self {
-        let counters = ManaCounters { irq_raised: vec![0; usize::from(cfg.msix_vectors)], ..Default::default() };
+    pub fn new(
+        cfg: ManaModelConfig,
+        mem: Rc<M>,
+        clock: Rc<VirtualClock>,
+        irq: Rc<dyn InterruptTarget>,
+    ) -> Self {
+        let counters = ManaCounters {
+            irq_raised: vec![0; usize::from(cfg.msix_vectors)],
+            ..Default::default()
+        };
         let vports = cfg.vports.iter().map(|_| VportState::default()).collect();
         ManaModel {
             mem,
@@ -189,7 +204,12 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
     }
     /// Objects the device currently holds.
     pub fn live_objects(&self) -> LiveObjects {
-        LiveObjects { eqs: self.q.eqs.len(), cqs: self.q.cqs.len(), wqs: self.q.wqs.len(), regions: self.q.regions.len() }
+        LiveObjects {
+            eqs: self.q.eqs.len(),
+            cqs: self.q.cqs.len(),
+            wqs: self.q.wqs.len(),
+            regions: self.q.regions.len(),
+        }
     }
     /// True if RX is enabled on `vport` (CONFIG_VPORT_RX).
     pub fn rx_enabled(&self, vport: usize) -> bool {
@@ -199,7 +219,11 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
     /// ids; an entry naming no live RQ is `u32::MAX`).
     pub fn rss(&self, vport: usize) -> Option<(bool, [u8; 40], Vec<u32>)> {
         let v = self.vports.get(vport)?;
-        let table = v.table.iter().map(|h| self.q.obj_handles.get(h).copied().unwrap_or(u32::MAX)).collect();
+        let table = v
+            .table
+            .iter()
+            .map(|h| self.q.obj_handles.get(h).copied().unwrap_or(u32::MAX))
+            .collect();
         Some((v.rss_enable, v.key, table))
     }
     /// SQ and RQ ids of `vport`'s WQ objects, in creation order.
@@ -230,14 +254,19 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
         self.counters.faults_fired += 1;
         match fault {
             ManaFault::FpgaReconfig => self.post_hwc_event(eqe_type::HWC_FPGA_RECONFIG, [0; 3]),
-            ManaFault::ResetRequest { data } => self.post_hwc_event(eqe_type::HWC_RESET_REQUEST, [data, 0, 0]),
+            ManaFault::ResetRequest { data } => {
+                self.post_hwc_event(eqe_type::HWC_RESET_REQUEST, [data, 0, 0])
+            }
             ManaFault::LinkDown => self.set_link(false),
             ManaFault::LinkUp => self.set_link(true),
             ManaFault::HwcTimeoutReconfig { ms } => {
                 let d = HwcTypeData::new(reconfig_data::HWC_TIMEOUT, ms).0;
                 self.post_hwc_event(eqe_type::HWC_SOC_RECONFIG_DATA, [d, 0, 0]);
             }
-            ManaFault::Eqe { event_type, details } => self.post_hwc_event(event_type, details),
+            ManaFault::Eqe {
+                event_type,
+                details,
+            } => self.post_hwc_event(event_type, details),
             other => self.faults.arm(other),
         }
     }
@@ -251,7 +280,10 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
     /// Clearing `TxCompletionsWithheld` writes the held completions.
     pub fn clear_fault(&mut self, fault: ManaFault) {
         let gone = self.faults.clear(&fault);
-        if gone.iter().any(|f| matches!(f, ManaFault::TxCompletionsWithheld { .. })) {
+        if gone
+            .iter()
+            .any(|f| matches!(f, ManaFault::TxCompletionsWithheld { .. }))
+        {
             self.release_held_tx();
         }
     }
@@ -263,8 +295,15 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
 
     fn set_link(&mut self, up: bool) {
         self.link_up = up;
-        let ty = if up { reconfig_data::LINK_CONNECT } else { reconfig_data::LINK_DISCONNECT };
-        self.post_hwc_event(eqe_type::HWC_SOC_RECONFIG_DATA, [HwcTypeData::new(ty, 0).0, 0, 0]);
+        let ty = if up {
+            reconfig_data::LINK_CONNECT
+        } else {
+            reconfig_data::LINK_DISCONNECT
+        };
+        self.post_hwc_event(
+            eqe_type::HWC_SOC_RECONFIG_DATA,
+            [HwcTypeData::new(ty, 0).0, 0, 0],
+        );
     }
 
     pub(crate) fn now(&self) -> u64 {
@@ -307,7 +346,9 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
 
     /// Write an EQE; an armed EQ disarms and raises its vector.
     pub(crate) fn post_eqe(&mut self, eq_id: u32, event_type: u8, details: [u32; 3]) -> bool {
-        let Some(eq) = self.q.eqs.get_mut(&eq_id) else { return false };
+        let Some(eq) = self.q.eqs.get_mut(&eq_id) else {
+            return false;
+        };
         match eq.write(&*self.mem, event_type, details) {
             Ok(overrun) => {
                 self.counters.eqes += 1;
@@ -337,8 +378,15 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
 
     /// Write a CQE with `info(owner)`; an armed CQ disarms and posts a
     /// COMPLETION EQE to its parent EQ.
-    pub(crate) fn post_cqe(&mut self, cq_id: u32, data: &[u8; CQE_DATA_SIZE], info: impl FnOnce(u32) -> CqeInfo) -> bool {
-        let Some(cq) = self.q.cqs.get_mut(&cq_id) else { return false };
+    pub(crate) fn post_cqe(
+        &mut self,
+        cq_id: u32,
+        data: &[u8; CQE_DATA_SIZE],
+        info: impl FnOnce(u32) -> CqeInfo,
+    ) -> bool {
+        let Some(cq) = self.q.cqs.get_mut(&cq_id) else {
+            return false;
+        };
         match cq.write(&*self.mem, data, info) {
             Ok((overrun, rule)) => {
                 self.counters.cqes += 1;

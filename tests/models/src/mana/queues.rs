@@ -12,10 +12,8 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use cloudnic_mana::defs::queue::{
-    Sge, CQE_DATA_SIZE, CQE_INFO_OFFSET, EQE_SIZE, OWNER_MASK,
-};
 use cloudnic_mana::defs::queue::{CqeInfo, EqeInfo, CQE_SIZE};
+use cloudnic_mana::defs::queue::{Sge, CQE_DATA_SIZE, CQE_INFO_OFFSET, EQE_SIZE, OWNER_MASK};
 use zerocopy::IntoBytes;
 
 use crate::mem::{DmaFault, GuestMemory};
@@ -38,12 +36,20 @@ impl QueueMem {
     /// A physically contiguous ring (the HWC's single pages).
     pub fn contiguous(base: u64, size: u32) -> Self {
         let n = (u64::from(size)).div_ceil(QUEUE_PAGE);
-        QueueMem { pages: (0..n).map(|i| base + i * QUEUE_PAGE).collect(), size }
+        QueueMem {
+            pages: (0..n).map(|i| base + i * QUEUE_PAGE).collect(),
+            size,
+        }
     }
 
     /// Walk `len` bytes from ring offset `off` (wrapping at the ring end)
     /// as (bus address, chunk length) pieces that never cross a page.
-    fn pieces(&self, off: u32, len: usize, mut f: impl FnMut(u64, usize, usize) -> Result<(), DmaFault>) -> Result<(), DmaFault> {
+    fn pieces(
+        &self,
+        off: u32,
+        len: usize,
+        mut f: impl FnMut(u64, usize, usize) -> Result<(), DmaFault>,
+    ) -> Result<(), DmaFault> {
         let size = u64::from(self.size.max(1));
         let mut done = 0usize;
         let mut pos = u64::from(off) % size;
@@ -61,14 +67,26 @@ impl QueueMem {
     }
 
     /// Copy out of the ring.
-    pub fn read<M: GuestMemory + ?Sized>(&self, mem: &M, off: u32, buf: &mut [u8]) -> Result<(), DmaFault> {
+    pub fn read<M: GuestMemory + ?Sized>(
+        &self,
+        mem: &M,
+        off: u32,
+        buf: &mut [u8],
+    ) -> Result<(), DmaFault> {
         let len = buf.len();
         self.pieces(off, len, |addr, at, n| mem.read(addr, &mut buf[at..at + n]))
     }
 
     /// Copy into the ring.
-    pub fn write<M: GuestMemory + ?Sized>(&self, mem: &M, off: u32, data: &[u8]) -> Result<(), DmaFault> {
-        self.pieces(off, data.len(), |addr, at, n| mem.write(addr, &data[at..at + n]))
+    pub fn write<M: GuestMemory + ?Sized>(
+        &self,
+        mem: &M,
+        off: u32,
+        data: &[u8],
+    ) -> Result<(), DmaFault> {
+        self.pieces(off, data.len(), |addr, at, n| {
+            mem.write(addr, &data[at..at + n])
+        })
     }
 }
 
@@ -287,11 +305,17 @@ pub(crate) fn unconsumed(tail: u32, consumer: u32, entries: u32) -> u32 {
 impl Eq {
     /// Write one EQE at the tail (body, then the owner dword) and advance.
     /// Returns whether the consumer had fallen a whole ring behind.
-    pub fn write<M: GuestMemory + ?Sized>(&mut self, mem: &M, event_type: u8, details: [u32; 3]) -> Result<bool, DmaFault> {
+    pub fn write<M: GuestMemory + ?Sized>(
+        &mut self,
+        mem: &M,
+        event_type: u8,
+        details: [u32; 3],
+    ) -> Result<bool, DmaFault> {
         let off = (self.tail & (self.entries - 1)) * EQE_SIZE;
         let info = EqeInfo::new(event_type, owner_of(self.tail, self.entries));
         self.mem.write(mem, off, details.as_bytes())?;
-        self.mem.write(mem, off + EQE_INFO_OFFSET as u32, &info.0.to_le_bytes())?;
+        self.mem
+            .write(mem, off + EQE_INFO_OFFSET as u32, &info.0.to_le_bytes())?;
         let overrun = unconsumed(self.tail, self.consumer, self.entries) >= self.entries;
         self.tail = self.tail.wrapping_add(1);
         Ok(overrun)
@@ -310,10 +334,15 @@ impl Cq {
         let off = (self.tail & (self.entries - 1)) * CQE_SIZE;
         let info = info(owner_of(self.tail, self.entries));
         self.mem.write(mem, off, data)?;
-        self.mem.write(mem, off + CQE_INFO_OFFSET as u32, &info.0.to_le_bytes())?;
+        self.mem
+            .write(mem, off + CQE_INFO_OFFSET as u32, &info.0.to_le_bytes())?;
         let overrun = unconsumed(self.tail, self.consumer, self.entries) >= self.entries;
         self.since_db = self.since_db.saturating_add(1);
-        let rule = self.since_db == self.entries.saturating_mul(CQ_DOORBELL_WRAP_LIMIT).saturating_add(1);
+        let rule = self.since_db
+            == self
+                .entries
+                .saturating_mul(CQ_DOORBELL_WRAP_LIMIT)
+                .saturating_add(1);
         self.tail = self.tail.wrapping_add(1);
         Ok((overrun, rule))
     }

@@ -6,16 +6,18 @@
 //! until the device answers by rewriting it as a response (owner clear).
 //! Doorbells are 64-bit writes at `zone + page × size + register`; a
 //! doorbell naming a queue of another page, or of the wrong kind, is
-//! counted and ignored.
+//! counted and ignored. The RQ doorbell's `wqe_cnt` is ignored: Linux
+//! writes 0, DPDK the count, and both work on hardware (mana.md §12).
 
+use cloudnic_mana::defs::queue::eqe_type;
 use cloudnic_mana::defs::regs::{
-    db_offset, offset, CqDoorbell, DimDoorbell, EqDoorbell, RegVersion, WqDoorbell, DB_PAGE_SIZE_MASK,
+    db_offset, offset, CqDoorbell, DimDoorbell, EqDoorbell, RegVersion, WqDoorbell,
+    DB_PAGE_SIZE_MASK,
 };
 use cloudnic_mana::defs::smc::{
     SmcEstablishHwc, SmcHeader, SmcReportHwcTimeout, SMC_DWORDS, SMC_MSG_DESTROY_HWC,
     SMC_MSG_ESTABLISH_HWC, SMC_MSG_REPORT_HWC_TIMEOUT, SMC_WINDOW_SIZE,
 };
-use cloudnic_mana::defs::queue::eqe_type;
 use zerocopy::{FromBytes, IntoBytes};
 
 use super::config::ModelLayout;
@@ -66,17 +68,26 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
         let db_size = self.cfg.db_page_size & DB_PAGE_SIZE_MASK;
         match self.cfg.layout {
             ModelLayout::Vf { smc_offset } => match off {
-                o if o & !4 == u64::from(offset::DB_PAGE_OFFSET) => Self::lo_hi(self.cfg.db_page_offset, o & 4),
+                o if o & !4 == u64::from(offset::DB_PAGE_OFFSET) => {
+                    Self::lo_hi(self.cfg.db_page_offset, o & 4)
+                }
                 o if o == u64::from(offset::DB_PAGE_SIZE) => db_size,
                 o if o & !4 == u64::from(offset::SHM_OFFSET) => Self::lo_hi(smc_offset, o & 4),
                 o if o == u64::from(offset::SHM_SIZE) => SMC_SIZE_REPORTED,
                 _ => 0,
             },
-            ModelLayout::Pf { sriov_base, smc_rel } => match off {
-                o if o & !4 == u64::from(offset::PF_DB_PAGE_OFFSET) => Self::lo_hi(self.cfg.db_page_offset, o & 4),
+            ModelLayout::Pf {
+                sriov_base,
+                smc_rel,
+            } => match off {
+                o if o & !4 == u64::from(offset::PF_DB_PAGE_OFFSET) => {
+                    Self::lo_hi(self.cfg.db_page_offset, o & 4)
+                }
                 o if o == u64::from(offset::PF_DB_PAGE_SIZE) => db_size,
                 o if o & !4 == u64::from(offset::PF_SRIOV_BASE) => Self::lo_hi(sriov_base, o & 4),
-                o if o & !4 == sriov_base + u64::from(offset::PF_SRIOV_SHM_OFFSET) => Self::lo_hi(smc_rel, o & 4),
+                o if o & !4 == sriov_base + u64::from(offset::PF_SRIOV_SHM_OFFSET) => {
+                    Self::lo_hi(smc_rel, o & 4)
+                }
                 _ => 0,
             },
         }
@@ -112,7 +123,11 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
     }
 
     fn smc_header_written(&mut self, req: SmcHeader) {
-        *self.counters.smc_messages.entry(req.msg_type()).or_insert(0) += 1;
+        *self
+            .counters
+            .smc_messages
+            .entry(req.msg_type())
+            .or_insert(0) += 1;
         self.smc.window[HEADER_DWORD] = req.0 | SmcHeader::OWNER_IS_PF;
         let now = self.now();
         if !self.faults.idle() && self.faults.smc_no_response() {
@@ -142,14 +157,18 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
     }
 
     fn smc_answer(&mut self, req: SmcHeader) {
-        let status = match (!self.faults.idle()).then(|| self.faults.smc_status()).flatten() {
+        let status = match (!self.faults.idle())
+            .then(|| self.faults.smc_status())
+            .flatten()
+        {
             Some(s) => s,
             None => self.smc_execute(req),
         };
         if status != 0 {
             self.counters.smc_errors += 1;
         }
-        self.smc.window[HEADER_DWORD] = SmcHeader::response(req.msg_type(), req.version(), status).0;
+        self.smc.window[HEADER_DWORD] =
+            SmcHeader::response(req.msg_type(), req.version(), status).0;
     }
 
     fn smc_execute(&mut self, req: SmcHeader) -> u8 {
@@ -157,7 +176,9 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
         bytes.copy_from_slice(self.smc.window.as_bytes());
         match req.msg_type() {
             SMC_MSG_ESTABLISH_HWC if req.version() == 0 => {
-                let Ok(msg) = SmcEstablishHwc::read_from_bytes(&bytes) else { return SMC_STATUS_REFUSED };
+                let Ok(msg) = SmcEstablishHwc::read_from_bytes(&bytes) else {
+                    return SMC_STATUS_REFUSED;
+                };
                 self.establish_hwc(&msg)
             }
             SMC_MSG_DESTROY_HWC if req.version() == 0 => {
@@ -165,7 +186,9 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
                 0
             }
             SMC_MSG_REPORT_HWC_TIMEOUT => {
-                let r = SmcReportHwcTimeout::read_from_bytes(&bytes).map(|r| r.flags).unwrap_or(0);
+                let r = SmcReportHwcTimeout::read_from_bytes(&bytes)
+                    .map(|r| r.flags)
+                    .unwrap_or(0);
                 self.smc.last_report = Some(r);
                 0
             }
@@ -219,7 +242,12 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
 
     fn eq_doorbell(&mut self, page: u32, db: EqDoorbell) {
         self.counters.eq_doorbells += 1;
-        let Some(eq) = self.q.eqs.get_mut(&db.queue_id()).filter(|e| e.owner.db_page == page) else {
+        let Some(eq) = self
+            .q
+            .eqs
+            .get_mut(&db.queue_id())
+            .filter(|e| e.owner.db_page == page)
+        else {
             self.counters.bad_doorbells += 1;
             return;
         };
@@ -247,7 +275,12 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
             WqKind::Receive => self.counters.rq_doorbells += 1,
         }
         let id = db.queue_id();
-        let Some(wq) = self.q.wqs.get_mut(&id).filter(|w| w.owner.db_page == page && w.kind == kind) else {
+        let Some(wq) = self
+            .q
+            .wqs
+            .get_mut(&id)
+            .filter(|w| w.owner.db_page == page && w.kind == kind)
+        else {
             self.counters.bad_doorbells += 1;
             return;
         };

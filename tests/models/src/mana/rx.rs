@@ -13,7 +13,8 @@
 
 use cloudnic_common::rss::RssInput;
 use cloudnic_mana::defs::eth_dp::{
-    cqe_type, CqeHeader, NdisHashType, RxCompFlags, RxCompOob, RxPerPktInfo, MANA_CQE_COMPLETION, RXCOMP_OOB_NUM_PPI,
+    cqe_type, CqeHeader, NdisHashType, RxCompFlags, RxCompOob, RxPerPktInfo, MANA_CQE_COMPLETION,
+    RXCOMP_OOB_NUM_PPI,
 };
 use cloudnic_mana::defs::queue::CQE_DATA_SIZE;
 use zerocopy::{FromBytes, IntoBytes};
@@ -43,18 +44,37 @@ pub(crate) fn corrupt_length(data: &mut [u8; CQE_DATA_SIZE]) {
 /// unfragmented TCP/UDP, addresses otherwise; IPv6 extension headers are
 /// hashed as IPV6_EX over the addresses.
 pub fn rss_hash(key: &[u8], p: Option<&Parsed>) -> (u32, NdisHashType) {
-    let Some(p) = p else { return (0, NdisHashType::empty()) };
+    let Some(p) = p else {
+        return (0, NdisHashType::empty());
+    };
     let l4 = p.l4.filter(|_| !p.is_fragment());
     match p.l3 {
         L3::V4 { src, dst, .. } => match l4 {
-            Some(l) if l.proto == IPPROTO_TCP => (RssInput::ipv4_ports(src, dst, l.src_port, l.dst_port).hash(key), NdisHashType::TCP_IPV4),
-            Some(l) if l.proto == IPPROTO_UDP => (RssInput::ipv4_ports(src, dst, l.src_port, l.dst_port).hash(key), NdisHashType::UDP_IPV4),
+            Some(l) if l.proto == IPPROTO_TCP => (
+                RssInput::ipv4_ports(src, dst, l.src_port, l.dst_port).hash(key),
+                NdisHashType::TCP_IPV4,
+            ),
+            Some(l) if l.proto == IPPROTO_UDP => (
+                RssInput::ipv4_ports(src, dst, l.src_port, l.dst_port).hash(key),
+                NdisHashType::UDP_IPV4,
+            ),
             _ => (RssInput::ipv4(src, dst).hash(key), NdisHashType::IPV4),
         },
-        L3::V6 { src, dst, has_ext: true, .. } => (RssInput::ipv6(src, dst).hash(key), NdisHashType::IPV6_EX),
+        L3::V6 {
+            src,
+            dst,
+            has_ext: true,
+            ..
+        } => (RssInput::ipv6(src, dst).hash(key), NdisHashType::IPV6_EX),
         L3::V6 { src, dst, .. } => match l4 {
-            Some(l) if l.proto == IPPROTO_TCP => (RssInput::ipv6_ports(src, dst, l.src_port, l.dst_port).hash(key), NdisHashType::TCP_IPV6),
-            Some(l) if l.proto == IPPROTO_UDP => (RssInput::ipv6_ports(src, dst, l.src_port, l.dst_port).hash(key), NdisHashType::UDP_IPV6),
+            Some(l) if l.proto == IPPROTO_TCP => (
+                RssInput::ipv6_ports(src, dst, l.src_port, l.dst_port).hash(key),
+                NdisHashType::TCP_IPV6,
+            ),
+            Some(l) if l.proto == IPPROTO_UDP => (
+                RssInput::ipv6_ports(src, dst, l.src_port, l.dst_port).hash(key),
+                NdisHashType::UDP_IPV6,
+            ),
             _ => (RssInput::ipv6(src, dst).hash(key), NdisHashType::IPV6),
         },
         L3::Other => (0, NdisHashType::empty()),
@@ -74,14 +94,22 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
     pub(crate) fn drain_wire(&mut self) {
         let mut any = false;
         for vp in 0..self.ports.len() {
-            let Some(port) = self.ports[vp].clone() else { continue };
+            let Some(port) = self.ports[vp].clone() else {
+                continue;
+            };
             while let Some(frame) = port.recv() {
                 any = true;
                 self.rx_frame(vp, frame);
             }
         }
         if any {
-            let open: Vec<u32> = self.q.wqs.iter().filter(|(_, w)| !w.coalesce.is_empty()).map(|(id, _)| *id).collect();
+            let open: Vec<u32> = self
+                .q
+                .wqs
+                .iter()
+                .filter(|(_, w)| !w.coalesce.is_empty())
+                .map(|(id, _)| *id)
+                .collect();
             for rq in open {
                 self.flush_coalesced(rq);
             }
@@ -107,18 +135,37 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
             return self.rx_drop();
         }
         let p = parse(&frame);
-        let (hash, ht) = if v.rss_enable { rss_hash(&v.key, p.as_ref()) } else { (0, NdisHashType::empty()) };
-        let obj = if v.rss_enable && !v.table.is_empty() { v.table[hash as usize % v.table.len()] } else { v.default_rxobj };
-        let rq = self.q.obj_handles.get(&obj).copied().filter(|id| self.q.wqs.get(id).is_some_and(|w| w.kind == WqKind::Receive));
+        let (hash, ht) = if v.rss_enable {
+            rss_hash(&v.key, p.as_ref())
+        } else {
+            (0, NdisHashType::empty())
+        };
+        let obj = if v.rss_enable && !v.table.is_empty() {
+            v.table[hash as usize % v.table.len()]
+        } else {
+            v.default_rxobj
+        };
+        let rq = self.q.obj_handles.get(&obj).copied().filter(|id| {
+            self.q
+                .wqs
+                .get(id)
+                .is_some_and(|w| w.kind == WqKind::Receive)
+        });
         let Some(rq) = rq else {
             self.counters.rss_unmapped += 1;
             return self.rx_drop();
         };
         let limit = self.cfg.rx_backlog_limit;
-        let Some(wq) = self.q.wqs.get_mut(&rq) else { return };
+        let Some(wq) = self.q.wqs.get_mut(&rq) else {
+            return;
+        };
         if !wq.backlog.is_empty() || wq.rx.is_empty() || wq.disabled {
             if wq.backlog.len() < limit {
-                wq.backlog.push_back(Backlogged { frame, hash, hash_type: ht.bits() });
+                wq.backlog.push_back(Backlogged {
+                    frame,
+                    hash,
+                    hash_type: ht.bits(),
+                });
             } else {
                 self.gf.add(gf::RX_DISCARDS_NO_WQE, 1);
                 self.rx_drop();
@@ -131,18 +178,24 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
     /// Deliver backlogged frames while receive WQEs last.
     fn serve_backlog(&mut self, rq: u32) {
         loop {
-            let Some(wq) = self.q.wqs.get_mut(&rq) else { return };
+            let Some(wq) = self.q.wqs.get_mut(&rq) else {
+                return;
+            };
             if wq.rx.is_empty() || wq.disabled {
                 return;
             }
-            let Some(b) = wq.backlog.pop_front() else { return };
+            let Some(b) = wq.backlog.pop_front() else {
+                return;
+            };
             self.rx_deliver(rq, b.frame, b.hash, b.hash_type);
         }
     }
 
     /// Write `frame` into the next receive WQE of `rq` and complete it.
     fn rx_deliver(&mut self, rq: u32, mut frame: Vec<u8>, hash: u32, hash_type: u32) {
-        let Some(wq) = self.q.wqs.get_mut(&rq) else { return };
+        let Some(wq) = self.q.wqs.get_mut(&rq) else {
+            return;
+        };
         let Some(wqe) = wq.rx.pop_front() else { return };
         wq.consumer = wq.consumer.wrapping_add(wqe.size);
         let vp = usize::from(wq.vport.unwrap_or(0));
@@ -163,9 +216,19 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
             }
             let tcp = p.l4.is_some_and(|l| l.proto == IPPROTO_TCP);
             match l4_csum_ok(&frame, p) {
-                Some(true) => flags |= if tcp { RxCompFlags::TCP_CSUM_OK } else { RxCompFlags::UDP_CSUM_OK },
+                Some(true) => {
+                    flags |= if tcp {
+                        RxCompFlags::TCP_CSUM_OK
+                    } else {
+                        RxCompFlags::UDP_CSUM_OK
+                    }
+                }
                 Some(false) => {
-                    flags |= if tcp { RxCompFlags::TCP_CSUM_FAIL } else { RxCompFlags::UDP_CSUM_FAIL };
+                    flags |= if tcp {
+                        RxCompFlags::TCP_CSUM_FAIL
+                    } else {
+                        RxCompFlags::UDP_CSUM_FAIL
+                    };
                     self.counters.rx_l4_csum_bad += 1;
                 }
                 None => {}
@@ -190,22 +253,37 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
                 }
                 at += n;
             }
-            let dst: [u8; 6] = frame.get(..6).and_then(|d| d.try_into().ok()).unwrap_or_default();
-            self.gf.count_frame(gf::RX_UCAST_PKTS, gf::RX_BYTES, dst, frame.len());
+            let dst: [u8; 6] = frame
+                .get(..6)
+                .and_then(|d| d.try_into().ok())
+                .unwrap_or_default();
+            self.gf
+                .count_frame(gf::RX_UCAST_PKTS, gf::RX_BYTES, dst, frame.len());
             self.counters.frames_rx += 1;
             self.counters.bytes_rx += frame.len() as u64;
         }
         let len = u32::try_from(frame.len()).unwrap_or(u32::MAX);
-        let done = RxDone { offset: wqe.offset, len, hash, flags, truncated, id: wqe.sges[0].address };
+        let done = RxDone {
+            offset: wqe.offset,
+            len,
+            hash,
+            flags,
+            truncated,
+            id: wqe.sges[0].address,
+        };
         if !coalescing || truncated {
             self.flush_coalesced(rq);
             return self.emit_rx(rq, &[done]);
         }
-        let Some(wq) = self.q.wqs.get_mut(&rq) else { return };
+        let Some(wq) = self.q.wqs.get_mut(&rq) else {
+            return;
+        };
         if wq.coalesce.first().is_some_and(|f| f.flags != done.flags) {
             self.flush_coalesced(rq);
         }
-        let Some(wq) = self.q.wqs.get_mut(&rq) else { return };
+        let Some(wq) = self.q.wqs.get_mut(&rq) else {
+            return;
+        };
         wq.coalesce.push(done);
         if wq.coalesce.len() == RXCOMP_OOB_NUM_PPI {
             self.flush_coalesced(rq);
@@ -214,7 +292,9 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
 
     /// Write the CQE of the packets being coalesced on `rq`, if any.
     pub(crate) fn flush_coalesced(&mut self, rq: u32) {
-        let Some(wq) = self.q.wqs.get_mut(&rq) else { return };
+        let Some(wq) = self.q.wqs.get_mut(&rq) else {
+            return;
+        };
         if wq.coalesce.is_empty() {
             return;
         }
@@ -233,9 +313,18 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
         if group.len() > 1 {
             self.counters.coalesced_cqes += 1;
         }
-        let mut oob = RxCompOob { cqe_hdr: CqeHeader::new(ty, MANA_CQE_COMPLETION, 0).0, flags: first.flags, rx_wqe_offset: first.offset, ..Default::default() };
+        let mut oob = RxCompOob {
+            cqe_hdr: CqeHeader::new(ty, MANA_CQE_COMPLETION, 0).0,
+            flags: first.flags,
+            rx_wqe_offset: first.offset,
+            ..Default::default()
+        };
         for (ppi, d) in oob.ppi.iter_mut().zip(group) {
-            *ppi = RxPerPktInfo { pkt_len: u16::try_from(d.len).unwrap_or(u16::MAX), pkt_hash: d.hash, ..Default::default() };
+            *ppi = RxPerPktInfo {
+                pkt_len: u16::try_from(d.len).unwrap_or(u16::MAX),
+                pkt_hash: d.hash,
+                ..Default::default()
+            };
         }
         let mut data = [0u8; CQE_DATA_SIZE];
         data.copy_from_slice(oob.as_bytes());

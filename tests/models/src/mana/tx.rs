@@ -10,8 +10,11 @@
 //! Checksums are computed from scratch: whatever the driver pre-seeded in
 //! the L4 field (Linux seeds the pseudo-header) is overwritten.
 
-use cloudnic_mana::defs::eth_dp::{cqe_type, CqeHeader, TxCompOob, TxLongOob, TxShortOob, MANA_CQE_COMPLETION, TX_PKT_FMT_LONG, TX_PKT_FMT_SHORT};
-use cloudnic_mana::defs::queue::{CqeInfo, OWNER_MASK, CQE_DATA_SIZE};
+use cloudnic_mana::defs::eth_dp::{
+    cqe_type, CqeHeader, TxCompOob, TxLongOob, TxShortOob, MANA_CQE_COMPLETION, TX_PKT_FMT_LONG,
+    TX_PKT_FMT_SHORT,
+};
+use cloudnic_mana::defs::queue::{CqeInfo, CQE_DATA_SIZE, OWNER_MASK};
 use zerocopy::{FromBytes, IntoBytes};
 
 use super::counters::gf;
@@ -22,7 +25,7 @@ use super::ManaModel;
 use crate::ledger::BufKind;
 use crate::mem::GuestMemory;
 use crate::net::offload::{fill_ipv4_header_csum, fill_l4_csum, tso_segment};
-use crate::net::parse::{parse, IPPROTO_TCP, IPPROTO_UDP, ETH_HLEN, ETHERTYPE_VLAN, VLAN_HLEN};
+use crate::net::parse::{parse, ETHERTYPE_VLAN, ETH_HLEN, IPPROTO_TCP, IPPROTO_UDP, VLAN_HLEN};
 
 /// Largest gathered packet (a 64 KiB TSO payload plus headers, with room).
 const MAX_TX_PACKET: usize = 256 * 1024;
@@ -42,7 +45,10 @@ struct TxResult {
 
 impl TxResult {
     fn err(cqe: u8) -> Self {
-        TxResult { cqe, disable: false }
+        TxResult {
+            cqe,
+            disable: false,
+        }
     }
 }
 
@@ -50,7 +56,9 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
     /// SQ doorbell of a data SQ: process every new WQE.
     pub(crate) fn tx_doorbell(&mut self, sq: u32) {
         loop {
-            let Some(wq) = self.q.wqs.get(&sq) else { return };
+            let Some(wq) = self.q.wqs.get(&sq) else {
+                return;
+            };
             if wq.consumer == wq.producer || wq.disabled {
                 return;
             }
@@ -71,7 +79,8 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
             let id = w.sges[0].address;
             if !self.cfg.zero_latency {
                 let len = w.sges.iter().map(|s| s.size).sum();
-                self.ledger.post(BufKind::Tx, sq as u16, id, id, len, u64::from(w.offset));
+                self.ledger
+                    .post(BufKind::Tx, sq as u16, id, id, len, u64::from(w.offset));
             }
             self.counters.tx_wqes += 1;
             let r = self.tx_one(sq, &w);
@@ -83,20 +92,29 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
                     wq.disabled = true;
                 }
             }
-            let suppress = TxShortOob::read_from_prefix(&w.oob).is_ok_and(|(o, _)| o.flags() & TxShortOob::SUPPRESS_TXCQE != 0);
+            let suppress = TxShortOob::read_from_prefix(&w.oob)
+                .is_ok_and(|(o, _)| o.flags() & TxShortOob::SUPPRESS_TXCQE != 0);
             self.tx_complete(sq, &w, r.cqe, suppress && r.cqe == cqe_type::TX_OKAY);
         }
     }
 
     fn tx_one(&mut self, sq: u32, w: &ParsedWqe) -> TxResult {
-        let Some(wq) = self.q.wqs.get(&sq) else { return TxResult::err(cqe_type::TX_GDMA_ERR) };
+        let Some(wq) = self.q.wqs.get(&sq) else {
+            return TxResult::err(cqe_type::TX_GDMA_ERR);
+        };
         let (cq, vp) = (wq.cq, usize::from(wq.vport.unwrap_or(0)));
         if !self.vports.get(vp).is_some_and(|v| v.tx_configured) {
             self.gf.add(gf::TX_ERR_VPORT_DISABLED, 1);
             return TxResult::err(cqe_type::TX_VPORT_DISABLED);
         }
-        let Ok((short, _)) = TxShortOob::read_from_prefix(&w.oob) else { return TxResult::err(cqe_type::TX_INVALID_OOB) };
-        let long = (w.oob_len == 24).then(|| TxLongOob::read_from_prefix(&w.oob[8..]).map(|(l, _)| l).unwrap_or_default());
+        let Ok((short, _)) = TxShortOob::read_from_prefix(&w.oob) else {
+            return TxResult::err(cqe_type::TX_INVALID_OOB);
+        };
+        let long = (w.oob_len == 24).then(|| {
+            TxLongOob::read_from_prefix(&w.oob[8..])
+                .map(|(l, _)| l)
+                .unwrap_or_default()
+        });
         let fmt_ok = match (w.oob_len, short.pkt_fmt()) {
             (8, TX_PKT_FMT_SHORT) => self.cfg.short_form_allowed,
             (24, TX_PKT_FMT_LONG) => true,
@@ -106,7 +124,9 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
             self.gf.add(gf::TX_ERR_INVAL_OOB, 1);
             return TxResult::err(cqe_type::TX_INVALID_OOB);
         }
-        let offset = long.map_or(u16::from(short.short_vport_offset()), |l| l.long_vport_offset());
+        let offset = long.map_or(u16::from(short.short_vport_offset()), |l| {
+            l.long_vport_offset()
+        });
         if offset != self.tx_vport_offset(vp) {
             self.gf.add(gf::TX_ERR_INVAL_VPORT_OFFSET, 1);
             return TxResult::err(cqe_type::TX_VPORT_IDX_OUT_OF_RANGE);
@@ -117,11 +137,17 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
         if w.sges.iter().any(|s| s.mem_key != key) {
             self.counters.bad_mem_keys += 1;
             self.gf.add(gf::TX_ERR_GDMA, 1);
-            return TxResult { cqe: cqe_type::TX_GDMA_ERR, disable: true };
+            return TxResult {
+                cqe: cqe_type::TX_GDMA_ERR,
+                disable: true,
+            };
         }
         if total == 0 || total > MAX_TX_PACKET {
             self.gf.add(gf::TX_ERR_GDMA, 1);
-            return TxResult { cqe: cqe_type::TX_GDMA_ERR, disable: true };
+            return TxResult {
+                cqe: cqe_type::TX_GDMA_ERR,
+                disable: true,
+            };
         }
         let mut frame = vec![0u8; total];
         let mut at = 0;
@@ -129,17 +155,31 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
             let n = s.size as usize;
             if !self.dma_read(s.address, &mut frame[at..at + n]) {
                 self.gf.add(gf::TX_ERR_GDMA, 1);
-                return TxResult { cqe: cqe_type::TX_GDMA_ERR, disable: true };
+                return TxResult {
+                    cqe: cqe_type::TX_GDMA_ERR,
+                    disable: true,
+                };
             }
             at += n;
         }
         let params = w.header.params();
         let mss = params.client_data_unit() as usize;
-        if params.oob_in_sgl() && (w.sges.len() < 2 || u32::from(w.header.last_vbytes()) != w.sges[0].size) {
+        if params.oob_in_sgl()
+            && (w.sges.len() < 2 || u32::from(w.header.last_vbytes()) != w.sges[0].size)
+        {
             self.gf.add(gf::TX_ERR_GDMA, 1);
-            return TxResult { cqe: cqe_type::TX_GDMA_ERR, disable: true };
+            return TxResult {
+                cqe: cqe_type::TX_GDMA_ERR,
+                disable: true,
+            };
         }
-        let frames = match self.tx_offload(frame, short, mss, params.oob_in_sgl(), w.sges[0].size as usize) {
+        let frames = match self.tx_offload(
+            frame,
+            short,
+            mss,
+            params.oob_in_sgl(),
+            w.sges[0].size as usize,
+        ) {
             Some(f) => f,
             None => return TxResult::err(cqe_type::TX_HDR_PROCESSING_ERROR),
         };
@@ -148,7 +188,14 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
 
     /// Checksums and TSO as the OOB asks; `None` if the request does not
     /// match the frame (header processing error).
-    fn tx_offload(&mut self, mut frame: Vec<u8>, short: TxShortOob, mss: usize, oob_in_sgl: bool, sge0: usize) -> Option<Vec<Vec<u8>>> {
+    fn tx_offload(
+        &mut self,
+        mut frame: Vec<u8>,
+        short: TxShortOob,
+        mss: usize,
+        oob_in_sgl: bool,
+        sge0: usize,
+    ) -> Option<Vec<Vec<u8>>> {
         let flags = short.flags();
         let ip_csum = flags & TxShortOob::COMP_IP_CSUM != 0;
         let tcp = flags & TxShortOob::COMP_TCP_CSUM != 0;
@@ -187,9 +234,22 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
     }
 
     /// Enforce MTU and source MAC, insert the VLAN tag, put frames on the wire.
-    fn tx_send(&mut self, vp: usize, frames: Vec<Vec<u8>>, vlan: Option<(u8, bool, u16)>) -> TxResult {
+    fn tx_send(
+        &mut self,
+        vp: usize,
+        frames: Vec<Vec<u8>>,
+        vlan: Option<(u8, bool, u16)>,
+    ) -> TxResult {
         let mtu = usize::from(self.cfg.adapter_mtu);
-        if frames.iter().any(|f| f.len() > mtu + if parse(f).is_some_and(|p| p.vlan.is_some()) { VLAN_HLEN } else { 0 }) {
+        if frames.iter().any(|f| {
+            f.len()
+                > mtu
+                    + if parse(f).is_some_and(|p| p.vlan.is_some()) {
+                        VLAN_HLEN
+                    } else {
+                        0
+                    }
+        }) {
             self.gf.add(gf::TX_ERR_MTU_VIOLATION, 1);
             return TxResult::err(cqe_type::TX_MTU_DROP);
         }
@@ -198,7 +258,11 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
             self.gf.add(gf::TX_ERR_SA_ENFORCEMENT, 1);
             return TxResult::err(cqe_type::TX_SA_DROP);
         }
-        if vlan.is_some() && frames.iter().any(|f| parse(f).is_some_and(|p| p.vlan.is_some())) {
+        if vlan.is_some()
+            && frames
+                .iter()
+                .any(|f| parse(f).is_some_and(|p| p.vlan.is_some()))
+        {
             self.gf.add(gf::TX_ERR_VLAN_ENFORCEMENT, 1);
             return TxResult::err(cqe_type::TX_VLAN_TAGGING_VIOLATION);
         }
@@ -215,8 +279,12 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
                 self.counters.tx_dropped += 1;
                 continue;
             }
-            let dst: [u8; 6] = f.get(..6).and_then(|d| d.try_into().ok()).unwrap_or_default();
-            self.gf.count_frame(gf::TX_UCAST_PKTS, gf::TX_BYTES, dst, f.len());
+            let dst: [u8; 6] = f
+                .get(..6)
+                .and_then(|d| d.try_into().ok())
+                .unwrap_or_default();
+            self.gf
+                .count_frame(gf::TX_UCAST_PKTS, gf::TX_BYTES, dst, f.len());
             self.counters.frames_tx += 1;
             self.counters.bytes_tx += f.len() as u64;
             match self.ports.get(vp).and_then(|p| p.as_ref()) {
@@ -224,13 +292,21 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
                 None => self.counters.tx_dropped += 1,
             }
         }
-        TxResult { cqe: cqe_type::TX_OKAY, disable: false }
+        TxResult {
+            cqe: cqe_type::TX_OKAY,
+            disable: false,
+        }
     }
 
     /// Write (or hold back, or suppress) the TX CQE of `w`.
     fn tx_complete(&mut self, sq: u32, w: &ParsedWqe, ty: u8, suppress: bool) {
         let id = w.sges[0].address;
-        let oob = TxCompOob { cqe_hdr: CqeHeader::new(ty, MANA_CQE_COMPLETION, 0).0, tx_data_offset: 0, tx_offsets: w.offset, reserved: [0; 12] };
+        let oob = TxCompOob {
+            cqe_hdr: CqeHeader::new(ty, MANA_CQE_COMPLETION, 0).0,
+            tx_data_offset: 0,
+            tx_offsets: w.offset,
+            reserved: [0; 12],
+        };
         let mut data = [0u8; CQE_DATA_SIZE];
         data.copy_from_slice(oob.as_bytes());
         if suppress {
@@ -249,8 +325,14 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
 
     /// Write a data-path CQE for `wq`, applying a malformed-CQE fault.
     pub(crate) fn write_data_cqe(&mut self, wq: u32, is_sq: bool, mut data: [u8; CQE_DATA_SIZE]) {
-        let Some(cq) = self.q.wqs.get(&wq).map(|w| w.cq) else { return };
-        let fault = if self.faults.idle() { None } else { self.faults.malformed_cqe(is_sq, wq) };
+        let Some(cq) = self.q.wqs.get(&wq).map(|w| w.cq) else {
+            return;
+        };
+        let fault = if self.faults.idle() {
+            None
+        } else {
+            self.faults.malformed_cqe(is_sq, wq)
+        };
         let (mut num, mut skew) = (wq, 0);
         match fault {
             Some(CqeMalformation::BadWqNumber) => num ^= BAD_WQ_XOR,
@@ -259,7 +341,9 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
             Some(CqeMalformation::BadLength) if !is_sq => super::rx::corrupt_length(&mut data),
             _ => {}
         }
-        self.post_cqe(cq, &data, |o| CqeInfo::new(num, is_sq, (o + skew) & OWNER_MASK));
+        self.post_cqe(cq, &data, |o| {
+            CqeInfo::new(num, is_sq, (o + skew) & OWNER_MASK)
+        });
         if fault == Some(CqeMalformation::Spurious) && is_sq {
             self.post_cqe(cq, &data, |o| CqeInfo::new(wq, true, o));
         }
@@ -273,9 +357,20 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
 
     /// Write every TX CQE held back by `TxCompletionsWithheld`, in order.
     pub(crate) fn release_held_tx(&mut self) {
-        let sqs: Vec<u32> = self.q.wqs.iter().filter(|(_, w)| !w.held.is_empty()).map(|(id, _)| *id).collect();
+        let sqs: Vec<u32> = self
+            .q
+            .wqs
+            .iter()
+            .filter(|(_, w)| !w.held.is_empty())
+            .map(|(id, _)| *id)
+            .collect();
         for sq in sqs {
-            let held = self.q.wqs.get_mut(&sq).map(|w| std::mem::take(&mut w.held)).unwrap_or_default();
+            let held = self
+                .q
+                .wqs
+                .get_mut(&sq)
+                .map(|w| std::mem::take(&mut w.held))
+                .unwrap_or_default();
             for h in held {
                 self.write_data_cqe(sq, true, h.data);
                 self.ledger_complete(BufKind::Tx, sq, h.id);

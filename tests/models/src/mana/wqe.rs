@@ -5,8 +5,8 @@
 //! bytes the doorbell made available.
 
 use cloudnic_mana::defs::queue::{
-    sgl_offset, wqe_size, Sge, WqeHeader, INLINE_OOB_EXTRA_LARGE, MAX_RQ_WQE_SIZE, MAX_SQ_WQE_SIZE, SGE_SIZE,
-    WQE_HEADER_SIZE,
+    sgl_offset, wqe_size, Sge, WqeHeader, INLINE_OOB_EXTRA_LARGE, MAX_RQ_WQE_SIZE, MAX_SQ_WQE_SIZE,
+    SGE_SIZE, WQE_HEADER_SIZE,
 };
 use zerocopy::FromBytes;
 
@@ -41,10 +41,17 @@ pub(crate) enum WqeFault {
 
 /// Read the WQE at free-running byte position `pos` of `wq`, which has
 /// `avail` bytes posted from there.
-pub(crate) fn read_wqe<M: GuestMemory + ?Sized>(mem: &M, wq: &Wq, pos: u32, avail: u32) -> Result<ParsedWqe, WqeFault> {
+pub(crate) fn read_wqe<M: GuestMemory + ?Sized>(
+    mem: &M,
+    wq: &Wq,
+    pos: u32,
+    avail: u32,
+) -> Result<ParsedWqe, WqeFault> {
     let offset = wq.ring_offset(pos);
     let mut raw = [0u8; WQE_HEADER_SIZE as usize];
-    wq.mem.read(mem, offset, &mut raw).map_err(|_| WqeFault::Dma)?;
+    wq.mem
+        .read(mem, offset, &mut raw)
+        .map_err(|_| WqeFault::Dma)?;
     let header = WqeHeader::read_from_bytes(&raw).map_err(|_| WqeFault::Malformed)?;
     let p = header.params();
     let oob_len = p.oob_size();
@@ -62,14 +69,25 @@ pub(crate) fn read_wqe<M: GuestMemory + ?Sized>(mem: &M, wq: &Wq, pos: u32, avai
         return Err(WqeFault::Malformed);
     }
     let mut oob = [0u8; INLINE_OOB_EXTRA_LARGE as usize];
-    wq.mem.read(mem, offset + WQE_HEADER_SIZE, &mut oob[..oob_len as usize]).map_err(|_| WqeFault::Dma)?;
+    wq.mem
+        .read(mem, offset + WQE_HEADER_SIZE, &mut oob[..oob_len as usize])
+        .map_err(|_| WqeFault::Dma)?;
     let sgl = sgl_offset(oob_len);
     let mut sges = Vec::with_capacity(nsge as usize);
     let mut b = [0u8; SGE_SIZE as usize];
     for i in 0..nsge {
         // The SGL may wrap: the ring read wraps at the ring end.
-        wq.mem.read(mem, offset.wrapping_add(sgl + SGE_SIZE * i), &mut b).map_err(|_| WqeFault::Dma)?;
+        wq.mem
+            .read(mem, offset.wrapping_add(sgl + SGE_SIZE * i), &mut b)
+            .map_err(|_| WqeFault::Dma)?;
         sges.push(Sge::read_from_bytes(&b).map_err(|_| WqeFault::Malformed)?);
     }
-    Ok(ParsedWqe { offset, size, header, oob, oob_len, sges })
+    Ok(ParsedWqe {
+        offset,
+        size,
+        header,
+        oob,
+        oob_len,
+        sges,
+    })
 }
