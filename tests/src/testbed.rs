@@ -9,23 +9,22 @@
 //! reset it asks for.
 
 use std::cell::RefCell;
-use std::collections::BTreeSet;
 use std::rc::Rc;
 
-use cloudnic_common::nic::{
-    DmaSegment, L3Proto, L4Proto, NetDevice, QueueConfig, Released, RxBuffer, RxChecksum, RxPacket,
-    RssHashType, TxError, TxOffload, TxPacket,
-};
+use cloudnic_common::nic::{NetDevice, QueueConfig, Released, TxError};
 use cloudnic_common::{Error, ResetReason};
 use cloudnic_ena::defs::host_info::os_type;
 use cloudnic_ena::device::{EnaConfig, EnaDevice};
 use cloudnic_models::ena::{EnaFault, EnaModel, EnaModelConfig};
-use cloudnic_models::ledger::BufKind;
-use cloudnic_models::net::{self, L3};
 use cloudnic_models::wire::Port;
 use cloudnic_models::{Arena, Device, InterruptSink, VirtualClock};
 
+use crate::pair::{Node, Pair};
 use crate::platform::{HostBar, HostPlatform, LogSink, SharedDevice};
+use crate::stack::{reconcile_model_ledger, StackIo};
+pub use crate::stack::{offload_for, Received, TokenLedger};
+
+pub mod mana;
 
 mod checks;
 pub use checks::{histogram, same_frames};
@@ -41,44 +40,6 @@ pub const RX_BUFFER_SIZE: u32 = 4096;
 pub const ARENA_SLACK_BYTES: usize = 8 << 20;
 /// Most guest memory a [`BackToBack`] sizes for itself.
 pub const ARENA_MAX_BYTES: usize = 256 << 20;
-
-/// One received frame as the stack would see it.
-#[derive(Clone, Debug)]
-pub struct Received {
-    /// Queue pair it arrived on.
-    pub queue: u16,
-    /// Frame bytes.
-    pub frame: Vec<u8>,
-    /// Checksum verdict.
-    pub csum: RxChecksum,
-    /// RSS hash.
-    pub hash: u32,
-    /// What the hash covers.
-    pub hash_type: RssHashType,
-    /// Buffers it spanned.
-    pub buffers: usize,
-}
-
-/// One packet as `rx_poll` reported it, copied out of the callback.
-struct PolledRx {
-    frags: Vec<(u64, u32)>,
-    offset: u32,
-    len: u32,
-    csum: RxChecksum,
-    hash: u32,
-    hash_type: RssHashType,
-}
-
-/// Host-side ledger: every token given to the driver must come back once.
-#[derive(Debug, Default)]
-pub struct TokenLedger {
-    /// TX tokens (bus address of the packet buffer) in flight.
-    pub tx: BTreeSet<u64>,
-    /// RX tokens (bus address of the buffer) posted.
-    pub rx: BTreeSet<u64>,
-    /// Tokens returned that were not outstanding (must stay empty).
-    pub violations: Vec<String>,
-}
 
 /// One ENA function: model + driver + the OS-side state around them.
 pub struct EnaNode {
@@ -226,49 +187,30 @@ impl EnaNode {
         Ok(())
     }
 
+    /// The stack's state and the driver, borrowed together.
+    fn io(&mut self) -> (StackIo<'_>, Option<&mut HostEna>) {
+        let io = StackIo {
+            arena: self.plat.arena(),
+            ledger: &mut self.ledger,
+            received: &mut self.received,
+            rx_buffer_size: RX_BUFFER_SIZE,
+        };
+        (io, self.dev.as_mut())
+    }
+
     /// Fill queue `q`'s RX ring with fresh buffers.
     pub fn refill(&mut self, q: u16) {
-        let space = self.dev().rx_space(q);
-        if space == 0 {
-            return;
-        }
-        let mut bufs = Vec::with_capacity(space as usize);
-        for _ in 0..space {
-            let Some(addr) = self.plat.arena().alloc(RX_BUFFER_SIZE as usize, 64) else { break };
-            bufs.push(RxBuffer { addr, len: RX_BUFFER_SIZE, token: addr });
-        }
-        let taken = self.dev().rx_refill(q, &bufs) as usize;
-        for b in &bufs[..taken] {
-            self.ledger.rx.insert(b.token);
-        }
-        for b in &bufs[taken..] {
-            self.plat.arena().free(b.addr);
+        if let (mut io, Some(dev)) = self.io() {
+            io.refill(dev, q);
         }
     }
 
-    /// Transmit `frame` on queue `q` the way Linux would describe it: offloads
-    /// from the parsed headers when `offload` is true (checksum via the
-    /// pseudo-header-prefilled "partial" mode, TSO when `mss` is non-zero).
-    /// The frame is split into segments of at most `seg_len` bytes.
+    /// Transmit `frame` on queue `q` the way Linux would describe it (see
+    /// [`StackIo::send`]).
     pub fn send(&mut self, q: u16, frame: &[u8], offload: bool, mss: u16, seg_len: usize) -> Result<(), TxError> {
-        let arena = self.plat.arena().clone();
-        let buf = arena.alloc(frame.len(), 64).ok_or(TxError::NoSpace)?;
-        arena.store_bytes(buf, frame);
-        let segments: Vec<DmaSegment> = (0..frame.len())
-            .step_by(seg_len.max(1))
-            .map(|o| DmaSegment { addr: buf + o as u64, len: (frame.len() - o).min(seg_len) as u32 })
-            .collect();
-        let off = if offload { offload_for(frame, mss) } else { TxOffload::default() };
-        let pkt = TxPacket { segments: &segments, header: &frame[..frame.len().min(256)], offload: off, token: buf };
-        match self.dev().tx_post(q, &pkt) {
-            Ok(()) => {
-                self.ledger.tx.insert(buf);
-                Ok(())
-            }
-            Err(e) => {
-                arena.free(buf);
-                Err(e)
-            }
+        match self.io() {
+            (mut io, Some(dev)) => io.send(dev, q, frame, offload, mss, seg_len),
+            (_, None) => Err(TxError::NotRunning),
         }
     }
 
@@ -298,81 +240,17 @@ impl EnaNode {
     /// One NAPI-style poll of queue pair `q`: TX completions, RX packets,
     /// refill, re-arm.
     pub fn napi_poll(&mut self, q: u16) {
-        let Some(dev) = self.dev.as_mut() else { return };
-        if q >= dev.queue_config().num_queues || !dev.is_open() {
-            return;
-        }
-        dev.note_queue_interrupt(q);
-        let mut done = Vec::new();
-        dev.tx_poll(q, 1024, &mut |t| done.push(t));
-        let mut got: Vec<PolledRx> = Vec::new();
-        dev.rx_poll(q, 1024, &mut |p: &RxPacket<'_>| {
-            got.push(PolledRx {
-                frags: p.frags.iter().map(|f| (f.token, f.len)).collect(),
-                offset: p.offset,
-                len: p.len,
-                csum: p.csum,
-                hash: p.hash,
-                hash_type: p.hash_type,
-            });
-        });
-        for t in done {
-            if !self.ledger.tx.remove(&t) {
-                self.ledger.violations.push(format!("TX token {t:#x} completed but not in flight"));
-            }
-            self.plat.arena().free(t);
-        }
-        for PolledRx { frags, offset, len, csum, hash, hash_type } in got {
-            let mut frame = Vec::with_capacity(len as usize);
-            for (i, (tok, flen)) in frags.iter().enumerate() {
-                if !self.ledger.rx.remove(tok) {
-                    self.ledger.violations.push(format!("RX token {tok:#x} returned but not posted"));
-                }
-                let start = if i == 0 { offset } else { 0 };
-                let mut b = vec![0u8; *flen as usize];
-                self.plat.arena().load_bytes(tok + start as u64, &mut b);
-                frame.extend_from_slice(&b);
-                self.plat.arena().free(*tok);
-            }
-            frame.truncate(len as usize);
-            self.received.push(Received { queue: q, frame, csum, hash, hash_type, buffers: frags.len() });
-        }
-        if self.auto_refill {
-            self.refill(q);
-        }
-        if let Some(dev) = self.dev.as_mut() {
-            dev.unmask_queue_interrupt(q);
+        let refill = self.auto_refill;
+        if let (mut io, Some(dev)) = self.io() {
+            io.poll(dev, 0, q, refill);
         }
     }
 
-    /// Return released tokens to the pool (close / reset / removal) and
-    /// tell the model's ledger: every buffer the device still held (posted
-    /// or flushed by a reset) whose token the driver gave back is released,
-    /// so at teardown a buffer the driver never returned shows up as lost.
+    /// Take back released tokens and reconcile the model's ledger.
     fn release_all(&mut self, released: Vec<Released>) {
-        let mut tx = BTreeSet::new();
-        let mut rx = BTreeSet::new();
-        for r in released {
-            let (set, tok, kind, seen) = match r {
-                Released::Tx(t) => (&mut self.ledger.tx, t, "TX", &mut tx),
-                Released::Rx(t) => (&mut self.ledger.rx, t, "RX", &mut rx),
-            };
-            if !set.remove(&tok) {
-                self.ledger.violations.push(format!("{kind} token {tok:#x} released but not outstanding"));
-            }
-            seen.insert(tok);
-            self.plat.arena().free(tok);
-        }
-        let mut model = self.model.borrow_mut();
-        for e in model.ledger().lost() {
-            let tokens = if e.key.kind == BufKind::Tx { &tx } else { &rx };
-            // The device records a buffer by the address of its first byte
-            // it reads, which lies inside the token's frame buffer.
-            let owner = tokens.range(..=e.addr).next_back();
-            if owner.is_some_and(|t| e.addr - t < u64::from(u16::MAX)) {
-                model.ledger_mut().release(e.key.kind, e.key.queue, e.key.id);
-            }
-        }
+        let (mut io, _) = self.io();
+        let tokens = io.release(released);
+        reconcile_model_ledger(self.model.borrow_mut().ledger_mut(), &tokens);
     }
 
     /// The 1 s timer: health check, and the reset it (or an earlier
@@ -455,49 +333,10 @@ impl EnaNode {
     }
 }
 
-/// Offload request for a frame, the way Linux builds it for CHECKSUM_PARTIAL
-/// or GSO skbs.
-pub fn offload_for(frame: &[u8], mss: u16) -> TxOffload {
-    let Some(p) = net::parse(frame) else { return TxOffload::default() };
-    let (l3, df) = match p.l3 {
-        L3::V4 { df, .. } => (L3Proto::Ipv4, df),
-        L3::V6 { .. } => (L3Proto::Ipv6, false),
-        L3::Other => return TxOffload::default(),
-    };
-    let Some(l4h) = p.l4 else { return TxOffload { l3, ..Default::default() } };
-    let l4 = match l4h.proto {
-        net::parse::IPPROTO_TCP => L4Proto::Tcp,
-        net::parse::IPPROTO_UDP => L4Proto::Udp,
-        _ => L4Proto::Unknown,
-    };
-    TxOffload {
-        l3,
-        l4,
-        l3_offset: p.l3_offset as u16,
-        l3_len: p.l3_len() as u16,
-        l4_len: l4h.hdr_len as u16,
-        ipv4_csum: l3 == L3Proto::Ipv4,
-        l4_csum: l4 != L4Proto::Unknown,
-        l4_csum_partial: mss == 0,
-        tso_mss: if l4 == L4Proto::Tcp { mss } else { 0 },
-        ipv4_df: df,
-    }
-}
-
 /// Two ENA functions connected back to back, sharing guest memory and time.
-pub struct BackToBack {
-    /// Guest memory.
-    pub arena: Rc<Arena>,
-    /// Virtual time.
-    pub clock: Rc<VirtualClock>,
-    /// First node ("eth0").
-    pub a: EnaNode,
-    /// Second node ("eth1").
-    pub b: EnaNode,
-    live_at_start: usize,
-}
+pub type BackToBack = Pair<EnaNode>;
 
-impl BackToBack {
+impl Pair<EnaNode> {
     /// Two default nodes, probed and opened.
     pub fn new() -> Self {
         Self::with(NodeOptions::new("eth0"), NodeOptions::new("eth1"))
@@ -541,53 +380,9 @@ impl BackToBack {
         if b.dev.is_some() {
             b.open().expect("open b");
         }
-        let mut t = BackToBack { arena, clock, a, b, live_at_start };
+        let mut t = Pair { arena, clock, a, b, live_at_start };
         t.settle();
         t
-    }
-
-    /// Run models and interrupt handlers until nothing is pending.
-    pub fn settle(&mut self) {
-        for _ in 0..10_000 {
-            self.a.model.borrow_mut().tick();
-            self.b.model.borrow_mut().tick();
-            let a = self.a.service_interrupts();
-            let b = self.b.service_interrupts();
-            if !a && !b {
-                return;
-            }
-        }
-        panic!("interrupt storm: still busy after 10000 rounds");
-    }
-
-    /// Advance virtual time by `us`, stepping 1 s health ticks on both nodes
-    /// and settling traffic in between; returns the resets run.
-    pub fn run_for(&mut self, us: u64) -> Vec<(char, ResetReason)> {
-        let mut resets = Vec::new();
-        let mut left = us;
-        while left > 0 {
-            let step = left.min(cloudnic_common::health::HEALTH_PERIOD_US);
-            self.clock.advance_us(step);
-            left -= step;
-            self.settle();
-            if let Some(r) = self.a.health_tick() {
-                resets.push(('a', r));
-            }
-            if let Some(r) = self.b.health_tick() {
-                resets.push(('b', r));
-            }
-            self.settle();
-        }
-        resets
-    }
-
-    /// Node by side (`'a'` or `'b'`).
-    pub fn node(&mut self, side: char) -> &mut EnaNode {
-        if side == 'a' {
-            &mut self.a
-        } else {
-            &mut self.b
-        }
     }
 
     /// Send `frames` from `from` to the other side on queue `q` (with
@@ -604,7 +399,34 @@ impl BackToBack {
 
 }
 
-impl Default for BackToBack {
+impl Node for EnaNode {
+    fn tick_model(&mut self) {
+        self.model.borrow_mut().tick();
+    }
+    fn service_interrupts(&mut self) -> bool {
+        EnaNode::service_interrupts(self)
+    }
+    fn health_tick(&mut self) -> Option<ResetReason> {
+        EnaNode::health_tick(self)
+    }
+    fn take_received(&mut self) -> Vec<Received> {
+        EnaNode::take_received(self)
+    }
+    /// Host ledger (every token back exactly once) and model ledger (no
+    /// double post/completion; every buffer the device took was completed
+    /// or given back by the driver).
+    fn remove_and_check(&mut self, side: char) {
+        self.remove();
+        self.ledger.assert_clean(&format!("node {side}"));
+        let m = self.model.borrow();
+        assert!(m.ledger().violations().is_empty(), "model ledger violations: {:?}", m.ledger().violations());
+        if let Err(report) = m.ledger().check_clean(false) {
+            panic!("model ledger of node {side}: {report}");
+        }
+    }
+}
+
+impl Default for Pair<EnaNode> {
     fn default() -> Self {
         Self::new()
     }

@@ -2,13 +2,12 @@
 //! HWC init EQEs, GDMA negotiation, registration, vPort discovery, open and
 //! a clean teardown that leaves nothing on the device.
 
-mod mana_common;
 
 use cloudnic_common::nic::NetDevice;
 use cloudnic_mana::defs::eth::code as eth;
 use cloudnic_mana::defs::gdma::{code as gdma, DriverCapFlags1, GDMA_OS_TYPE_LINUX};
 use cloudnic_models::mana::ManaModelConfig;
-use mana_common::{ManaPair, NodeOptions};
+use cloudnic_tests::testbed::mana::{ManaPair, NodeOptions};
 
 #[test]
 fn probe_negotiates_registers_and_opens_every_queue() {

@@ -3,7 +3,6 @@
 //! created on the device, no memory leaked, the old configuration kept; and
 //! a device whose own configuration is out of spec fails the probe cleanly.
 
-mod mana_common;
 
 use std::rc::Rc;
 
@@ -11,7 +10,7 @@ use cloudnic_common::nic::{ModerationConfig, NetDevice, QueueConfig, RssConfig};
 use cloudnic_common::{ConfigError, Error};
 use cloudnic_models::mana::{ManaModelConfig, ModelLayout};
 use cloudnic_models::{Arena, VirtualClock};
-use mana_common::{ManaNode, ManaPair, NodeOptions};
+use cloudnic_tests::testbed::mana::{ManaNode, ManaPair, NodeOptions};
 
 /// One node (no peer) with `cfg`; returns it with the arena and its live
 /// allocations before the probe.

@@ -5,13 +5,12 @@
 //! counters, the log, traffic both ways afterwards, and at teardown the
 //! ledgers, device objects and guest memory (`teardown_and_check`).
 
-mod mana_common;
 
 use cloudnic_common::nic::{NetDevice, RssConfig};
 use cloudnic_common::{Error, ResetReason};
 use cloudnic_mana::defs::eth::code::{CONFIG_VPORT_RX, QUERY_GF_STAT};
 use cloudnic_models::mana::{HwcCorruption, HwcFilter, ManaFault};
-use mana_common::ManaPair;
+use cloudnic_tests::testbed::mana::ManaPair;
 
 /// One health period.
 const TICK_US: u64 = 1_000_000;
@@ -275,12 +274,12 @@ fn eqe_132_fpga_reconfig_runs_the_service_reset() {
 
 #[test]
 fn hwc_timeout_at_probe_fails_cleanly_and_a_new_probe_works() {
-    let mut o = mana_common::NodeOptions::new("a");
+    let mut o = cloudnic_tests::testbed::mana::NodeOptions::new("a");
     o.faults.push(ManaFault::HwcNoResponse {
         filter: HwcFilter::code(cloudnic_mana::defs::eth::code::QUERY_DEV_CONFIG),
         count: 1,
     });
-    let mut t = ManaPair::with(o, mana_common::NodeOptions::new("b"));
+    let mut t = ManaPair::with(o, cloudnic_tests::testbed::mana::NodeOptions::new("b"));
     assert_eq!(t.a.probe_error, Some(Error::Timeout));
     assert!(t.a.dev.is_none());
     assert!(

@@ -4,13 +4,12 @@
 //! Recovered faults are checked for the reset reason, counters, traffic and
 //! clean ledgers and memory at teardown.
 
-mod mana_common;
 
 use cloudnic_common::nic::{NetDevice, QueueConfig};
 use cloudnic_common::{Error, ResetReason};
 use cloudnic_models::mana::{CqeMalformation, CqeTarget, ManaFault, RegionFailure};
 use cloudnic_models::net::FrameBuilder;
-use mana_common::ManaPair;
+use cloudnic_tests::testbed::mana::ManaPair;
 
 const TICK_US: u64 = 1_000_000;
 

@@ -1,13 +1,12 @@
 //! MANA host tests blocked by driver bugs (hw-mana), kept here ignored with
 //! the precise reason until the driver is fixed. Each passes once its bug is.
 
-mod mana_common;
 
 use cloudnic_common::nic::NetDevice;
 use cloudnic_common::ResetReason;
 use cloudnic_models::mana::{CqeMalformation, CqeTarget, ManaFault, RegionFailure};
 use cloudnic_models::net::FrameBuilder;
-use mana_common::ManaPair;
+use cloudnic_tests::testbed::mana::ManaPair;
 
 const TICK_US: u64 = 1_000_000;
 

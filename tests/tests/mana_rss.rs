@@ -4,14 +4,13 @@
 //! over IPv4/IPv6 (L4 hash) and other IP (L3 hash); a new key and table
 //! from `set_rss` take effect at once.
 
-mod mana_common;
 
 use std::collections::BTreeMap;
 
 use cloudnic_common::nic::{NetDevice, RssConfig, RssHashType};
 use cloudnic_common::rss::{queue_for_hash, RssInput};
 use cloudnic_models::net::FrameBuilder;
-use mana_common::{ManaPair, NodeOptions, Received};
+use cloudnic_tests::testbed::mana::{ManaPair, NodeOptions, Received};
 
 fn pair8() -> ManaPair {
     let mut o = NodeOptions::new("a");

@@ -1,19 +1,18 @@
 //! MANA traffic between two device models through the real driver:
 //! checksum offload (IPv4/IPv6, TCP/UDP), TSO, jumbo MTU, several vPorts.
 
-mod mana_common;
 
 use cloudnic_common::nic::{NetDevice, RxChecksum};
 use cloudnic_models::mana::ManaModelConfig;
 use cloudnic_models::net::offload::{ipv4_header_csum_ok, l4_csum_ok};
 use cloudnic_models::net::{parse, pattern, CsumMode, FrameBuilder};
-use mana_common::{ManaPair, NodeOptions};
+use cloudnic_tests::testbed::mana::{ManaPair, NodeOptions};
 
 const V6A: [u8; 16] = [0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
 const V6B: [u8; 16] = [0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
 
 /// Every received frame carries correct checksums and a "good" verdict.
-fn all_csums_ok(got: &[mana_common::Received]) {
+fn all_csums_ok(got: &[cloudnic_tests::testbed::mana::Received]) {
     for g in got {
         let p = parse(&g.frame).expect("parses");
         assert_ne!(ipv4_header_csum_ok(&g.frame, &p), Some(false));

@@ -9,7 +9,7 @@ use cloudnic_common::ResetReason;
 use cloudnic_ena::defs::admin::DeviceCaps;
 use cloudnic_models::net::{pattern, CsumMode, FrameBuilder};
 
-use super::{BackToBack, EnaNode, Received};
+use super::{EnaNode, Received};
 
 impl EnaNode {
     /// The reason code the device sees in DEV_CTL for `reason`: codes of 16
@@ -51,7 +51,7 @@ impl EnaNode {
     }
 }
 
-impl BackToBack {
+impl crate::pair::Pair<EnaNode> {
     /// Send `per_queue` distinct UDP frames (checksums filled by the
     /// sender, verified by the receiving device) on every open queue of
     /// `from` and return (sent, received): frames arrive on
@@ -92,31 +92,6 @@ impl BackToBack {
             }
             assert!(got.iter().all(|g| g.csum == RxChecksum::Good), "traffic from node {side}: checksum not good");
         }
-    }
-
-    /// Close both nodes, remove the drivers and check that nothing was lost,
-    /// leaked or returned twice: host ledgers (every token back exactly
-    /// once), model ledgers (no double post/completion, and every buffer
-    /// the device took was completed or given back by the driver), arena
-    /// (no device DMA outside live allocations, no DMA memory left).
-    pub fn teardown_and_check(mut self) {
-        for (side, n) in [('a', &mut self.a), ('b', &mut self.b)] {
-            n.remove();
-            assert!(n.ledger.violations.is_empty(), "ledger violations: {:?}", n.ledger.violations);
-            assert!(n.ledger.tx.is_empty(), "TX tokens never returned: {:?}", n.ledger.tx);
-            assert!(n.ledger.rx.is_empty(), "RX tokens never returned: {}", n.ledger.rx.len());
-            let m = n.model.borrow();
-            assert!(m.ledger().violations().is_empty(), "model ledger violations: {:?}", m.ledger().violations());
-            if let Err(report) = m.ledger().check_clean(false) {
-                panic!("model ledger of node {side}: {report}");
-            }
-        }
-        assert_eq!(self.arena.faults(), 0, "device DMA outside driver-owned memory");
-        assert_eq!(
-            self.arena.live_allocations(),
-            self.live_at_start,
-            "DMA memory leaked after removal"
-        );
     }
 }
 

@@ -1,6 +1,6 @@
 //! [`ManaPair`]: two MANA functions back to back, vPort `i` of one wired to
 //! vPort `i` of the other, sharing guest memory and virtual time; traffic
-//! helpers and the teardown check.
+//! helpers and the per-node teardown check.
 
 use std::rc::Rc;
 
@@ -11,21 +11,12 @@ use cloudnic_models::wire::Port;
 use cloudnic_models::{Arena, Device, VirtualClock};
 
 use super::{ManaNode, NodeOptions, Received};
+use crate::pair::{Node, Pair};
 
 /// Two MANA functions back to back: vPort `i` of one wired to vPort `i` of the other.
-pub struct ManaPair {
-    /// Guest memory.
-    pub arena: Rc<Arena>,
-    /// Virtual time.
-    pub clock: Rc<VirtualClock>,
-    /// First node.
-    pub a: ManaNode,
-    /// Second node.
-    pub b: ManaNode,
-    live_at_start: usize,
-}
+pub type ManaPair = Pair<ManaNode>;
 
-impl ManaPair {
+impl Pair<ManaNode> {
     /// Two default nodes, probed and opened.
     pub fn new() -> Self {
         Self::with(NodeOptions::new("enP1s1"), NodeOptions::new("enP2s2"))
@@ -42,7 +33,7 @@ impl ManaPair {
         let (wa, wb): (Vec<Port>, Vec<Port>) = (0..n).map(|_| Port::pair()).unzip();
         let a = ManaNode::new(&arena, &clock, wa, a);
         let b = ManaNode::new(&arena, &clock, wb, b);
-        let mut t = ManaPair {
+        let mut t = Pair {
             arena,
             clock,
             a,
@@ -51,48 +42,6 @@ impl ManaPair {
         };
         t.settle();
         t
-    }
-
-    /// Node by side.
-    pub fn node(&mut self, side: char) -> &mut ManaNode {
-        if side == 'a' {
-            &mut self.a
-        } else {
-            &mut self.b
-        }
-    }
-
-    /// Run models and handlers until nothing is pending.
-    pub fn settle(&mut self) {
-        for _ in 0..10_000 {
-            self.a.model.borrow_mut().tick();
-            self.b.model.borrow_mut().tick();
-            let a = self.a.service_interrupts();
-            let b = self.b.service_interrupts();
-            if !a && !b {
-                return;
-            }
-        }
-        panic!("interrupt storm: still busy after 10000 rounds");
-    }
-
-    /// Advance time by `us` in 1 s health ticks; returns the resets run.
-    pub fn run_for(&mut self, us: u64) -> Vec<(char, ResetReason)> {
-        let mut out = Vec::new();
-        let mut left = us;
-        while left > 0 {
-            let step = left.min(1_000_000);
-            self.clock.advance_us(step);
-            left -= step;
-            self.settle();
-            for side in ['a', 'b'] {
-                if let Some(r) = self.node(side).health_tick() {
-                    out.push((side, r));
-                }
-            }
-            self.settle();
-        }
-        out
     }
 
     /// Send `frames` from `from`'s port `p` queue `q`, settle, return what the other side received.
@@ -162,63 +111,38 @@ impl ManaPair {
         self.assert_traffic('a', per_queue);
         self.assert_traffic('b', per_queue);
     }
+}
 
-    /// Remove both drivers and check nothing was lost, leaked or returned
-    /// twice: host ledgers, model ledgers, device objects, guest memory.
-    pub fn teardown_and_check(mut self) {
-        for (side, n) in [('a', &mut self.a), ('b', &mut self.b)] {
-            let dropped = n.model.borrow().counters().objects_dropped;
-            n.remove();
-            let m = n.model.borrow();
-            assert_eq!(
-                m.counters().objects_dropped,
-                dropped,
-                "node {side}: the driver destroyed every object itself"
-            );
-            drop(m);
-            assert!(
-                n.ledger.violations.is_empty(),
-                "node {side} ledger violations: {:?}",
-                n.ledger.violations
-            );
-            assert!(
-                n.ledger.tx.is_empty(),
-                "node {side}: TX tokens never returned: {}",
-                n.ledger.tx.len()
-            );
-            assert!(
-                n.ledger.rx.is_empty(),
-                "node {side}: RX tokens never returned: {}",
-                n.ledger.rx.len()
-            );
-            let m = n.model.borrow();
-            if let Err(r) = m.ledger().check_clean(false) {
-                panic!("node {side} model ledger: {r}");
-            }
-            assert!(
-                !m.hwc_established(),
-                "node {side}: HWC still established after removal"
-            );
-            assert_eq!(
-                m.live_objects(),
-                Default::default(),
-                "node {side}: device objects left"
-            );
+impl Node for ManaNode {
+    fn tick_model(&mut self) {
+        self.model.borrow_mut().tick();
+    }
+    fn service_interrupts(&mut self) -> bool {
+        ManaNode::service_interrupts(self)
+    }
+    fn health_tick(&mut self) -> Option<ResetReason> {
+        ManaNode::health_tick(self)
+    }
+    fn take_received(&mut self) -> Vec<Received> {
+        ManaNode::take_received(self)
+    }
+    /// Host ledger, model ledger, and the device: the driver destroyed
+    /// every object itself and tore the hardware channel down.
+    fn remove_and_check(&mut self, side: char) {
+        let dropped = self.model.borrow().counters().objects_dropped;
+        self.remove();
+        self.ledger.assert_clean(&format!("node {side}"));
+        let m = self.model.borrow();
+        assert_eq!(m.counters().objects_dropped, dropped, "node {side}: the driver destroyed every object itself");
+        if let Err(r) = m.ledger().check_clean(false) {
+            panic!("node {side} model ledger: {r}");
         }
-        assert_eq!(
-            self.arena.faults(),
-            0,
-            "device DMA outside driver-owned memory"
-        );
-        assert_eq!(
-            self.arena.live_allocations(),
-            self.live_at_start,
-            "DMA memory leaked"
-        );
+        assert!(!m.hwc_established(), "node {side}: HWC still established after removal");
+        assert_eq!(m.live_objects(), Default::default(), "node {side}: device objects left");
     }
 }
 
-impl Default for ManaPair {
+impl Default for Pair<ManaNode> {
     fn default() -> Self {
         Self::new()
     }

@@ -1,47 +1,24 @@
-//! A small MANA fixture for the host tests: [`ManaModel`]s wired to real
-//! `ManaDevice` drivers through `HostPlatform`, an OS-like interrupt/poll
-//! loop over every vPort, packet buffers in guest memory and a host-side
-//! ledger of every token handed to the driver. It mirrors the ENA testbed
-//! (`cloudnic_tests::testbed`) so the two can later fold into one generic
-//! fixture; only what the MANA tests need is here.
-#![allow(dead_code)]
+//! The MANA side of the fixture: [`ManaModel`]s wired to real `ManaDevice`
+//! drivers through `HostPlatform`, an OS-like interrupt/poll loop over every
+//! vPort, and the shared stack ([`crate::stack`]) per node. Two nodes form a
+//! [`ManaPair`] ([`crate::pair::Pair`]), like ENA's `BackToBack`.
 
 use std::cell::RefCell;
-use std::collections::BTreeSet;
 use std::rc::Rc;
 
-use cloudnic_common::nic::{
-    DmaSegment, NetDevice, QueueConfig, Released, RssHashType, RxBuffer, RxChecksum, RxPacket,
-    TxError, TxOffload, TxPacket,
-};
+use cloudnic_common::nic::{NetDevice, QueueConfig, Released, TxError};
 use cloudnic_common::{Error, ResetReason};
 use cloudnic_mana::netdev::PortView;
 use cloudnic_mana::{ManaConfig, ManaDevice};
 use cloudnic_models::mana::{ManaFault, ManaModel, ManaModelConfig};
 use cloudnic_models::wire::Port;
 use cloudnic_models::{Arena, InterruptSink, VirtualClock};
-use cloudnic_tests::platform::{HostBar, HostPlatform, LogSink, SharedDevice};
-use cloudnic_tests::testbed::offload_for;
+use crate::platform::{HostBar, HostPlatform, LogSink, SharedDevice};
+use crate::stack::{reconcile_model_ledger, StackIo};
+pub use crate::stack::{Received, TokenLedger};
 
 /// The driver type of the host tests.
 pub type HostMana = ManaDevice<HostPlatform, HostBar>;
-
-/// One received frame as the stack sees it.
-#[derive(Clone, Debug)]
-pub struct Received {
-    /// vPort.
-    pub port: u16,
-    /// Queue pair.
-    pub queue: u16,
-    /// Frame bytes.
-    pub frame: Vec<u8>,
-    /// Checksum verdict.
-    pub csum: RxChecksum,
-    /// RSS hash.
-    pub hash: u32,
-    /// What the hash covers.
-    pub hash_type: RssHashType,
-}
 
 /// Options for one node.
 #[derive(Clone)]
@@ -94,22 +71,12 @@ impl NodeOptions {
     pub fn rx_buf_size(&self) -> u32 {
         (self.qcfg.mtu + 14 + 4).next_multiple_of(4096).max(4096)
     }
-    pub(crate) fn guest_bytes(&self) -> usize {
+    /// Guest memory the node needs with every ring slot holding a buffer.
+    pub fn guest_bytes(&self) -> usize {
         let per_q = (self.qcfg.tx_ring_size + self.qcfg.rx_ring_size) as usize
             * self.rx_buf_size() as usize;
         self.model.vports.len() * usize::from(self.qcfg.num_queues) * per_q
     }
-}
-
-/// Host-side ledger: every token handed to the driver comes back once.
-#[derive(Debug, Default)]
-pub struct TokenLedger {
-    /// TX tokens in flight.
-    pub tx: BTreeSet<u64>,
-    /// RX tokens posted.
-    pub rx: BTreeSet<u64>,
-    /// Tokens returned that were not outstanding.
-    pub violations: Vec<String>,
 }
 
 /// One MANA function: model + driver + the OS-side state around them.
@@ -225,72 +192,29 @@ impl ManaNode {
         }
     }
 
+    /// The stack's state and port `p` of the driver, borrowed together.
+    fn io(&mut self, p: u16) -> (StackIo<'_>, Option<PortView<'_, HostPlatform, HostBar>>) {
+        let io = StackIo {
+            arena: self.plat.arena(),
+            ledger: &mut self.ledger,
+            received: &mut self.received,
+            rx_buffer_size: self.opts.rx_buf_size(),
+        };
+        (io, self.dev.as_mut().and_then(|d| d.port_view(p)))
+    }
+
     /// Fill queue `q` of port `p` with fresh receive buffers.
     pub fn refill(&mut self, p: u16, q: u16) {
-        let space = self.nd(p).rx_space(q);
-        let size = self.opts.rx_buf_size();
-        let mut bufs = Vec::new();
-        for _ in 0..space {
-            let Some(addr) = self.plat.arena().alloc(size as usize, 64) else {
-                break;
-            };
-            bufs.push(RxBuffer {
-                addr,
-                len: size,
-                token: addr,
-            });
-        }
-        let taken = self.nd(p).rx_refill(q, &bufs) as usize;
-        for b in &bufs[..taken] {
-            self.ledger.rx.insert(b.token);
-        }
-        for b in &bufs[taken..] {
-            self.plat.arena().free(b.addr);
+        if let (mut io, Some(mut nd)) = self.io(p) {
+            io.refill(&mut nd, q);
         }
     }
 
-    /// Post `frame` on queue `q` of port `p`, described like Linux would
-    /// (offloads from the parsed headers; TSO when `mss` > 0), split into
-    /// segments of at most `seg_len` bytes.
-    pub fn send(
-        &mut self,
-        p: u16,
-        q: u16,
-        frame: &[u8],
-        offload: bool,
-        mss: u16,
-        seg_len: usize,
-    ) -> Result<(), TxError> {
-        let arena = self.plat.arena().clone();
-        let buf = arena.alloc(frame.len(), 64).ok_or(TxError::NoSpace)?;
-        arena.store_bytes(buf, frame);
-        let segments: Vec<DmaSegment> = (0..frame.len())
-            .step_by(seg_len.max(1))
-            .map(|o| DmaSegment {
-                addr: buf + o as u64,
-                len: (frame.len() - o).min(seg_len) as u32,
-            })
-            .collect();
-        let off = if offload {
-            offload_for(frame, mss)
-        } else {
-            TxOffload::default()
-        };
-        let pkt = TxPacket {
-            segments: &segments,
-            header: &frame[..frame.len().min(256)],
-            offload: off,
-            token: buf,
-        };
-        match self.nd(p).tx_post(q, &pkt) {
-            Ok(()) => {
-                self.ledger.tx.insert(buf);
-                Ok(())
-            }
-            Err(e) => {
-                arena.free(buf);
-                Err(e)
-            }
+    /// Post `frame` on queue `q` of port `p` (see [`StackIo::send`]).
+    pub fn send(&mut self, p: u16, q: u16, frame: &[u8], offload: bool, mss: u16, seg_len: usize) -> Result<(), TxError> {
+        match self.io(p) {
+            (mut io, Some(mut nd)) => io.send(&mut nd, q, frame, offload, mss, seg_len),
+            (_, None) => Err(TxError::NotRunning),
         }
     }
 
@@ -300,6 +224,8 @@ impl ManaNode {
     }
 
     /// Handle every pending vector once, like an ISR + NAPI; true if any fired.
+    /// Vector 0 is the HWC/management EQ; queue `q` of every port shares
+    /// vector `1 + q % (num_msix - 1)`.
     pub fn service_interrupts(&mut self) -> bool {
         let vectors = self.irq.drain();
         let per = self.opts.driver.num_msix.saturating_sub(1).max(1);
@@ -312,11 +238,7 @@ impl ManaNode {
                 continue;
             }
             for p in 0..self.num_ports() {
-                let nq = if self.nd(p).is_open() {
-                    self.nd(p).queue_config().num_queues
-                } else {
-                    0
-                };
+                let nq = if self.nd(p).is_open() { self.nd(p).queue_config().num_queues } else { 0 };
                 for q in (0..nq).filter(|q| 1 + q % per == *v) {
                     self.napi_poll(p, q);
                 }
@@ -327,94 +249,16 @@ impl ManaNode {
 
     /// One NAPI poll of queue `q` of port `p`: TX, RX, refill, re-arm.
     pub fn napi_poll(&mut self, p: u16, q: u16) {
-        if self.dev.is_none() || !self.nd(p).is_open() {
-            return;
+        if let (mut io, Some(mut nd)) = self.io(p) {
+            io.poll(&mut nd, p, q, true);
         }
-        let mut nd = self.nd(p);
-        nd.note_queue_interrupt(q);
-        let mut done = Vec::new();
-        nd.tx_poll(q, 1024, &mut |t| done.push(t));
-        let mut got = Vec::new();
-        nd.rx_poll(q, 1024, &mut |pk: &RxPacket<'_>| {
-            got.push((
-                pk.frags
-                    .iter()
-                    .map(|f| (f.token, f.len))
-                    .collect::<Vec<_>>(),
-                pk.offset,
-                pk.len,
-                pk.csum,
-                pk.hash,
-                pk.hash_type,
-            ))
-        });
-        for t in done {
-            if !self.ledger.tx.remove(&t) {
-                self.ledger
-                    .violations
-                    .push(format!("TX token {t:#x} completed but not in flight"));
-            }
-            self.plat.arena().free(t);
-        }
-        for (frags, offset, len, csum, hash, hash_type) in got {
-            let mut frame = Vec::new();
-            for (i, (tok, flen)) in frags.iter().enumerate() {
-                if !self.ledger.rx.remove(tok) {
-                    self.ledger
-                        .violations
-                        .push(format!("RX token {tok:#x} returned but not posted"));
-                }
-                let start = if i == 0 { offset } else { 0 };
-                let mut b = vec![0u8; *flen as usize];
-                self.plat.arena().load_bytes(tok + u64::from(start), &mut b);
-                frame.extend_from_slice(&b);
-                self.plat.arena().free(*tok);
-            }
-            frame.truncate(len as usize);
-            self.received.push(Received {
-                port: p,
-                queue: q,
-                frame,
-                csum,
-                hash,
-                hash_type,
-            });
-        }
-        self.refill(p, q);
-        self.nd(p).unmask_queue_interrupt(q);
     }
 
-    /// Give released tokens back and tell the model's ledger which of the
-    /// buffers it still held the driver returned.
+    /// Take back released tokens and reconcile the model's ledger.
     fn release_all(&mut self, released: Vec<Released>) {
-        let mut tokens = BTreeSet::new();
-        for r in released {
-            let (set, tok, kind) = match r {
-                Released::Tx(t) => (&mut self.ledger.tx, t, "TX"),
-                Released::Rx(t) => (&mut self.ledger.rx, t, "RX"),
-            };
-            if !set.remove(&tok) {
-                self.ledger.violations.push(format!(
-                    "{kind} token {tok:#x} released but not outstanding"
-                ));
-            }
-            tokens.insert(tok);
-            self.plat.arena().free(tok);
-        }
-        let mut model = self.model.borrow_mut();
-        for e in model.ledger().lost() {
-            // The model keys buffers by their first address, which lies
-            // inside the token's buffer.
-            if tokens
-                .range(..=e.addr)
-                .next_back()
-                .is_some_and(|t| e.addr - t < 0x1_0000)
-            {
-                model
-                    .ledger_mut()
-                    .release(e.key.kind, e.key.queue, e.key.id);
-            }
-        }
+        let (mut io, _) = self.io(0);
+        let tokens = io.release(released);
+        reconcile_model_ledger(self.model.borrow_mut().ledger_mut(), &tokens);
     }
 
     /// The 1 s timer: health check and the reset it asks for.
