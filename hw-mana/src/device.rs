@@ -315,6 +315,10 @@ impl<P: Platform, R: RegisterBar> ManaDevice<P, R> {
             Err(e) => {
                 self.resets.record_failure();
                 cn_err!(&self.plat, "mana: re-initialisation failed: {:?}", e);
+                // Keep a reset pending so the next health tick tries again
+                // (Linux retries through remove + rescan, mana.md §7) instead
+                // of leaving the ports the user wants up closed for good.
+                self.trigger.trigger(ResetReason::InitError);
             }
         }
         result

@@ -171,7 +171,12 @@ impl<P: Platform, R: RegisterBar> ManaDevice<P, R> {
         let Some(qp) = self.ports.get_mut(usize::from(port)).and_then(|p| p.as_mut()).and_then(|p| p.qp_mut(q)) else { return };
         qp.poll_scheduled = false;
         qp.drain_eq(plat, trigger);
-        qp.arm(plat, bar, &db);
+        // With a reset pending the CQ head may sit on an entry the driver
+        // refused (e.g. an owner-count overflow); arming there would make
+        // the device fire again at once (mana.md §4.6) and starve the reset.
+        if trigger.pending().is_none() {
+            qp.arm(plat, bar, &db);
+        }
     }
     fn nd_set_mtu(&mut self, port: u16, mtu: u32) -> Result<(), Error> {
         validate_mtu(mtu, &self.dev)?;

@@ -1,6 +1,6 @@
-//! MANA host tests blocked by driver bugs (hw-mana), kept here ignored with
-//! the precise reason until the driver is fixed. Each passes once its bug is.
-
+//! Regression tests for two hw-mana recovery bugs the MANA model found: an
+//! interrupt storm when a CQ was re-armed with a reset pending, and a failed
+//! re-initialisation that left no reset pending.
 
 use cloudnic_common::nic::NetDevice;
 use cloudnic_common::ResetReason;
@@ -21,12 +21,11 @@ fn frame() -> Vec<u8> {
 /// `ManaDevice::nd_unmask` (hw-mana/src/netdev.rs) still re-arms the CQ at
 /// the unmoved head. The device sees an arm index one entry behind its tail
 /// and fires at once (mana.md §4.6), the poll finds the same entry, re-arms,
-/// and so on: an interrupt storm that keeps the reset from ever running.
-/// Fix: in `nd_unmask` (and `PortHealth::rewrite_unmask`) skip `qp.arm`
-/// while `self.trigger.pending()` is set, as Linux ENA's NAPI does once
-/// ENA_FLAG_TRIGGER_RESET is set.
+/// and so on: an interrupt storm that kept the reset from ever running.
+/// Fixed: `nd_unmask` skips `qp.arm` while a reset is pending, as Linux
+/// ENA's NAPI does once ENA_FLAG_TRIGGER_RESET is set.
 #[test]
-#[ignore = "hw-mana netdev.rs nd_unmask re-arms a CQ with a reset pending: interrupt storm on a wrong-owner CQE"]
+
 fn wrong_owner_count_is_an_overflow_and_resets() {
     for (target, reason) in [
         (CqeTarget::Tx(None), ResetReason::TxDescriptorMalformed),
@@ -56,11 +55,10 @@ fn wrong_owner_count_is_an_overflow_and_resets() {
 /// (hw-mana/src/device.rs) records `reset_fail` but leaves no reset pending,
 /// and `health_tick` only asks for `InitError` when `gdma` is `None`: the
 /// port stays closed for good although the user wants it up (`admin_up`).
-/// Linux retries (remove + rescan, mana.md §7). Fix: on a failed `reinit`,
-/// `self.trigger.trigger(ResetReason::InitError)` (and/or have
-/// `health_tick` return `InitError` while a port has `admin_up && !is_open`).
+/// Linux retries (remove + rescan, mana.md §7). Fixed: a failed `reinit`
+/// triggers `ResetReason::InitError`, so the next health tick retries.
 #[test]
-#[ignore = "hw-mana device.rs reset_function: a re-init failure after GDMA is up leaves the port closed with no reset pending"]
+
 fn dma_region_failure_during_a_reset_is_retried_by_the_next_reset() {
     let mut t = ManaPair::new();
     t.a.model.borrow_mut().inject(ManaFault::DmaRegionFailure {
