@@ -287,7 +287,8 @@ impl<P: Platform> RxRing<P> {
                 want ^= STATUS_PHASE;
             }
         };
-        self.cq_pos.advance(counter.wrapping_sub(self.cq_pos.counter()));
+        self.cq_pos
+            .advance(counter.wrapping_sub(self.cq_pos.counter()));
         self.next_to_comp = next_to_comp;
         verdict.map(|()| pkts)
     }
@@ -365,8 +366,7 @@ impl<P: Platform> RxRing<P> {
             f(Released::Rx(frag.token));
         }
         self.nfrags = 0;
-        self.ids
-            .for_each_in_flight(|_, s| f(Released::Rx(s.token)));
+        self.ids.for_each_in_flight(|_, s| f(Released::Rx(s.token)));
         self.ids.reset();
         self.next_to_comp = self.sq_pos.counter();
     }

@@ -67,7 +67,8 @@ impl RxClass {
             L3_PROTO_IPV6 => L3Proto::Ipv6,
             _ => L3Proto::Unknown,
         };
-        let l4 = match ((status >> RX_CDESC_L4_PROTO_IDX_SHIFT) & RX_CDESC_L4_PROTO_IDX_MASK) as u8 {
+        let l4 = match ((status >> RX_CDESC_L4_PROTO_IDX_SHIFT) & RX_CDESC_L4_PROTO_IDX_MASK) as u8
+        {
             L4_PROTO_TCP => L4Proto::Tcp,
             L4_PROTO_UDP => L4Proto::Udp,
             _ => L4Proto::Unknown,
@@ -168,8 +169,16 @@ mod tests {
             x ^= x >> 17;
             x ^= x << 5;
             // Mostly a few patterns (cache hits), sometimes anything.
-            let status = if x.is_multiple_of(4) { x } else { x & 0x0001_E00F | 0x0C08 };
-            assert_eq!(cache.classify(status), RxClass::decode(status), "{status:#x}");
+            let status = if x.is_multiple_of(4) {
+                x
+            } else {
+                x & 0x0001_E00F | 0x0C08
+            };
+            assert_eq!(
+                cache.classify(status),
+                RxClass::decode(status),
+                "{status:#x}"
+            );
         }
     }
 }

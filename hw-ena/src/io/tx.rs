@@ -9,15 +9,14 @@
 //! packet's slots are credited when its completion arrives; completions may
 //! arrive in any order (the req_id names the packet).
 
-use cloudnic_common::nic::{DmaSegment, Released, Token, TxError, TxOffload, TxPacket};
+use cloudnic_common::nic::{DmaSegment, Released, Token, TxError, TxPacket};
 use cloudnic_common::reqid::ReqIdSlab;
 use cloudnic_common::ring::{entries_free, PhaseRing};
 use cloudnic_common::stats::{add, inc};
 use cloudnic_common::{DmaRegion, Error, Platform, RegisterBar, ResetReason};
 
 use crate::defs::io::{
-    TxCdesc, TxDesc, TxDescCtrl, TxMetaDesc, TX_CDESC_W0_MBZ, TX_CDESC_W0_PHASE, TX_CDESC_WORDS,
-    TX_DESC_SIZE,
+    TxCdesc, TxMetaDesc, TX_CDESC_W0_MBZ, TX_CDESC_W0_PHASE, TX_CDESC_WORDS, TX_DESC_SIZE,
 };
 use crate::io::intr::QueueIntr;
 use crate::io::llq::{LlqConfig, LlqWriter, LLQ_MAX_ENTRY_QWORDS};
@@ -250,72 +249,6 @@ impl<P: Platform> TxRing<P> {
         self.post_general(plat, bar0, bar2, pkt, now_us)
     }
 
-    /// The short path of [`TxRing::post`] alone: true if the packet was
-    /// posted; false, with nothing changed, if it needs
-    /// [`TxRing::post_general`] (which then decides, counts and refuses).
-    /// Lets a caller keep what only the general path needs out of line.
-    #[inline]
-    pub fn try_post_plain(&mut self, pkt: &TxPacket<'_>, now_us: u64) -> bool {
-        match pkt.segments {
-            [seg] => self.post_plain_host(seg, &pkt.offload, pkt.token, now_us),
-            _ => false,
-        }
-    }
-
-    /// Short path of [`TxRing::post`] for a host-placement, one-segment
-    /// packet without checksum/TSO request: one data descriptor (first,
-    /// last, completion requested), the DF bit and the advisory header
-    /// length exactly as the general path writes them, no meta descriptor
-    /// (and the meta cache untouched, as there). Returns false, having
-    /// changed nothing, if the packet is not of that kind or would be
-    /// refused (bad length, no room, no id): the general path then decides
-    /// and counts.
-    #[inline(always)]
-    fn post_plain_host(&mut self, seg: &DmaSegment, o: &TxOffload, token: Token, now_us: u64) -> bool {
-        // The host SQ exists exactly when the placement is host (`new`).
-        let Some(sq) = self.sq.as_ref() else {
-            return false;
-        };
-        if o.l4_csum || o.ipv4_csum || o.tso_mss != 0 {
-            return false;
-        }
-        let len = seg.len;
-        // 1..=TX_MAX_DESC_LEN; a length of 0 wraps to u32::MAX and declines.
-        if len.wrapping_sub(1) >= TX_MAX_DESC_LEN {
-            return false;
-        }
-        // One descriptor needs one free slot: in use < depth − 1 (max_sgl ≥ 1
-        // by construction, so one descriptor is never too many).
-        let in_use = self.sq_pos.counter().wrapping_sub(self.next_to_comp);
-        if in_use >= self.sq_pos.mask() {
-            return false;
-        }
-        let slot = TxSlot {
-            token,
-            posted_us: now_us,
-            slots: 1,
-            missed: false,
-        };
-        let Some(req_id) = self.ids.alloc(slot) else {
-            return false;
-        };
-        inc(&mut self.stats.cnt);
-        let mut ctrl = TxDescCtrl::COMP_REQ | TxDescCtrl::FIRST | TxDescCtrl::LAST;
-        if self.sq_pos.phase() {
-            ctrl |= TxDescCtrl::PHASE;
-        }
-        let header_len = host_header_len(o, len, self.max_header);
-        // len ≤ TX_MAX_DESC_LEN = u16::MAX was checked above.
-        let q = TxDesc::data(len as u16, req_id, seg.addr, ctrl, plain_ctrl(o), header_len)
-            .to_qwords();
-        let off = usize::from(self.sq_pos.index()) * TX_DESC_SIZE;
-        sq.write64(off, q[0]);
-        sq.write64(off + 8, q[1]);
-        self.sq_pos.advance_one();
-        add(&mut self.stats.bytes, u64::from(len));
-        true
-    }
-
     /// General path of [`TxRing::post`]: any placement, segment count and
     /// offload; counts `prepare_ctx_err` for refused requests. Kept out of
     /// line so the short path stays small where it is inlined.
@@ -506,7 +439,11 @@ impl<P: Platform> TxRing<P> {
         inc(&mut self.stats.tx_poll);
         let mask = self.cq_pos.mask();
         let mut counter = self.cq_pos.counter();
-        let mut want = if self.cq_pos.phase() { CDESC_Q0_PHASE } else { 0 };
+        let mut want = if self.cq_pos.phase() {
+            CDESC_Q0_PHASE
+        } else {
+            0
+        };
         let checked = if self.mbz_checked {
             CDESC_Q0_PHASE | CDESC_Q0_MBZ
         } else {
@@ -552,8 +489,7 @@ impl<P: Platform> TxRing<P> {
     /// Give back every in-flight packet's token (queue destroyed or device
     /// reset). The ring must be re-created with the device before reuse.
     pub fn release_all(&mut self, f: &mut dyn FnMut(Released)) {
-        self.ids
-            .for_each_in_flight(|_, s| f(Released::Tx(s.token)));
+        self.ids.for_each_in_flight(|_, s| f(Released::Tx(s.token)));
         self.ids.reset();
         self.next_to_comp = self.sq_pos.counter();
     }
@@ -643,6 +579,9 @@ fn count_after_skip(segs: &[DmaSegment], mut skip: u32) -> u16 {
     }
     n
 }
+
+#[path = "tx_plain.rs"]
+mod plain;
 
 #[cfg(test)]
 #[path = "tx_llq_tests.rs"]
