@@ -4,6 +4,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::ptr::NonNull;
 use std::rc::Rc;
 
 use cloudnic_common::{DmaRegion, Error, LogLevel, Platform, RegisterBar};
@@ -163,7 +164,7 @@ impl Platform for HostPlatform {
         let bus = self.arena.alloc(size, align).ok_or(Error::NoMemory)?;
         self.dma_allocs.set(self.dma_allocs.get() + 1);
         let cells = match self.arena.cells(bus, size) {
-            Some(c) => c.as_ptr(),
+            Some(c) => NonNull::from(c).cast::<Cell<u64>>(),
             None => {
                 self.arena.free(bus);
                 return Err(Error::NoMemory);
@@ -244,7 +245,7 @@ impl RegisterBar for HostBar {
 /// store, as close to a kernel's volatile access as safe host code allows).
 pub struct HostDma {
     arena: Rc<Arena>,
-    cells: *const Cell<u64>,
+    cells: NonNull<Cell<u64>>,
     bus: u64,
     len: usize,
 }
@@ -265,7 +266,7 @@ impl HostDma {
         // checked, so the word is inside the region. The arena's storage is
         // never moved or freed while `self.arena` (an `Rc`) keeps it alive,
         // and `Cell` makes shared mutation sound in this single-threaded rig.
-        Some(unsafe { &*self.cells.add(offset / 8) })
+        Some(unsafe { self.cells.add(offset / 8).as_ref() })
     }
 }
 

@@ -12,7 +12,11 @@
 //! - the same for a minimal hand-written ring on the same memory (the
 //!   baseline, measured in the same run) and the ratio to it.
 //!
-//! `cloudnic-bench [--iters N] [--phase tx|rx|base-tx|base-rx] [--no-callgrind]`
+//! The same driver phases run for MANA (two MANA models, vPort 0, one queue
+//! pair), through the same `NetDevice` interface, so the two devices'
+//! per-packet costs print side by side.
+//!
+//! `cloudnic-bench [--iters N] [--device ena|mana] [--phase tx|rx|base-tx|base-rx] [--no-callgrind]`
 
 use std::hint::black_box;
 use std::process::Command;
@@ -21,32 +25,86 @@ use std::time::{Duration, Instant};
 use cloudnic_common::nic::{DmaSegment, NetDevice, RxBuffer, RxPacket, Token, TxOffload, TxPacket};
 use cloudnic_common::{DmaRegion, Platform, RegisterBar};
 use cloudnic_models::net::{pattern, CsumMode, FrameBuilder};
-use cloudnic_models::Device;
+use cloudnic_tests::pair::{Node, Pair};
 use cloudnic_tests::platform::{HostBar, HostDma, HostPlatform};
-use cloudnic_tests::testbed::{BackToBack, NodeOptions};
+use cloudnic_tests::testbed::mana::{self, ManaNode, ManaPair};
+use cloudnic_tests::testbed::{BackToBack, EnaNode, NodeOptions};
 
 const BATCH: usize = 64;
 const RING: u32 = 1024;
 
+/// A node the benchmark can drive: its driver as a `NetDevice`, and its platform.
+trait BenchNode: Node {
+    /// The driver type.
+    type Dev: NetDevice;
+    /// The driver.
+    fn nic(&mut self) -> &mut Self::Dev;
+    /// The driver's platform.
+    fn platform(&self) -> &HostPlatform;
+    /// Size of the RX buffers the fixture posts.
+    fn rx_buffer_size(&self) -> u32;
+}
+
+impl BenchNode for EnaNode {
+    type Dev = cloudnic_tests::testbed::HostEna;
+    fn nic(&mut self) -> &mut Self::Dev {
+        self.dev.as_mut().expect("dev")
+    }
+    fn platform(&self) -> &HostPlatform {
+        &self.plat
+    }
+    fn rx_buffer_size(&self) -> u32 {
+        cloudnic_tests::testbed::RX_BUFFER_SIZE
+    }
+}
+
+impl BenchNode for ManaNode {
+    type Dev = mana::HostMana;
+    fn nic(&mut self) -> &mut Self::Dev {
+        self.dev.as_mut().expect("dev")
+    }
+    fn platform(&self) -> &HostPlatform {
+        &self.plat
+    }
+    fn rx_buffer_size(&self) -> u32 {
+        self.opts.rx_buf_size()
+    }
+}
+
+fn ena_rig() -> BackToBack {
+    let opts = |name: &str| {
+        let mut o = NodeOptions::new(name);
+        o.driver.max_queues = 1;
+        o.driver.tx_ring_size = RING;
+        o.driver.rx_ring_size = RING;
+        o.model.zero_latency = true;
+        o
+    };
+    BackToBack::with(opts("eth0"), opts("eth1"))
+}
+
+fn mana_rig() -> ManaPair {
+    let opts = |name: &str| {
+        let mut o = mana::NodeOptions::new(name);
+        o.qcfg.num_queues = 1;
+        o.qcfg.tx_ring_size = RING;
+        o.qcfg.rx_ring_size = RING;
+        o.model.zero_latency = true;
+        o
+    };
+    ManaPair::with(opts("enP1s1"), opts("enP2s2"))
+}
+
 /// The rig: A transmits to B.
-struct Rig {
-    t: BackToBack,
+struct Rig<N> {
+    t: Pair<N>,
     tx_segs: Vec<[DmaSegment; 1]>,
     rx_tokens: Vec<Token>,
     sink: u64,
 }
 
-impl Rig {
-    fn new() -> Rig {
-        let opts = |name: &str| {
-            let mut o = NodeOptions::new(name);
-            o.driver.max_queues = 1;
-            o.driver.tx_ring_size = RING;
-            o.driver.rx_ring_size = RING;
-            o.model.zero_latency = true;
-            o
-        };
-        let t = BackToBack::with(opts("eth0"), opts("eth1"));
+impl<N: BenchNode> Rig<N> {
+    fn new(t: Pair<N>) -> Rig<N> {
         t.arena.set_strict(false);
         let mut tx_segs = Vec::new();
         for i in 0..BATCH {
@@ -58,25 +116,31 @@ impl Rig {
             t.arena.store_bytes(addr, &f);
             tx_segs.push([DmaSegment { addr, len: f.len() as u32 }]);
         }
-        let rig = Rig { t, tx_segs, rx_tokens: Vec::with_capacity(BATCH), sink: 0 };
-        rig.t.a.plat.defer_mmio_writes(true);
-        rig.t.b.plat.defer_mmio_writes(true);
-        rig
+        t.a.platform().defer_mmio_writes(true);
+        t.b.platform().defer_mmio_writes(true);
+        Rig { t, tx_segs, rx_tokens: Vec::with_capacity(BATCH), sink: 0 }
     }
 
     /// Model phase: replay doorbells, let A transmit and B receive.
     fn run_models(&mut self) {
-        self.t.a.plat.flush_mmio_writes();
-        self.t.b.plat.flush_mmio_writes();
-        self.t.b.model.borrow_mut().tick();
-        self.t.a.irq.drain();
-        self.t.b.irq.drain();
+        self.t.a.platform().flush_mmio_writes();
+        self.t.b.platform().flush_mmio_writes();
+        self.t.a.tick_model();
+        self.t.b.tick_model();
+        self.t.a.platform().flush_mmio_writes();
+        self.t.b.platform().flush_mmio_writes();
+    }
+
+    fn finish(self) {
+        self.t.a.platform().defer_mmio_writes(false);
+        self.t.b.platform().defer_mmio_writes(false);
+        black_box(self.sink);
     }
 }
 
 #[inline(never)]
-fn bench_phase_tx_post(rig: &mut Rig) {
-    let dev = rig.t.a.dev.as_mut().expect("dev");
+fn bench_phase_tx_post<N: BenchNode>(rig: &mut Rig<N>) {
+    let dev = rig.t.a.nic();
     for (i, seg) in rig.tx_segs.iter().enumerate() {
         let pkt = TxPacket { segments: seg, header: &[], offload: TxOffload::default(), token: i as Token };
         if dev.tx_post(0, &pkt).is_err() {
@@ -87,8 +151,8 @@ fn bench_phase_tx_post(rig: &mut Rig) {
 }
 
 #[inline(never)]
-fn bench_phase_tx_complete(rig: &mut Rig) {
-    let dev = rig.t.a.dev.as_mut().expect("dev");
+fn bench_phase_tx_complete<N: BenchNode>(rig: &mut Rig<N>) {
+    let dev = rig.t.a.nic();
     let mut sum = 0u64;
     let n = dev.tx_poll(0, BATCH as u32, &mut |t| sum = sum.wrapping_add(t));
     dev.unmask_queue_interrupt(0);
@@ -97,8 +161,9 @@ fn bench_phase_tx_complete(rig: &mut Rig) {
 }
 
 #[inline(never)]
-fn bench_phase_rx(rig: &mut Rig) {
-    let dev = rig.t.b.dev.as_mut().expect("dev");
+fn bench_phase_rx<N: BenchNode>(rig: &mut Rig<N>) {
+    let size = rig.t.b.rx_buffer_size();
+    let dev = rig.t.b.nic();
     let tokens = &mut rig.rx_tokens;
     tokens.clear();
     let n = dev.rx_poll(0, BATCH as u32, &mut |p: &RxPacket<'_>| {
@@ -109,7 +174,7 @@ fn bench_phase_rx(rig: &mut Rig) {
     assert_eq!(n as usize, BATCH, "RX packets");
     let mut bufs = [RxBuffer::default(); BATCH];
     for (b, t) in bufs.iter_mut().zip(tokens.iter()) {
-        *b = RxBuffer { addr: *t, len: cloudnic_tests::testbed::RX_BUFFER_SIZE, token: *t };
+        *b = RxBuffer { addr: *t, len: size, token: *t };
     }
     let posted = dev.rx_refill(0, &bufs[..tokens.len()]);
     dev.unmask_queue_interrupt(0);
@@ -196,75 +261,85 @@ struct Times {
     packets: u64,
 }
 
-fn run(iters: u64, phase: Option<&str>) -> Times {
-    let mut rig = Rig::new();
-    let mut tm = Times::default();
+/// Driver phases of one device: TX post + completion on A, RX on B.
+fn run_device<N: BenchNode>(mut rig: Rig<N>, iters: u64, tm: &mut Times) {
+    for it in 0..iters + 50 {
+        let measure = it >= 50;
+        let t0 = Instant::now();
+        bench_phase_tx_post(&mut rig);
+        let t1 = Instant::now();
+        rig.run_models();
+        let t2 = Instant::now();
+        bench_phase_tx_complete(&mut rig);
+        let t3 = Instant::now();
+        bench_phase_rx(&mut rig);
+        let t4 = Instant::now();
+        if measure {
+            tm.tx += (t1 - t0) + (t3 - t2);
+            tm.rx += t4 - t3;
+            tm.model += t2 - t1;
+            tm.packets += BATCH as u64;
+        }
+    }
+    rig.finish();
+}
+
+/// The baseline ring, TX-shaped (16-byte descriptors, 8-byte completions)
+/// or RX-shaped (16-byte completions), on the same memory and MMIO path.
+fn run_baseline(plat: HostPlatform, iters: u64, cdesc: usize) -> Duration {
+    let mut b = Baseline::new(plat, 16, cdesc);
+    let mut acc = Duration::ZERO;
+    for it in 0..iters + 50 {
+        let t0 = Instant::now();
+        bench_phase_base_post(&mut b, 16);
+        let t1 = Instant::now();
+        b.device_complete(cdesc);
+        let t2 = Instant::now();
+        bench_phase_base_complete(&mut b, cdesc);
+        let t3 = Instant::now();
+        if it >= 50 {
+            acc += (t1 - t0) + (t3 - t2);
+        }
+    }
+    black_box(b.sink);
+    acc
+}
+
+fn run(device: &str, iters: u64, phase: Option<&str>) -> Times {
     let want = |p: &str| phase.is_none_or(|x| x == p);
+    let mut tm = Times::default();
     if want("tx") || want("rx") {
-        for it in 0..iters + 50 {
-            let measure = it >= 50;
-            let t0 = Instant::now();
-            bench_phase_tx_post(&mut rig);
-            let t1 = Instant::now();
-            rig.run_models();
-            let t2 = Instant::now();
-            bench_phase_tx_complete(&mut rig);
-            let t3 = Instant::now();
-            bench_phase_rx(&mut rig);
-            let t4 = Instant::now();
-            if measure {
-                tm.tx += (t1 - t0) + (t3 - t2);
-                tm.rx += t4 - t3;
-                tm.model += t2 - t1;
-                tm.packets += BATCH as u64;
-            }
+        match device {
+            "mana" => run_device(Rig::new(mana_rig()), iters, &mut tm),
+            _ => run_device(Rig::new(ena_rig()), iters, &mut tm),
         }
     }
     if want("base-tx") || want("base-rx") {
-        // TX-shaped baseline: 16-byte descriptors, 8-byte completions;
-        // RX-shaped: 16-byte descriptors, 16-byte completions.
-        for (shape, cd) in [("base-tx", 8usize), ("base-rx", 16usize)] {
-            if !want(shape) {
-                continue;
-            }
-            let mut b = Baseline::new(rig.t.a.plat.clone(), 16, cd);
-            let mut acc = Duration::ZERO;
-            for it in 0..iters + 50 {
-                let t0 = Instant::now();
-                bench_phase_base_post(&mut b, 16);
-                let t1 = Instant::now();
-                b.device_complete(cd);
-                let t2 = Instant::now();
-                bench_phase_base_complete(&mut b, cd);
-                let t3 = Instant::now();
-                if it >= 50 {
-                    acc += (t1 - t0) + (t3 - t2);
-                }
-            }
-            black_box(b.sink);
-            if shape == "base-tx" {
-                tm.base_tx = acc;
-            } else {
-                tm.base_rx = acc;
-            }
+        let t = ena_rig();
+        t.arena.set_strict(false);
+        t.a.plat.defer_mmio_writes(true);
+        if want("base-tx") {
+            tm.base_tx = run_baseline(t.a.plat.clone(), iters, 8);
         }
+        if want("base-rx") {
+            tm.base_rx = run_baseline(t.a.plat.clone(), iters, 16);
+        }
+        t.a.plat.defer_mmio_writes(false);
     }
-    black_box(rig.sink);
-    rig.t.a.plat.defer_mmio_writes(false);
-    rig.t.b.plat.defer_mmio_writes(false);
     tm
 }
 
 /// Instructions per packet of the given driver-phase functions, via callgrind.
 fn callgrind(iters: u64, phase: &str, functions: &[&str]) -> Option<f64> {
     let exe = std::env::current_exe().ok()?;
-    let out = std::env::temp_dir().join(format!("cloudnic-callgrind.{}.{phase}", std::process::id()));
+    let out = std::env::temp_dir().join(format!("cloudnic-callgrind.{}.{}", std::process::id(), phase.replace(':', "-")));
     let mut cmd = Command::new("valgrind");
     cmd.arg("--tool=callgrind").arg("--collect-atstart=no").arg(format!("--callgrind-out-file={}", out.display()));
     for f in functions {
         cmd.arg(format!("--toggle-collect=*{f}*"));
     }
-    cmd.arg(&exe).args(["--iters", &iters.to_string(), "--phase", phase, "--no-callgrind", "--quiet"]);
+    let (device, phase) = phase.split_once(':').unwrap_or(("ena", phase));
+    cmd.arg(&exe).args(["--iters", &iters.to_string(), "--device", device, "--phase", phase, "--no-callgrind", "--quiet"]);
     let status = cmd.output().ok()?;
     if !status.status.success() {
         eprintln!("callgrind run failed: {}", String::from_utf8_lossy(&status.stderr));
@@ -284,43 +359,49 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let get = |k: &str| args.iter().position(|a| a == k).and_then(|i| args.get(i + 1)).cloned();
     let iters: u64 = get("--iters").and_then(|v| v.parse().ok()).unwrap_or(20_000);
-    let phase = get("--phase");
-    let quiet = args.iter().any(|a| a == "--quiet");
-    let tm = run(iters, phase.as_deref());
-    if quiet {
+    if args.iter().any(|a| a == "--quiet") {
+        let device = get("--device").unwrap_or_else(|| "ena".into());
+        run(&device, iters, get("--phase").as_deref());
         return;
     }
-    let pk = tm.packets.max(1) as f64;
-    let ns = |d: Duration| d.as_nanos() as f64 / pk;
-    println!("cloudnic-bench: ENA, host placement, ring {RING}, batch {BATCH}, {} packets per direction", tm.packets);
+    let base = run("ena", iters, Some("base-tx"));
+    let base_rx = run("ena", iters, Some("base-rx"));
+    let ena = run("ena", iters, None);
+    let mana = run("mana", iters, None);
+    let per = |d: Duration, pk: u64| d.as_nanos() as f64 / pk.max(1) as f64;
+    let (btx, brx) = (per(base.base_tx, iters * BATCH as u64), per(base_rx.base_rx, iters * BATCH as u64));
+    println!("cloudnic-bench: host placement, ring {RING}, batch {BATCH}, {} packets per direction per device", ena.packets);
     println!();
-    println!("{:<28}{:>12}{:>10}{:>14}", "", "ns/packet", "Mpps", "vs baseline");
-    let row = |name: &str, d: Duration, base: Duration| {
-        let v = ns(d);
-        let ratio = if base.is_zero() { String::new() } else { format!("{:.2}x", v / ns(base)) };
-        println!("{name:<28}{v:>12.1}{:>10.1}{ratio:>14}", 1e3 / v);
+    println!("{:<30}{:>12}{:>10}{:>14}", "", "ns/packet", "Mpps", "vs baseline");
+    let row = |name: &str, v: f64, base: f64| {
+        let ratio = if base > 0.0 { format!("{:.2}x", v / base) } else { String::new() };
+        println!("{name:<30}{v:>12.1}{:>10.1}{ratio:>14}", 1e3 / v);
     };
-    row("driver TX (post+compl)", tm.tx, tm.base_tx);
-    row("driver RX (poll+refill)", tm.rx, tm.base_rx);
-    row("baseline TX ring", tm.base_tx, Duration::ZERO);
-    row("baseline RX ring", tm.base_rx, Duration::ZERO);
-    row("model (both directions)", tm.model, Duration::ZERO);
+    row("baseline ring TX-shaped", btx, 0.0);
+    row("baseline ring RX-shaped", brx, 0.0);
+    for (name, tm) in [("ENA", &ena), ("MANA", &mana)] {
+        row(&format!("{name} driver TX (post+compl)"), per(tm.tx, tm.packets), btx);
+        row(&format!("{name} driver RX (poll+refill)"), per(tm.rx, tm.packets), brx);
+        row(&format!("{name} model (both directions)"), per(tm.model, tm.packets), 0.0);
+    }
 
     if args.iter().any(|a| a == "--no-callgrind") || Command::new("valgrind").arg("--version").output().is_err() {
         println!("\n(instruction counts skipped: valgrind not run)");
         return;
     }
     let ci = 300;
-    let tx = callgrind(ci, "tx", &["bench_phase_tx_post", "bench_phase_tx_complete"]);
-    let rx = callgrind(ci, "rx", &["bench_phase_rx"]);
-    let btx = callgrind(ci, "base-tx", &["bench_phase_base_post", "bench_phase_base_complete"]);
-    let brx = callgrind(ci, "base-rx", &["bench_phase_base_post", "bench_phase_base_complete"]);
-    println!("\ninstructions/packet (callgrind, {} packets per run):", ci * BATCH as u64);
+    let btx = callgrind(ci, "ena:base-tx", &["bench_phase_base_post", "bench_phase_base_complete"]);
+    let brx = callgrind(ci, "ena:base-rx", &["bench_phase_base_post", "bench_phase_base_complete"]);
+    println!("\ninstructions/packet (callgrind, driver phases only, {} packets per run):", ci * BATCH as u64);
     let show = |name: &str, v: Option<f64>, b: Option<f64>| match (v, b) {
-        (Some(v), Some(b)) => println!("  {name:<26}{v:>8.1}   baseline {b:>6.1}   ratio {:.2}x", v / b),
-        (Some(v), None) => println!("  {name:<26}{v:>8.1}"),
-        _ => println!("  {name:<26}     n/a"),
+        (Some(v), Some(b)) => println!("  {name:<30}{v:>8.1}   baseline {b:>6.1}   ratio {:.2}x", v / b),
+        (Some(v), None) => println!("  {name:<30}{v:>8.1}"),
+        _ => println!("  {name:<30}     n/a"),
     };
-    show("driver TX (post+compl)", tx, btx);
-    show("driver RX (poll+refill)", rx, brx);
+    for dev in ["ena", "mana"] {
+        let tx = callgrind(ci, &format!("{dev}:tx"), &["bench_phase_tx_post", "bench_phase_tx_complete"]);
+        let rx = callgrind(ci, &format!("{dev}:rx"), &["bench_phase_rx"]);
+        show(&format!("{} driver TX (post+compl)", dev.to_uppercase()), tx, btx);
+        show(&format!("{} driver RX (poll+refill)", dev.to_uppercase()), rx, brx);
+    }
 }
