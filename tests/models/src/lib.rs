@@ -9,6 +9,7 @@
 //! microseconds and every run is deterministic.
 
 pub mod clock;
+pub mod fault_script;
 pub mod devmem;
 pub mod ena;
 pub mod irq;

@@ -5,10 +5,9 @@
 //! host platform's to inject (`HostPlatform::fail_dma_allocation`), not the
 //! device's.
 
-use std::mem::discriminant;
 
-/// Count meaning "until cleared".
-pub const FOREVER: u32 = u32::MAX;
+pub use crate::fault_script::FOREVER;
+use crate::fault_script::spend;
 
 /// Which admin commands a fault matches.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -178,56 +177,9 @@ pub(crate) enum AdminAction {
 }
 
 /// Armed faults and the script of future ones.
-#[derive(Debug, Default)]
-pub(crate) struct FaultState {
-    pub(crate) active: Vec<EnaFault>,
-    pub(crate) scheduled: Vec<(u64, EnaFault)>,
-}
-
-/// Decrement a count; true when it reached zero (the fault retires).
-fn spend(count: &mut u32) -> bool {
-    if *count == FOREVER {
-        return false;
-    }
-    *count = count.saturating_sub(1);
-    *count == 0
-}
+pub(crate) type FaultState = crate::fault_script::FaultScript<EnaFault>;
 
 impl FaultState {
-    /// Nothing armed (the hot paths check this first).
-    #[inline]
-    pub(crate) fn idle(&self) -> bool {
-        self.active.is_empty()
-    }
-
-    pub(crate) fn arm(&mut self, f: EnaFault) {
-        self.active.push(f);
-    }
-
-    /// Remove armed faults of the same kind as `f`.
-    pub(crate) fn clear(&mut self, f: &EnaFault) -> Vec<EnaFault> {
-        let d = discriminant(f);
-        let (gone, keep) = std::mem::take(&mut self.active)
-            .into_iter()
-            .partition(|a| discriminant(a) == d);
-        self.active = keep;
-        gone
-    }
-
-    /// Fire the first armed fault that `pick` accepts; `pick` returns the
-    /// value to report and whether the fault consumed one of its counts.
-    fn fire<T>(&mut self, mut pick: impl FnMut(&mut EnaFault) -> Option<(T, bool)>) -> Option<T> {
-        for i in 0..self.active.len() {
-            if let Some((v, retire)) = pick(&mut self.active[i]) {
-                if retire {
-                    self.active.remove(i);
-                }
-                return Some(v);
-            }
-        }
-        None
-    }
-
     pub(crate) fn admin(&mut self, opcode: u8, feature: Option<u8>) -> Option<AdminAction> {
         self.fire(|f| match f {
             EnaFault::AdminDrop { filter, count } if filter.matches(opcode, feature) => {
@@ -351,13 +303,4 @@ impl FaultState {
         })
     }
 
-    /// Scheduled faults due at `now`, in time order.
-    pub(crate) fn due(&mut self, now: u64) -> Vec<EnaFault> {
-        if self.scheduled.is_empty() {
-            return Vec::new();
-        }
-        self.scheduled.sort_by_key(|(t, _)| *t);
-        let n = self.scheduled.partition_point(|(t, _)| *t <= now);
-        self.scheduled.drain(..n).map(|(_, f)| f).collect()
-    }
 }

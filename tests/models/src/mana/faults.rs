@@ -5,10 +5,9 @@
 //! [`super::ManaModel::clear_fault`]. Allocation failures on the driver side
 //! are the host platform's to inject (`HostPlatform::fail_dma_allocation`).
 
-use std::mem::discriminant;
 
-/// Count meaning "until cleared".
-pub const FOREVER: u32 = u32::MAX;
+pub use crate::fault_script::FOREVER;
+use crate::fault_script::spend;
 
 /// Which HWC requests a fault matches: a request code (GDMA `1..`, MANA
 /// Ethernet `0x2xxxx`, mana.md §3.6, §6.2) or any.
@@ -223,56 +222,9 @@ pub(crate) enum HwcAction {
 }
 
 /// Armed faults and the script of future ones.
-#[derive(Debug, Default)]
-pub(crate) struct FaultState {
-    pub(crate) active: Vec<ManaFault>,
-    pub(crate) scheduled: Vec<(u64, ManaFault)>,
-}
-
-/// Decrement a count; true when it reached zero (the fault retires).
-fn spend(count: &mut u32) -> bool {
-    if *count == FOREVER {
-        return false;
-    }
-    *count = count.saturating_sub(1);
-    *count == 0
-}
+pub(crate) type FaultState = crate::fault_script::FaultScript<ManaFault>;
 
 impl FaultState {
-    /// Nothing armed (the hot paths check this first).
-    #[inline]
-    pub(crate) fn idle(&self) -> bool {
-        self.active.is_empty()
-    }
-
-    pub(crate) fn arm(&mut self, f: ManaFault) {
-        self.active.push(f);
-    }
-
-    /// Remove armed faults of the same kind as `f`.
-    pub(crate) fn clear(&mut self, f: &ManaFault) -> Vec<ManaFault> {
-        let d = discriminant(f);
-        let (gone, keep) = std::mem::take(&mut self.active)
-            .into_iter()
-            .partition(|a| discriminant(a) == d);
-        self.active = keep;
-        gone
-    }
-
-    /// Fire the first armed fault that `pick` accepts; `pick` returns the
-    /// value to report and whether the fault consumed its last count.
-    fn fire<T>(&mut self, mut pick: impl FnMut(&mut ManaFault) -> Option<(T, bool)>) -> Option<T> {
-        for i in 0..self.active.len() {
-            if let Some((v, retire)) = pick(&mut self.active[i]) {
-                if retire {
-                    self.active.remove(i);
-                }
-                return Some(v);
-            }
-        }
-        None
-    }
-
     pub(crate) fn hwc(&mut self, code: u32) -> Option<HwcAction> {
         self.fire(|f| match f {
             ManaFault::HwcNoResponse { filter, count } if filter.matches(code) => {
@@ -350,13 +302,4 @@ impl FaultState {
         self.active.iter().any(|f| matches!(f, ManaFault::TxCompletionsWithheld { sq: s } if s.is_none_or(|s| s == sq)))
     }
 
-    /// Scheduled faults due at `now`, in time order.
-    pub(crate) fn due(&mut self, now: u64) -> Vec<ManaFault> {
-        if self.scheduled.is_empty() {
-            return Vec::new();
-        }
-        self.scheduled.sort_by_key(|(t, _)| *t);
-        let n = self.scheduled.partition_point(|(t, _)| *t <= now);
-        self.scheduled.drain(..n).map(|(_, f)| f).collect()
-    }
 }
