@@ -209,7 +209,9 @@ impl<P: Platform, R: RegisterBar> EnaDevice<P, R> {
             } else {
                 0
             },
-            adaptive_rx: false,
+            // ena.md §6.6: adaptive RX is on from probe when the device
+            // supports INTERRUPT_MODERATION (feature 20).
+            adaptive_rx: neg.intr_delay_resolution.is_some(),
         };
         let dev = EnaDevice {
             plat,

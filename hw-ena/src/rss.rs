@@ -380,29 +380,6 @@ impl<P: Platform> EnaRss<P> {
         }
     }
 
-    /// Validate and store a user table (queue indices < `num_queues`).
-    pub fn set_table(&mut self, table: &[u16], num_queues: u16) -> Result<(), Error> {
-        let Some(t) = self.table.as_mut() else {
-            return Err(Error::Unsupported);
-        };
-        if table.len() != t.len() {
-            return Err(ConfigError::RssTableSize {
-                given: table.len() as u32,
-                expected: t.len() as u32,
-            }
-            .into());
-        }
-        if let Some((i, q)) = table.iter().enumerate().find(|(_, q)| **q >= num_queues) {
-            return Err(ConfigError::RssTable {
-                index: i as u32,
-                value: u32::from(*q),
-            }
-            .into());
-        }
-        t.copy_from_slice(table);
-        Ok(())
-    }
-
     /// Validate and program a new key.
     pub fn set_key<R: RegisterBar>(
         &mut self,
@@ -477,7 +454,7 @@ mod tests {
             .unwrap();
         let sets: std::vec::Vec<u8> = bar.dev().sets.iter().map(|s| s.0).collect();
         assert_eq!(sets, [10, 18, 12]);
-        assert!(rss.set_table(&[5; 128], 3).is_err());
+        assert!(rss.validate_user_table(&[5; 128], 3).is_err());
         assert!(rss.set_key(&plat, &bar, &mut admin, &[1; 39]).is_err());
         rss.set_key(&plat, &bar, &mut admin, &[1; 40]).unwrap();
         // Device refuses the hash function: RSS degrades, no error.
@@ -498,7 +475,11 @@ mod tests {
         // Wrong size: both sizes in the error, nothing changes.
         assert_eq!(
             rss.apply_user_table(&plat, &bar, &mut admin, &[0; 64], 4, Some(&map)),
-            Err(ConfigError::RssTableSize { given: 64, expected: 128 }.into())
+            Err(ConfigError::RssTableSize {
+                given: 64,
+                expected: 128
+            }
+            .into())
         );
         // The device answers "unsupported": an explicit table is an error,
         // while the table in force (open, restore) degrades quietly.

@@ -7,6 +7,7 @@
 
 mod common;
 
+use cloudnic_common::moderation::{RX_PROFILES_US, SAMPLES_PER_MEASUREMENT};
 use cloudnic_common::nic::{ModerationConfig, NetDevice, QueueConfig, TxError};
 use cloudnic_common::{ConfigError, Error};
 use cloudnic_models::ena::{AdminFilter, EnaFault};
@@ -212,12 +213,19 @@ fn open_with_a_bad_config_while_down_stays_down_and_reopens() {
 fn moderation_out_of_range_is_refused_and_valid_values_reach_the_device() {
     let mut t = BackToBack::new();
     let initial = t.b.dev().moderation();
-    assert_eq!(initial, ModerationConfig { tx_usecs: 64, rx_usecs: 20, adaptive_rx: false }, "ena.md §6.6");
+    assert_eq!(initial, ModerationConfig { tx_usecs: 64, rx_usecs: 20, adaptive_rx: true }, "ena.md §6.6");
     let check_device = |t: &mut BackToBack, m: ModerationConfig| {
         for q in 0..4u16 {
             t.b.dev().unmask_queue_interrupt(q);
             // Resolution 1 µs: register values are the intervals (ena.md §5.7).
-            assert_eq!(t.b.model.borrow().moderation(q + 1), Some((m.rx_usecs, m.tx_usecs)), "vector {}", q + 1);
+            let (rx, tx) = t.b.model.borrow().moderation(q + 1).expect("unmask written");
+            assert_eq!(tx, m.tx_usecs, "vector {}", q + 1);
+            if m.adaptive_rx {
+                // The static interval until the adaptive moderator picks a profile.
+                assert!(rx == m.rx_usecs || RX_PROFILES_US.contains(&rx), "vector {}: rx {rx}", q + 1);
+            } else {
+                assert_eq!(rx, m.rx_usecs, "vector {}", q + 1);
+            }
         }
     };
     check_device(&mut t, initial);
@@ -384,5 +392,47 @@ fn rx_ring_maximum_is_capped_at_16k() {
             max: 16384
         })
     );
+    t.teardown_and_check();
+}
+
+/// ena.md §6.6: adaptive RX moderation is enabled at probe when the device
+/// supports INTERRUPT_MODERATION, and ethtool -C adaptive-rx switches it.
+#[test]
+fn adaptive_rx_moderation_is_available_when_the_device_supports_it() {
+    let mut t = BackToBack::new();
+    let m = ModerationConfig { tx_usecs: 64, rx_usecs: 20, adaptive_rx: true };
+    t.b.dev().set_moderation(m).unwrap();
+    assert!(t.b.dev().moderation().adaptive_rx);
+    t.assert_traffic_both_ways(4);
+    t.teardown_and_check();
+}
+
+/// Adaptive RX at work: after a measurement of steady RX traffic on one
+/// queue (one sample per poll, `SAMPLES_PER_MEASUREMENT` per measurement,
+/// time passing), the moderator leaves the static 20 µs for one of its
+/// profiles and the unmask write carries it; switching adaptive off puts
+/// the static interval back.
+#[test]
+fn adaptive_rx_moderation_follows_traffic_and_can_be_switched_off() {
+    let mut t = BackToBack::new();
+    assert!(t.b.dev().moderation().adaptive_rx, "on from probe");
+    // One flow: every frame lands on the same queue of b.
+    let burst = vec![udp_frames(7, 1, 1000).remove(0); 4];
+    let mut queue = None;
+    for _ in 0..SAMPLES_PER_MEASUREMENT + 8 {
+        t.clock.advance_us(100);
+        let got = t.transfer('a', 0, &burst, false, 0);
+        assert_eq!(got.len(), burst.len());
+        queue = Some(got[0].queue);
+    }
+    let vector = queue.expect("received") + 1;
+    let (rx, tx) = t.b.model.borrow().moderation(vector).expect("unmask written");
+    assert_eq!(tx, 64, "TX is never adaptive");
+    assert!(RX_PROFILES_US.contains(&rx) && rx != 20, "RX interval chosen by the moderator: {rx}");
+    let m = ModerationConfig { tx_usecs: 64, rx_usecs: 20, adaptive_rx: false };
+    t.b.dev().set_moderation(m).unwrap();
+    t.b.dev().unmask_queue_interrupt(vector - 1);
+    assert_eq!(t.b.model.borrow().moderation(vector), Some((20, 64)));
+    t.assert_traffic_both_ways(2);
     t.teardown_and_check();
 }

@@ -3,7 +3,7 @@
 //! threshold), TX completions with a bad request id or must-be-zero bits,
 //! RX completions with a bad request id, too many descriptors, a length
 //! beyond the buffer, must-be-zero bits or a misplaced `first` bit, and lost
-//! interrupts. Every recovered fault: reset reason (driver and DEV_CTL), the
+//! interrupts (remedied, or reset as MISS_INTERRUPT / MISS_FIRST_INTERRUPT). Every recovered fault: reset reason (driver and DEV_CTL), the
 //! `ethtool -S` counters, traffic both ways, ledgers at teardown.
 
 use cloudnic_common::nic::NetDevice;
@@ -84,13 +84,32 @@ fn tx_completions_withheld_below_threshold_are_counted_but_do_not_reset() {
     t.a.model.borrow_mut().clear_fault(EnaFault::TxCompletionsWithheld { sq: None });
     t.settle();
     assert!(t.a.ledger.tx.is_empty(), "late completions returned every token");
-    // The gauge is refreshed by the next health check.
+    // Each late packet leaves the gauge as it completes.
+    assert_eq!(t.a.stat("queue_0_tx_pending_timedout_pkts"), Some(0));
     assert!(t.run_for(TICK_US).is_empty());
     assert_eq!(t.a.stat("queue_0_tx_pending_timedout_pkts"), Some(0));
     assert_eq!(t.a.stat("queue_0_tx_missed_tx"), Some(n as u64), "missed_tx is a history");
     assert!(t.run_for(7 * TICK_US).is_empty());
     assert_eq!(t.a.stat("total_resets"), Some(0));
     t.assert_traffic_both_ways(2);
+    t.teardown_and_check();
+}
+
+/// `pending_timedout_pkts` is a gauge: the reset released every late
+/// packet, so nothing is pending; `missed_tx` keeps the history.
+#[test]
+fn pending_timedout_pkts_drops_to_zero_once_the_reset_released_the_packets() {
+    let mut t = BackToBack::small();
+    t.a.model.borrow_mut().inject(EnaFault::TxCompletionsWithheld { sq: None });
+    send_from_a(&mut t, 0, &frames(200, 1));
+    t.settle();
+    let resets = t.run_for(6 * TICK_US);
+    t.a.model.borrow_mut().clear_fault(EnaFault::TxCompletionsWithheld { sq: None });
+    assert_eq!(resets, [('a', ResetReason::MissingTxCompletion)]);
+    assert!(t.a.ledger.tx.is_empty(), "the reset released all 200");
+    t.run_for(2 * TICK_US);
+    assert_eq!(t.a.stat("queue_0_tx_pending_timedout_pkts"), Some(0), "nothing is pending any more");
+    assert_eq!(t.a.stat("queue_0_tx_missed_tx"), Some(200), "the history counter keeps its value");
     t.teardown_and_check();
 }
 
@@ -136,8 +155,8 @@ fn rx_fault_resets(fault: EnaFault, reason: ResetReason, queue_counter: Option<&
     assert!(got.len() < sent.len(), "the corrupted packet is not delivered");
     assert_eq!(t.b.dev().pending_reset(), Some(reason));
     if let Some(name) = queue_counter {
-        // Counted on the one queue that got the packet. (Exactly once is
-        // checked in ena_faults_known_bugs.rs: re-polls count it again.)
+        // Counted on the one queue that got the packet (exactly once:
+        // `one_bad_rx_completion_is_counted_once`).
         let per_q: Vec<u64> = (0..4).map(|q| t.b.stat(&format!("queue_{q}_rx_{name}")).unwrap()).collect();
         assert_eq!(per_q.iter().filter(|&&n| n > 0).count(), 1, "queue_N_rx_{name}: {per_q:?}");
     }
@@ -148,6 +167,33 @@ fn rx_fault_resets(fault: EnaFault, reason: ResetReason, queue_counter: Option<&
     assert!(t.run_for(3 * TICK_US).is_empty());
     t.assert_traffic_both_ways(3);
     t.teardown_and_check();
+}
+
+/// Per-queue RX counter `name` of node b, summed over its 4 queues.
+fn rx_counter(t: &BackToBack, name: &str) -> u64 {
+    (0..4).map(|q| t.b.stat(&format!("queue_{q}_rx_{name}")).unwrap()).sum()
+}
+
+/// While the reset a bad RX completion asked for is pending, the queue's
+/// later interrupts poll nothing (Linux `ena_io_poll`), so the completion
+/// still at the ring's head is not counted again.
+#[test]
+fn one_bad_rx_completion_is_counted_once() {
+    for (fault, counter) in [
+        (EnaFault::BadRxReqId { sq: None, count: 1 }, "bad_req_id"),
+        (EnaFault::RxMalformed { sq: None, kind: RxMalformation::TooManyDescs, count: 1 }, "bad_desc_num"),
+    ] {
+        let mut t = BackToBack::small();
+        t.b.model.borrow_mut().inject(fault);
+        // Several packets per queue: the queue with the bad completion gets
+        // more interrupts (and polls) while its reset is pending.
+        let _ = t.exchange('a', 4);
+        assert!(t.b.dev().pending_reset().is_some());
+        assert_eq!(rx_counter(&t, counter), 1, "queue_N_rx_{counter}: one bad completion, one count");
+        t.run_for(TICK_US);
+        assert_eq!(rx_counter(&t, counter), 1, "still one after the reset");
+        t.teardown_and_check();
+    }
 }
 
 #[test]
@@ -277,5 +323,44 @@ fn llq_placement_recovers_from_withheld_tx_and_malformed_rx() {
     t.b.assert_reset_once(ResetReason::TooManyRxDescs);
     assert!(t.a.dev().negotiated().llq.is_some(), "LLQ negotiated again at restore");
     t.assert_traffic_both_ways(3);
+    t.teardown_and_check();
+}
+
+/// TX completions the device wrote but nobody polled (the interrupt is
+/// lost): every overdue packet's completion sits in the CQ and the poll is
+/// idle, so the interrupt is what is missing (ena.md §6.4, common::health
+/// `check_tx_queue`) — MISS_INTERRUPT, not MISS_TX_CMPL.
+#[test]
+fn tx_completions_waiting_behind_lost_interrupts_reset_as_missing_interrupt() {
+    let mut t = BackToBack::small();
+    send_from_a(&mut t, 0, &frames(1, 1)); // queue 0 has seen its first interrupt
+    t.settle();
+    assert!(t.a.ledger.tx.is_empty());
+    t.a.model.borrow_mut().inject(EnaFault::LostInterrupts { vector: Some(1), count: FOREVER });
+    send_from_a(&mut t, 0, &frames(200, 2));
+    t.settle();
+    assert_eq!(t.a.ledger.tx.len(), 200, "completed by the device, never polled");
+    let resets = t.run_for(6 * TICK_US);
+    t.a.model.borrow_mut().clear_fault(EnaFault::LostInterrupts { vector: None, count: 0 });
+    assert_eq!(resets, [('a', ResetReason::MissingInterrupt)]);
+    t.a.assert_reset_once(ResetReason::MissingInterrupt);
+    t.assert_traffic_both_ways(2);
+    t.teardown_and_check();
+}
+
+/// The TX side of the first-interrupt check: no interrupt ever on queue 0
+/// and packets older than the graceful timeout (2 × 5 s), their
+/// completions waiting in the CQ → MISS_FIRST_INTERRUPT.
+#[test]
+fn tx_queue_that_never_got_an_interrupt_resets_as_missing_first_interrupt() {
+    let mut t = BackToBack::small();
+    t.a.model.borrow_mut().inject(EnaFault::LostInterrupts { vector: Some(1), count: FOREVER });
+    send_from_a(&mut t, 0, &frames(10, 1));
+    t.settle();
+    let resets = t.run_for(11 * TICK_US);
+    t.a.model.borrow_mut().clear_fault(EnaFault::LostInterrupts { vector: None, count: 0 });
+    assert_eq!(resets, [('a', ResetReason::MissingFirstInterrupt)]);
+    t.a.assert_reset_once(ResetReason::MissingFirstInterrupt);
+    t.assert_traffic_both_ways(2);
     t.teardown_and_check();
 }

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use cloudnic_common::nic::{NetDevice, QueueConfig, RssConfig, RssHashType};
 use cloudnic_common::rss::DEFAULT_RSS_KEY;
-use cloudnic_common::{ConfigError, Error};
+use cloudnic_common::{ConfigError, Error, ResetReason};
 use cloudnic_models::ena::{AdminFilter, EnaFault};
 use cloudnic_models::net::{self, FrameBuilder, L3};
 use cloudnic_tests::testbed::BackToBack;
@@ -24,6 +24,7 @@ use common::*;
 /// SET_FEATURE opcode and the RSS hash-function feature id (ena.md §3.5).
 const SET_FEATURE: u8 = 9;
 const FEATURE_RSS_HASH_FUNCTION: u8 = 10;
+const FEATURE_RSS_INDIRECTION_TABLE: u8 = 12;
 
 /// ENA's default table (ena.md §6.7): entry i → queue i mod n.
 fn default_table(len: usize, n: u16) -> Vec<u16> {
@@ -238,29 +239,20 @@ fn invalid_rss_config_is_refused_and_old_config_stays_in_force() {
     let other_key: Vec<u8> = vec![0x11; 40];
     let key_len = |given: u32| Error::InvalidConfig(ConfigError::RssKeyLength { given, expected: 40 });
     let bad_entry_err = Error::InvalidConfig(ConfigError::RssTable { index: 77, value: 4 });
-    // Wrong table sizes: `index` carries the given length (the driver puts
-    // 0 in `value`; see ena_known_bugs_rss.rs for the expected length).
-    let cases: Vec<(RssConfig<'_>, &str, Option<Error>)> = vec![
-        (RssConfig { key: Some(&key[..39]), table: None }, "key 39 bytes", Some(key_len(39))),
-        (RssConfig { key: Some(&[7u8; 52]), table: None }, "key 52 bytes", Some(key_len(52))),
-        (RssConfig { key: Some(&[]), table: None }, "empty key", Some(key_len(0))),
-        (RssConfig { key: None, table: Some(&bad_table_len) }, "table of 64 entries", None),
-        (RssConfig { key: None, table: Some(&[]) }, "empty table", None),
-        (RssConfig { key: None, table: Some(&bad_entry) }, "entry naming queue 4", Some(bad_entry_err)),
+    let table_size = |given: u32| Error::InvalidConfig(ConfigError::RssTableSize { given, expected: 128 });
+    let cases: Vec<(RssConfig<'_>, &str, Error)> = vec![
+        (RssConfig { key: Some(&key[..39]), table: None }, "key 39 bytes", key_len(39)),
+        (RssConfig { key: Some(&[7u8; 52]), table: None }, "key 52 bytes", key_len(52)),
+        (RssConfig { key: Some(&[]), table: None }, "empty key", key_len(0)),
+        (RssConfig { key: None, table: Some(&bad_table_len) }, "table of 64 entries", table_size(64)),
+        (RssConfig { key: None, table: Some(&[]) }, "empty table", table_size(0)),
+        (RssConfig { key: None, table: Some(&bad_entry) }, "entry naming queue 4", bad_entry_err),
         // A bad table must not let the good key through either.
-        (RssConfig { key: Some(&other_key), table: Some(&bad_entry) }, "good key + bad table", Some(bad_entry_err)),
+        (RssConfig { key: Some(&other_key), table: Some(&bad_entry) }, "good key + bad table", bad_entry_err),
     ];
     for (cfg, what, want) in cases {
         let e = t.b.dev().set_rss(&cfg).expect_err(what);
-        match want {
-            Some(w) => assert_eq!(e, w, "{what}"),
-            None => match e {
-                Error::InvalidConfig(ConfigError::RssTable { index, .. }) => {
-                    assert_eq!(index as usize, cfg.table.unwrap().len(), "{what}")
-                }
-                other => panic!("{what}: unexpected error {other:?}"),
-            },
-        }
+        assert_eq!(e, want, "{what}");
         assert_eq!(e.errno(), 22, "EINVAL");
         assert_eq!(rss_of(&mut t.b), (key.clone(), table.clone()), "{what}: old config kept");
         let got = t.transfer('a', 0, &frames, false, 0);
@@ -347,5 +339,82 @@ fn vlan_tagged_flows_and_ipv4_fragments_follow_their_slots() {
     assert_rss_mapping(&got, &key, &table);
     assert_eq!(got.iter().filter(|g| g.hash_type == RssHashType::L3).count(), 32, "fragments: L3 hash");
     assert_eq!(per_queue(&got).len(), 4);
+    t.teardown_and_check();
+}
+
+/// A table the user never set is spread again over the new queue count on
+/// every channel change (ena.md §6.7 default fill; Linux
+/// `netif_is_rxfh_configured` false): after 4 → 2 → 4 all four queues
+/// receive RSS traffic again.
+#[test]
+fn default_table_respreads_when_queue_count_grows_again() {
+    let mut t = BackToBack::new();
+    let cfg = t.b.dev().queue_config();
+    reconfigure(&mut t.b, QueueConfig { num_queues: 2, ..cfg }).unwrap();
+    reconfigure(&mut t.b, QueueConfig { num_queues: 4, ..cfg }).unwrap();
+    t.settle();
+    let (key, table) = rss_of(&mut t.b);
+    let got = t.transfer('a', 0, &mixed_flows(11, 64), false, 0);
+    assert_rss_mapping(&got, &key, &table);
+    assert_eq!(per_queue(&got).len(), 4, "all 4 queues after growing back: {:?}", per_queue(&got));
+    t.teardown_and_check();
+}
+
+/// A table of the wrong size names both sizes (`ConfigError::RssTableSize`),
+/// not an entry that is "not an open queue".
+#[test]
+fn wrong_table_size_error_names_both_sizes() {
+    let mut t = BackToBack::new();
+    let short = vec![0u16; 64];
+    let e = t.b.dev().set_rss(&RssConfig { key: None, table: Some(&short) }).unwrap_err();
+    assert_eq!(e.errno(), 22);
+    let text = e.to_string();
+    assert!(text.contains("64") && text.contains("128"), "{text}");
+    assert!(!text.contains("not an open queue"), "{text}");
+    t.teardown_and_check();
+}
+
+/// When the device refuses a new indirection table, `set_rss` returns the
+/// error and the old table stays in force: `get_rss` (ethtool -x) shows
+/// what the device steers with, and a reset restores that table, not the
+/// refused one.
+#[test]
+fn table_refused_by_the_device_is_not_reported_as_in_force() {
+    let mut t = BackToBack::new();
+    let (key, old) = rss_of(&mut t.b);
+    t.b.model.borrow_mut().inject(EnaFault::AdminStatus {
+        filter: AdminFilter::feature(SET_FEATURE, FEATURE_RSS_INDIRECTION_TABLE),
+        status: 5,
+        count: 1,
+    });
+    let new: Vec<u16> = (0..128).map(|i| 3 - (i % 4) as u16).collect();
+    assert!(t.b.dev().set_rss(&RssConfig { key: None, table: Some(&new) }).is_err());
+    assert!(rss_of(&mut t.b).1 == old, "get_rss reports the refused table; the device still steers with the old one");
+    let got = t.transfer('a', 0, &mixed_flows(21, 32), false, 0);
+    assert_rss_mapping(&got, &key, &old);
+    // A reset must restore what was in force, not the refused table.
+    reset(&mut t.b, ResetReason::UserTrigger);
+    t.settle();
+    let got = t.transfer('a', 0, &mixed_flows(21, 32), false, 0);
+    assert_rss_mapping(&got, &key, &old);
+    t.teardown_and_check();
+}
+
+/// A device answering "unsupported" to an explicit table (ethtool -X) is an
+/// error for the user, not a silent success; the default table stays.
+#[test]
+fn table_the_device_does_not_support_is_refused_with_unsupported() {
+    let mut t = BackToBack::new();
+    let (key, old) = rss_of(&mut t.b);
+    t.b.model.borrow_mut().inject(EnaFault::AdminStatus {
+        filter: AdminFilter::feature(SET_FEATURE, FEATURE_RSS_INDIRECTION_TABLE),
+        status: 3, // unsupported feature (ena.md §3.5)
+        count: 1,
+    });
+    let new = custom_table(128, 4);
+    assert_eq!(t.b.dev().set_rss(&RssConfig { key: None, table: Some(&new) }), Err(Error::Unsupported));
+    assert_eq!(rss_of(&mut t.b).1, old, "the refused table is not reported");
+    let got = t.transfer('a', 0, &mixed_flows(22, 32), false, 0);
+    assert_rss_mapping(&got, &key, &old);
     t.teardown_and_check();
 }

@@ -68,6 +68,7 @@ pub(super) fn new_monitor<P: Platform>(
 
 /// The device as the monitor sees it.
 struct View<'a, P: Platform, R: RegisterBar> {
+    plat: &'a P,
     bar0: &'a R,
     admin: &'a AdminQueue<P>,
     aenq: &'a AenqRing<P>,
@@ -127,10 +128,10 @@ impl<P: Platform, R: RegisterBar> HealthView for View<'_, P, R> {
         self.pair_mut(q)
             .map_or(0, |p| u64::from(p.tx.timed_out_packets(now_us, timeout_us)))
     }
-    fn tx_timed_out_in_cq(&mut self, _q: u16) -> u64 {
-        // The TX ring cannot yet peek which completions are waiting; saying
-        // "none" makes an idle-poll decision MISS_TX_CMPL, the Linux default.
-        0
+    fn tx_timed_out_in_cq(&mut self, q: u16) -> u64 {
+        let plat = self.plat;
+        self.pair(q)
+            .map_or(0, |p| u64::from(p.tx.late_completions_in_cq(plat)))
     }
     fn rewrite_unmask(&mut self, q: u16) {
         let bar0 = self.bar0;
@@ -172,6 +173,7 @@ impl<P: Platform, R: RegisterBar> EnaDevice<P, R> {
         };
         let admin_dead = !self.admin.is_running();
         let Self {
+            plat,
             bar0,
             admin,
             aenq,
@@ -180,6 +182,7 @@ impl<P: Platform, R: RegisterBar> EnaDevice<P, R> {
             ..
         } = self;
         let mut view = View {
+            plat: &*plat,
             bar0: &*bar0,
             admin: &*admin,
             aenq: &*aenq,
@@ -246,6 +249,7 @@ impl<P: Platform, R: RegisterBar> EnaDevice<P, R> {
         inc(&mut self.stats.events.tx_timeout);
         let now = self.plat.now_us();
         let Self {
+            plat,
             bar0,
             admin,
             aenq,
@@ -254,6 +258,7 @@ impl<P: Platform, R: RegisterBar> EnaDevice<P, R> {
             ..
         } = self;
         let view = View {
+            plat: &*plat,
             bar0: &*bar0,
             admin: &*admin,
             aenq: &*aenq,

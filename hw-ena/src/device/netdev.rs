@@ -2,6 +2,7 @@
 //! rings; control calls validate first and leave the device working when
 //! they refuse.
 
+use cloudnic_common::moderation::DelayUnits;
 use cloudnic_common::nic::{
     DeviceInfo, ModerationConfig, NetDevice, QueueConfig, Released, RssConfig, RxBuffer, RxPacket,
     StatName, Token, TxError, TxPacket,
@@ -65,12 +66,19 @@ impl<P: Platform, R: RegisterBar> EnaDevice<P, R> {
         self.trigger.trigger(reason);
     }
 
-    /// Make the RSS table fit `num_queues` (default fill if an entry names a
-    /// queue that will not exist).
+    /// Make the RSS table fit `num_queues`: a default table is spread over
+    /// the new count, a user's table kept if it fits ([`crate::rss::EnaRss::fit`]).
     fn fit_rss_table(&mut self, num_queues: u16) {
-        if self.rss.table().iter().any(|&e| e >= num_queues) {
-            self.rss.fill_default_table(num_queues);
-        }
+        self.rss.fit(num_queues);
+    }
+
+    /// The interrupt-delay register's units (ena.md §6.6), if the device
+    /// supports moderation.
+    fn delay_units(&self) -> Option<DelayUnits> {
+        self.neg
+            .intr_delay_resolution
+            .filter(|r| *r != 0)
+            .map(|r| DelayUnits::new(u32::from(r), INTR_DELAY_MAX))
     }
 }
 
@@ -227,6 +235,11 @@ impl<P: Platform, R: RegisterBar> NetDevice for EnaDevice<P, R> {
 
     fn unmask_queue_interrupt(&mut self, q: u16) {
         let (rx_delay, tx_delay) = self.moderation_delays();
+        // Adaptive RX samples once per poll, here (ena.md §6.6).
+        let adaptive = match self.delay_units() {
+            Some(units) if self.moderation.adaptive_rx => Some((units, self.plat.now_us())),
+            _ => None,
+        };
         let Self { bar0, queues, .. } = self;
         if let Some(p) = queues
             .as_mut()
@@ -235,6 +248,10 @@ impl<P: Platform, R: RegisterBar> NetDevice for EnaDevice<P, R> {
         {
             p.health.poll_scheduled = false;
             inc(&mut p.tx.stats_mut().napi_comp);
+            let rx_delay = match adaptive {
+                Some((units, now)) => p.adaptive_rx_delay(now, &units),
+                None => rx_delay,
+            };
             p.tx.unmask(bar0, rx_delay, tx_delay);
         }
     }
@@ -297,30 +314,13 @@ impl<P: Platform, R: RegisterBar> NetDevice for EnaDevice<P, R> {
         let nq = self.qcfg.num_queues;
         if let Some(t) = rss.table {
             // Validate before touching the key, so a bad table changes nothing.
-            if self.rss.table_len() == 0 {
-                return Err(Error::Unsupported);
-            }
-            if t.len() != self.rss.table_len() {
-                return Err(ConfigError::RssTable {
-                    index: t.len() as u32,
-                    value: 0,
-                }
-                .into());
-            }
-            if let Some((i, v)) = t.iter().enumerate().find(|(_, v)| **v >= nq) {
-                return Err(ConfigError::RssTable {
-                    index: i as u32,
-                    value: u32::from(*v),
-                }
-                .into());
-            }
+            self.rss.validate_user_table(t, nq)?;
         }
         if let Some(k) = rss.key {
             self.rss
                 .set_key(&self.plat, &self.bar0, &mut self.admin, k)?;
         }
         if let Some(t) = rss.table {
-            self.rss.set_table(t, nq)?;
             let Self {
                 plat,
                 bar0,
@@ -329,14 +329,11 @@ impl<P: Platform, R: RegisterBar> NetDevice for EnaDevice<P, R> {
                 queues,
                 ..
             } = self;
-            if let Some(table) = queues.as_ref() {
-                rss.push_table(plat, bar0, admin, &|q| {
-                    table
-                        .get(usize::from(q))
-                        .and_then(Option::as_ref)
-                        .and_then(QueuePair::rx_cq_idx)
-                })?;
-            }
+            let rx_cq_idx = |q: u16| queues.as_ref()?.get(usize::from(q))?.as_ref()?.rx_cq_idx();
+            // Sent now if the queues exist, else at the next open; kept only
+            // once the device took it.
+            let map: Option<&dyn Fn(u16) -> Option<u16>> = queues.is_some().then_some(&rx_cq_idx);
+            rss.apply_user_table(plat, bar0, admin, t, nq, map)?;
         }
         Ok(())
     }
@@ -364,10 +361,6 @@ impl<P: Platform, R: RegisterBar> NetDevice for EnaDevice<P, R> {
                 Err(Error::Unsupported)
             };
         };
-        if m.adaptive_rx {
-            // No adaptive (DIM) engine yet: refuse rather than pretend.
-            return Err(Error::Unsupported);
-        }
         let max_us = INTR_DELAY_MAX.saturating_mul(res);
         for requested_us in [m.tx_usecs, m.rx_usecs] {
             if requested_us > max_us {
@@ -378,7 +371,16 @@ impl<P: Platform, R: RegisterBar> NetDevice for EnaDevice<P, R> {
                 .into());
             }
         }
+        let restart_adaptive = m.adaptive_rx && !self.moderation.adaptive_rx;
         self.moderation = m;
+        if restart_adaptive {
+            // Adaptive RX switched on: every queue starts over from the
+            // static RX interval.
+            let (rx_delay, _) = self.moderation_delays();
+            for p in self.queues.iter_mut().flat_map(|t| t.iter_mut()).flatten() {
+                p.restart_adaptive_rx(rx_delay);
+            }
+        }
         Ok(())
     }
 

@@ -2,6 +2,7 @@
 //! before its SQ, all TX pairs before the RX pairs, queue q on MSI-X vector
 //! q + 1 — ena.md §5.1, §6.1 step 13) and destruction.
 
+use cloudnic_common::moderation::{AdaptiveRx, DelayUnits};
 use cloudnic_common::nic::{QueueConfig, Released};
 use cloudnic_common::{cn_err, ConfigError, Error, Platform, RegisterBar};
 
@@ -27,12 +28,37 @@ pub(crate) struct QueuePair<P: Platform> {
     rx_cq: Option<u16>,
     rx_sq: Option<u16>,
     pub(super) health: QueueHealth,
+    /// Adaptive RX moderation of this pair (ena.md §6.6), fresh with the
+    /// queue: it starts from the static RX interval, as Linux's
+    /// `smoothed_interval`.
+    dim: AdaptiveRx,
+    /// RX delay (device units) the adaptive moderator chose last.
+    dim_rx_delay: u32,
 }
 
 impl<P: Platform> QueuePair<P> {
     /// Device CQ index of the RX queue (RSS table entries name it).
     pub(super) fn rx_cq_idx(&self) -> Option<u16> {
         self.rx_cq
+    }
+
+    /// Adaptive RX: feed one sample (one per poll, at the unmask) with the
+    /// RX ring's running packet and byte counts, and return the RX delay
+    /// to write, in device units.
+    #[inline]
+    pub(super) fn adaptive_rx_delay(&mut self, now_us: u64, units: &DelayUnits) -> u32 {
+        let s = self.rx.stats();
+        if let Some(us) = self.dim.sample(now_us, s.cnt, s.bytes) {
+            self.dim_rx_delay = units.to_units_clamped(us);
+        }
+        self.dim_rx_delay
+    }
+
+    /// Start adaptive RX over from `rx_delay` (device units): adaptive
+    /// moderation was switched on.
+    pub(super) fn restart_adaptive_rx(&mut self, rx_delay: u32) {
+        self.dim.reset();
+        self.dim_rx_delay = rx_delay;
     }
 }
 
@@ -110,6 +136,7 @@ impl<P: Platform, R: RegisterBar> EnaDevice<P, R> {
             },
             cdesc_mbz_checked: mbz,
         };
+        let (rx_delay, _) = self.moderation_delays();
         let mut table = self.plat.alloc_table(n, |_| None)?;
         for slot in table.iter_mut() {
             *slot = Some(QueuePair {
@@ -120,6 +147,8 @@ impl<P: Platform, R: RegisterBar> EnaDevice<P, R> {
                 rx_cq: None,
                 rx_sq: None,
                 health: QueueHealth::default(),
+                dim: AdaptiveRx::new(),
+                dim_rx_delay: rx_delay,
             });
         }
         self.queues = Some(table);

@@ -452,6 +452,9 @@ impl<P: Platform> TxRing<P> {
         let mut next_to_comp = self.next_to_comp;
         let mut ids = self.ids.run();
         let mut n = 0u32;
+        // Completed packets the health check had marked late: they leave
+        // the `pending_timedout_pkts` gauge (≤ n ≤ budget).
+        let mut late_done = 0u32;
         let mut verdict = Ok(());
         while n < budget {
             let q = self.cq.read64(usize::from(counter & mask) * CDESC_SIZE);
@@ -471,6 +474,7 @@ impl<P: Platform> TxRing<P> {
                 break;
             };
             next_to_comp = next_to_comp.wrapping_add(slot.slots);
+            late_done += u32::from(slot.missed);
             let token = slot.token;
             counter = counter.wrapping_add(1);
             if counter & mask == 0 {
@@ -483,6 +487,10 @@ impl<P: Platform> TxRing<P> {
         // The counter is free-running: n's low 16 bits advance it exactly.
         self.cq_pos.advance(n as u16);
         self.next_to_comp = next_to_comp;
+        if late_done != 0 {
+            let p = &mut self.stats.pending_timedout_pkts;
+            *p = p.saturating_sub(u64::from(late_done));
+        }
         verdict.map(|()| n)
     }
 
@@ -492,6 +500,8 @@ impl<P: Platform> TxRing<P> {
         self.ids.for_each_in_flight(|_, s| f(Released::Tx(s.token)));
         self.ids.reset();
         self.next_to_comp = self.sq_pos.counter();
+        // Nothing is pending any more; `missed_tx` keeps the history.
+        self.stats.pending_timedout_pkts = 0;
     }
 
     /// Make the ring like new for re-creation on the device (after a reset,
@@ -510,35 +520,6 @@ impl<P: Platform> TxRing<P> {
         self.kicked_tail = 0;
         self.cached_meta = None;
         self.burst_left = self.llq.map_or(0, |c| c.burst_entries);
-    }
-
-    /// Count in-flight packets posted more than `timeout_us` ago; each one
-    /// bumps `missed_tx` the first time it is seen late (ena.md §6.4). The
-    /// count is also stored in `pending_timedout_pkts`.
-    pub fn timed_out_packets(&mut self, now_us: u64, timeout_us: u64) -> u32 {
-        let mut late = 0u32;
-        let mut newly_missed = 0u64;
-        self.ids.for_each_in_flight_mut(|_, slot| {
-            if now_us.saturating_sub(slot.posted_us) > timeout_us {
-                late += 1;
-                if !slot.missed {
-                    slot.missed = true;
-                    newly_missed += 1;
-                }
-            }
-        });
-        add(&mut self.stats.missed_tx, newly_missed);
-        self.stats.pending_timedout_pkts = u64::from(late);
-        late
-    }
-
-    /// Post time of the oldest in-flight packet.
-    pub fn oldest_pending_us(&self) -> Option<u64> {
-        let mut oldest: Option<u64> = None;
-        self.ids.for_each_in_flight(|_, s| {
-            oldest = Some(oldest.map_or(s.posted_us, |o| o.min(s.posted_us)));
-        });
-        oldest
     }
 
     /// Re-arm the pair's interrupt with the given delays (device units) and
@@ -580,6 +561,8 @@ fn count_after_skip(segs: &[DmaSegment], mut skip: u32) -> u16 {
     n
 }
 
+#[path = "tx_health.rs"]
+mod health;
 #[path = "tx_plain.rs"]
 mod plain;
 

@@ -331,12 +331,32 @@ fn release_timeouts_and_oldest() {
     assert_eq!(r.timed_out_packets(1_000, 750), 2);
     assert_eq!(r.stats().missed_tx, 2, "each late packet counted once");
     assert_eq!(r.stats().pending_timedout_pkts, 2);
+    // Completions waiting in the CQ, peeked: only late packets count.
     dev.complete(0);
-    assert_eq!(poll_all(&mut r, &plat).unwrap(), [10]);
+    dev.complete(2);
+    assert_eq!(r.late_completions_in_cq(&plat), 1);
+    assert_eq!(
+        r.late_completions_in_cq(&plat),
+        1,
+        "peeking consumes nothing"
+    );
+    assert_eq!(poll_all(&mut r, &plat).unwrap(), [10, 12]);
+    assert_eq!(r.late_completions_in_cq(&plat), 0);
+    assert_eq!(
+        r.stats().pending_timedout_pkts,
+        1,
+        "a completed late packet leaves the gauge"
+    );
+    assert_eq!(r.stats().missed_tx, 2, "the history stays");
     assert_eq!(r.oldest_pending_us(), Some(200));
     let mut rel = Vec::new();
     r.release_all(&mut |x| rel.push(x));
-    assert_eq!(rel, [Released::Tx(11), Released::Tx(12)]);
+    assert_eq!(rel, [Released::Tx(11)]);
+    assert_eq!(
+        r.stats().pending_timedout_pkts,
+        0,
+        "released: nothing pending"
+    );
     assert_eq!(r.oldest_pending_us(), None);
     assert_eq!(r.in_flight(), 0);
     r.unmask(&bar, 20, 64);
