@@ -216,6 +216,17 @@ unsafe extern "system" fn reset_work(ctx: *mut c_void, _item: NDIS_HANDLE) {
             cn_info!(&a.plat, "reset ({:?}) completed", reason);
             NDIS_STATUS_SUCCESS
         }
+        // The core kept the reset pending because the device did not
+        // answer yet ("FW isn't responsive"): the next CheckForHangEx asks
+        // for it again, so this is not a failed reset.
+        Err(cloudnic_common::Error::Timeout) => {
+            cn_warn!(
+                &a.plat,
+                "reset ({:?}) deferred: device not responding, retried at the next hang check",
+                reason
+            );
+            NDIS_STATUS_SUCCESS
+        }
         Err(e) => {
             cn_warn!(&a.plat, "reset ({:?}) failed: {}", reason, e);
             from_core_error(e)
