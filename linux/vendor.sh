@@ -36,11 +36,22 @@ if bad:
 zc = sorted({p["version"] for p in meta["packages"] if p["name"] in ("zerocopy", "zerocopy-derive")})
 if zc and zc != ["0.8.54"]:
     sys.exit("workspace zerocopy is %s but the kernel provides 0.8.54" % zc)
+# The version the shared crates resolve to (other workspace members, e.g. the
+# vfio-user server, may pull in other semver-major copies of the same crate).
+ids = {p["id"]: p for p in meta["packages"]}
+shared_ids = {p["id"] for p in meta["packages"] if p["name"] in shared}
+used = {}
+for node in meta["resolve"]["nodes"]:
+    if node["id"] in shared_ids:
+        for dep in node["deps"]:
+            pkg = ids[dep["pkg"]]
+            if pkg["name"] in vendored:
+                used.setdefault(pkg["name"], set()).add(pkg["version"])
 for name in sorted(vendored):
-    vs = [p for p in meta["packages"] if p["name"] == name]
+    vs = sorted(used.get(name, ()))
     if len(vs) != 1:
-        sys.exit("expected exactly one locked %s, found %d" % (name, len(vs)))
-    print(name, vs[0]["version"])
+        sys.exit("expected the shared crates to use exactly one %s, found %s" % (name, vs))
+    print(name, vs[0])
 ' "${VENDORED[@]}")
 
 KEY=$(echo "$PINS" | tr ' \n' '-_' | sed 's/_$//')
