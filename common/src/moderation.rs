@@ -8,6 +8,8 @@
 //! [`DelayUnits`]. [`AdaptiveRx`] is an integer-only reimplementation of
 //! DIM's decision rule over the five ENA RX profiles.
 
+use core::num::NonZeroU32;
+
 use crate::nic::ModerationConfig;
 use crate::ConfigError;
 
@@ -26,7 +28,9 @@ pub const ENA_DEFAULT_MODERATION: ModerationConfig =
 /// How a device's moderation register counts time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DelayUnits {
-    resolution_us: u32,
+    /// Never zero by construction: the divisions below have no panic path
+    /// (which also keeps objtool quiet in the kernel build).
+    resolution_us: NonZeroU32,
     max_units: u32,
 }
 
@@ -35,16 +39,18 @@ impl DelayUnits {
     /// [`DEFAULT_DELAY_RESOLUTION_US`], as ENA does for an illegal value)
     /// with at most `max_units` steps.
     pub fn new(resolution_us: u32, max_units: u32) -> Self {
-        let resolution_us = if resolution_us == 0 { DEFAULT_DELAY_RESOLUTION_US } else { resolution_us };
+        let resolution_us = NonZeroU32::new(resolution_us)
+            .or(NonZeroU32::new(DEFAULT_DELAY_RESOLUTION_US))
+            .unwrap_or(NonZeroU32::MIN);
         DelayUnits { resolution_us, max_units }
     }
     /// Step size in µs (never 0).
     pub fn resolution_us(&self) -> u32 {
-        self.resolution_us
+        self.resolution_us.get()
     }
     /// Largest interval the register can hold, in µs.
     pub fn max_usecs(&self) -> u32 {
-        self.max_units.saturating_mul(self.resolution_us)
+        self.max_units.saturating_mul(self.resolution_us.get())
     }
     /// Register value for a user request; intervals above the register's
     /// range are refused (nothing is silently truncated).
@@ -61,7 +67,7 @@ impl DelayUnits {
     }
     /// Interval in µs a register value stands for.
     pub fn to_usecs(&self, units: u32) -> u32 {
-        units.saturating_mul(self.resolution_us)
+        units.saturating_mul(self.resolution_us.get())
     }
     /// Check both intervals of a user configuration.
     pub fn validate(&self, cfg: &ModerationConfig) -> Result<(), ConfigError> {
