@@ -19,7 +19,7 @@ use crate::bar::DoorbellPage;
 use crate::cq::{CompletionQueue, QueueEntry};
 use crate::defs::eth_dp::{cqe_type, NdisHashType, RxCompFlags, RxCompOob, RXCOMP_OOB_NUM_PPI};
 use crate::defs::queue::{Sge, WQE_BU_SIZE};
-use crate::wq::{WorkQueue, WqKind, WqeRequest};
+use crate::wq::{WorkQueue, WqKind};
 
 cloudnic_common::counters! {
     /// Per-RX-queue counters: Linux `rx_N_*` names first (mana.md §8), then cloudnic extras.
@@ -110,8 +110,8 @@ impl<P: Platform> RxQueue<P> {
             return false;
         }
         let sge = Sge { address: buf.addr, mem_key: self.gpa_mkey, size: buf.len };
-        // The RQ requires the 8-byte zero OOB slot (mana.md §4.2).
-        if self.rq.post(&WqeRequest { oob: &[0u8; 8], sgl: &[sge], client_data_unit: 0, oob_in_sgl: false }).is_err() {
+        // One-SGE WQE with the 8-byte zero OOB slot the RQ requires (mana.md §4.2).
+        if self.rq.post_receive(&sge).is_err() {
             return false;
         }
         let idx = (self.tail & self.mask()) as usize;

@@ -17,7 +17,7 @@ use crate::bar::DoorbellPage;
 use crate::cq::{CompletionQueue, QueueEntry};
 use crate::defs::eth_dp::{cqe_type, TxCompOob, TxLongOob, TxOob, TxShortOob, TX_PKT_FMT_LONG, TX_PKT_FMT_SHORT, TX_TRANS_OFF_MAX};
 use crate::defs::queue::{Sge, MAX_SQ_WQE_SIZE, MAX_TX_WQE_SGES, WQE_BU_SIZE};
-use crate::wq::{WorkQueue, WqKind, WqeError, WqeRequest};
+use crate::wq::{WorkQueue, WqKind, WqeError};
 
 cloudnic_common::counters! {
     /// Per-TX-queue counters: Linux `tx_N_*` names first (mana.md §8), then cloudnic extras.
@@ -181,20 +181,17 @@ impl<P: Platform> TxQueue<P> {
         if nsge > MAX_TX_WQE_SGES as usize {
             return Err(TxError::TooManySegments);
         }
-        let mut sgl = [Sge::default(); MAX_TX_WQE_SGES as usize];
+        // SGEs are produced straight into the ring (no staged SGL array).
         let key = self.params.gpa_mkey;
-        let sge = |s: &DmaSegment| Sge { address: s.addr, mem_key: key, size: s.len };
-        if split {
-            sgl[0] = Sge { address: segs[0].addr, mem_key: key, size: hdr_len };
-            sgl[1] = Sge { address: segs[0].addr.wrapping_add(u64::from(hdr_len)), mem_key: key, size: segs[0].len - hdr_len };
-            for (d, s) in sgl[2..nsge].iter_mut().zip(&segs[1..]) {
-                *d = sge(s);
+        let sge_at = |i: usize| -> Sge {
+            let seg = |j: usize| segs.get(j).map_or(Sge::default(), |s: &DmaSegment| Sge { address: s.addr, mem_key: key, size: s.len });
+            match (split, i) {
+                (true, 0) => Sge { address: segs[0].addr, mem_key: key, size: hdr_len },
+                (true, 1) => Sge { address: segs[0].addr.wrapping_add(u64::from(hdr_len)), mem_key: key, size: segs[0].len - hdr_len },
+                (true, _) => seg(i - 1),
+                (false, _) => seg(i),
             }
-        } else {
-            for (d, s) in sgl[..nsge].iter_mut().zip(segs) {
-                *d = sge(s);
-            }
-        }
+        };
         let long = vlan.is_some() || self.params.vport_offset > 0xFF || !self.params.short_form_allowed;
         let cq_id = self.cq.id();
         let sq_id = self.sq.id();
@@ -209,8 +206,8 @@ impl<P: Platform> TxQueue<P> {
             oob.s = TxShortOob::new(TX_PKT_FMT_SHORT, flags, cq_id, t, sq_id, self.params.vport_offset as u8);
             oob.s.as_bytes()
         };
-        let req = WqeRequest { oob: oob_bytes, sgl: &sgl[..nsge], client_data_unit: if tso { u32::from(off.tso_mss) } else { 0 }, oob_in_sgl: tso };
-        let posted = match self.sq.post(&req) {
+        let cdu = if tso { u32::from(off.tso_mss) } else { 0 };
+        let posted = match self.sq.post_sges(oob_bytes, nsge, cdu, tso, sge_at) {
             Ok(p) => p,
             Err(WqeError::NoSpace) => return self.refuse(),
             Err(WqeError::TooManySges) => return Err(TxError::TooManySegments),

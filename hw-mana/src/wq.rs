@@ -8,8 +8,6 @@
 //! BU boundary and so never cross the ring end; the SGL may wrap and is
 //! written one 16-byte SGE at a time at its wrapped offset.
 
-use zerocopy::IntoBytes;
-
 use cloudnic_common::{DmaRegion, Error, Platform};
 
 use crate::defs::queue::{
@@ -58,6 +56,24 @@ pub enum WqeError {
     /// Empty SGL, unsupported OOB size, RQ OOB, or a field out of range.
     Invalid,
 }
+
+/// Byte offset of an SGE's `mem_key`/`size` word (after the 8-byte address; mana.md §4.2).
+const SGE_KEY_SIZE_OFFSET: usize = 8;
+
+/// Inline OOB of a receive WQE: the 8-byte zero slot (mana.md §4.2).
+const RQ_OOB_SIZE: u32 = 8;
+/// A receive WQE with one SGE: 32 bytes, one BU (mana.md §4.2).
+const RQ_WQE_SIZE: u32 = wqe_size(RQ_OOB_SIZE, 1);
+/// Header of that WQE (1 SGE, 8-byte OOB, no TSO) as one little-endian word.
+const RQ_WQE_HEADER_WORD: u64 = {
+    let code = match oob_size_code(RQ_OOB_SIZE) {
+        Some(c) => c,
+        None => panic!("8-byte OOB has a size code"),
+    };
+    let h = WqeHeader::new(0, WqeParams::new(1, code, false, 0));
+    h.dword0 as u64 | ((h.params as u64) << 32)
+};
+const _: () = assert!(RQ_WQE_SIZE == WQE_BU_SIZE);
 
 /// A work queue ring in DMA memory.
 pub struct WorkQueue<P: Platform> {
@@ -141,38 +157,80 @@ impl<P: Platform> WorkQueue<P> {
 
     /// Write a WQE at the head and advance it. No doorbell.
     pub fn post(&mut self, req: &WqeRequest<'_>) -> Result<PostedWqe, WqeError> {
-        let oob_len = u32::try_from(req.oob.len()).map_err(|_| WqeError::Invalid)?;
-        let size = self.wqe_size_for(oob_len, req.sgl.len())?;
-        if self.kind == WqKind::Receive && (oob_len != 8 || req.oob.iter().any(|b| *b != 0) || req.oob_in_sgl) {
+        let sgl = req.sgl;
+        self.post_sges(req.oob, sgl.len(), req.client_data_unit, req.oob_in_sgl, |i| sgl.get(i).copied().unwrap_or_default())
+    }
+
+    /// [`WorkQueue::post`] with SGE `i` (of `num_sge`) produced by `sge_at`,
+    /// so callers need not stage a full-size SGL array (TX hot path).
+    pub fn post_sges(&mut self, oob: &[u8], num_sge: usize, client_data_unit: u32, oob_in_sgl: bool, sge_at: impl Fn(usize) -> Sge) -> Result<PostedWqe, WqeError> {
+        let oob_len = u32::try_from(oob.len()).map_err(|_| WqeError::Invalid)?;
+        let size = self.wqe_size_for(oob_len, num_sge)?;
+        if self.kind == WqKind::Receive && (oob_len != 8 || oob.iter().any(|b| *b != 0) || oob_in_sgl) {
             return Err(WqeError::Invalid);
         }
-        if req.client_data_unit > WqeParams::CDU_MASK || (req.oob_in_sgl && req.sgl.len() < 2) {
+        if client_data_unit > WqeParams::CDU_MASK || (oob_in_sgl && num_sge < 2) {
             return Err(WqeError::Invalid);
         }
         if size > self.free_bytes() {
             return Err(WqeError::NoSpace);
         }
         let code = oob_size_code(oob_len).ok_or(WqeError::Invalid)?;
-        let last_vbytes = match (req.oob_in_sgl, req.sgl.first()) {
-            // Pad-by-SGE0: last_vbytes = SGE0 size (headers ≤ 255 bytes).
-            (true, Some(s)) => u8::try_from(s.size).map_err(|_| WqeError::Invalid)?,
-            _ => 0,
-        };
-        let params = WqeParams::new(req.sgl.len() as u8, code, req.oob_in_sgl, req.client_data_unit);
-        let mut head = [0u8; WQE_BU_SIZE as usize];
-        head[..WQE_HEADER_SIZE as usize].copy_from_slice(WqeHeader::new(last_vbytes, params).as_bytes());
-        let oob_end = WQE_HEADER_SIZE as usize + req.oob.len();
-        head[WQE_HEADER_SIZE as usize..oob_end].copy_from_slice(req.oob);
+        // Pad-by-SGE0: last_vbytes = SGE0 size (headers ≤ 255 bytes); num_sge ≥ 1 was checked.
+        let last_vbytes = if oob_in_sgl { u8::try_from(sge_at(0).size).map_err(|_| WqeError::Invalid)? } else { 0 };
+        let params = WqeParams::new(num_sge as u8, code, oob_in_sgl, client_data_unit);
+        // Header + OOB as whole little-endian words (every WQE field is
+        // 8-byte aligned: BU-aligned start, 16/32-byte SGL offset, 16-byte
+        // SGEs), written with 64-bit stores instead of a byte copy each.
+        let hdr = WqeHeader::new(last_vbytes, params);
+        let mut head = [0u64; (WQE_BU_SIZE / WQE_HEADER_SIZE) as usize];
+        head[0] = u64::from(hdr.dword0) | (u64::from(hdr.params) << 32);
+        for (w, chunk) in head[1..].iter_mut().zip(oob.chunks(WQE_HEADER_SIZE as usize)) {
+            let mut b = [0u8; WQE_HEADER_SIZE as usize];
+            b[..chunk.len()].copy_from_slice(chunk);
+            *w = u64::from_le_bytes(b);
+        }
         let start = self.offset_of(self.head_bu);
         // Header + OOB ≤ 32 bytes from a BU boundary: never wraps.
         let sgl_off = sgl_offset(oob_len);
-        self.mem.write_bytes(start as usize, &head[..sgl_off.min(WQE_BU_SIZE) as usize]);
+        let head_words = (sgl_off.min(WQE_BU_SIZE) / WQE_HEADER_SIZE) as usize;
+        for (i, w) in head.iter().take(head_words).enumerate() {
+            self.mem.write64(start as usize + i * WQE_HEADER_SIZE as usize, *w);
+        }
         let mask = self.size - 1;
-        for (i, sge) in req.sgl.iter().enumerate() {
-            let off = start.wrapping_add(sgl_off).wrapping_add(SGE_SIZE * i as u32) & mask;
-            self.mem.write_bytes(off as usize, sge.as_bytes());
+        for i in 0..num_sge {
+            let off = (start.wrapping_add(sgl_off).wrapping_add(SGE_SIZE * i as u32) & mask) as usize;
+            self.write_sge(off, &sge_at(i));
         }
         let size_bu = size >> WQE_BU_SHIFT;
+        self.head_bu = self.head_bu.wrapping_add(size_bu);
+        Ok(PostedWqe { offset: start, size_bu })
+    }
+
+    /// Store one SGE as two little-endian words at 8-aligned ring offset `off`.
+    fn write_sge(&self, off: usize, sge: &Sge) {
+        self.mem.write64(off, sge.address);
+        self.mem.write64(off + SGE_KEY_SIZE_OFFSET, u64::from(sge.mem_key) | (u64::from(sge.size) << 32));
+    }
+
+    /// Receive fast path: the only RQ WQE shape (header, the 8-byte zero OOB
+    /// slot, one SGE = exactly one BU, mana.md §4.2) written as four words.
+    /// Same result as [`WorkQueue::post`] with that request, without
+    /// re-validating a request that is fixed by construction.
+    pub fn post_receive(&mut self, sge: &Sge) -> Result<PostedWqe, WqeError> {
+        if self.kind != WqKind::Receive {
+            return Err(WqeError::Invalid);
+        }
+        if RQ_WQE_SIZE > self.free_bytes() {
+            return Err(WqeError::NoSpace);
+        }
+        let start = self.offset_of(self.head_bu);
+        // One BU from a BU boundary: never wraps.
+        let base = start as usize;
+        self.mem.write64(base, RQ_WQE_HEADER_WORD);
+        self.mem.write64(base + WQE_HEADER_SIZE as usize, 0);
+        self.write_sge(base + sgl_offset(RQ_OOB_SIZE) as usize, sge);
+        let size_bu = RQ_WQE_SIZE >> WQE_BU_SHIFT;
         self.head_bu = self.head_bu.wrapping_add(size_bu);
         Ok(PostedWqe { offset: start, size_bu })
     }
