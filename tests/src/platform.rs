@@ -170,7 +170,7 @@ impl Platform for HostPlatform {
                 return Err(Error::NoMemory);
             }
         };
-        Ok(HostDma { arena: self.arena.clone(), cells, bus, len: size })
+        Ok(HostDma { arena: self.arena.clone(), cells, bus, len: size, word_end: size & !7 })
     }
 
     fn alloc_table<T>(&self, len: usize, init: impl FnMut(usize) -> T) -> Result<Box<[T]>, Error> {
@@ -248,6 +248,9 @@ pub struct HostDma {
     cells: NonNull<Cell<u64>>,
     bus: u64,
     len: usize,
+    /// End of the last whole 8-byte word inside `len` (`len` rounded down
+    /// to 8): an aligned offset is in bounds iff `offset < word_end`.
+    word_end: usize,
 }
 
 impl HostDma {
@@ -257,16 +260,22 @@ impl HostDma {
     }
     #[inline]
     fn cell(&self, offset: usize) -> Option<&Cell<u64>> {
-        if !offset.is_multiple_of(8) || !self.in_bounds(offset, 8) {
+        // An aligned offset is in bounds iff `< word_end` (offset + 8 ≤ len):
+        // one compare, no overflow check. The alignment test folds away when
+        // the caller's offset is a multiple of 8 by construction (ring index
+        // × entry size).
+        if !offset.is_multiple_of(8) || offset >= self.word_end {
             return None;
         }
+        let index = offset / 8;
         // SAFETY: `cells` points at the arena's cells for this region
         // (`Arena::cells(bus, len)` at allocation), which cover `len` bytes
-        // rounded up to words; `offset + 8 <= len` and 8-alignment were just
-        // checked, so the word is inside the region. The arena's storage is
+        // rounded up to words; 8-alignment and `offset < word_end` (so
+        // `offset + 8 <= len`) were just checked, so word `offset / 8` is
+        // inside the region. The arena's storage is
         // never moved or freed while `self.arena` (an `Rc`) keeps it alive,
         // and `Cell` makes shared mutation sound in this single-threaded rig.
-        Some(unsafe { self.cells.add(offset / 8).as_ref() })
+        Some(unsafe { self.cells.add(index).as_ref() })
     }
 }
 
