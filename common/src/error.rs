@@ -113,7 +113,7 @@ impl Error {
             Error::DeviceStatus(7) => 11, // EAGAIN
             Error::DeviceStatus(_) => 22,
             Error::ChannelDead => 19,
-            Error::Malformed => 5, // EIO
+            Error::Malformed => 5,    // EIO
             Error::NotRunning => 100, // ENETDOWN
             Error::IncompatibleDevice => 19,
         }
@@ -129,13 +129,21 @@ impl From<ConfigError> for Error {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            ConfigError::MtuOutOfRange { requested, min, max } => {
+            ConfigError::MtuOutOfRange {
+                requested,
+                min,
+                max,
+            } => {
                 write!(f, "MTU {requested} out of range [{min}, {max}]")
             }
             ConfigError::RingSizeNotPowerOfTwo { requested } => {
                 write!(f, "ring size {requested} is not a power of two")
             }
-            ConfigError::RingSizeOutOfRange { requested, min, max } => {
+            ConfigError::RingSizeOutOfRange {
+                requested,
+                min,
+                max,
+            } => {
                 write!(f, "ring size {requested} out of range [{min}, {max}]")
             }
             ConfigError::QueueCountOutOfRange { requested, max } => {
@@ -150,10 +158,18 @@ impl fmt::Display for ConfigError {
             ConfigError::RssTableSize { given, expected } => {
                 write!(f, "RSS table has {given} entries, device needs {expected}")
             }
-            ConfigError::ModerationOutOfRange { requested_us, max_us } => {
-                write!(f, "moderation interval {requested_us} us above maximum {max_us} us")
+            ConfigError::ModerationOutOfRange {
+                requested_us,
+                max_us,
+            } => {
+                write!(
+                    f,
+                    "moderation interval {requested_us} us above maximum {max_us} us"
+                )
             }
-            ConfigError::WrongState => write!(f, "operation not allowed in the current interface state"),
+            ConfigError::WrongState => {
+                write!(f, "operation not allowed in the current interface state")
+            }
         }
     }
 }

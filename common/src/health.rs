@@ -134,7 +134,10 @@ pub struct KeepAliveMonitor {
 impl KeepAliveMonitor {
     /// Armed, last event at `now_us`.
     pub fn new(now_us: u64) -> Self {
-        KeepAliveMonitor { last_us: now_us, armed: true }
+        KeepAliveMonitor {
+            last_us: now_us,
+            armed: true,
+        }
     }
     /// Arm or disarm (ENA arms it only if the KEEP_ALIVE group is enabled, §4).
     pub fn set_armed(&mut self, armed: bool) {
@@ -257,7 +260,13 @@ impl<S: DerefMut<Target = [QueueHealth]>> HealthMonitor<S> {
     /// A monitor with `cfg`, keep-alive armed from `now_us`. `queues` should
     /// be all-default.
     pub fn new(cfg: HealthConfig, queues: S, now_us: u64) -> Self {
-        HealthMonitor { cfg, keep_alive: KeepAliveMonitor::new(now_us), queues, next_queue: 0, stats: HealthStats::default() }
+        HealthMonitor {
+            cfg,
+            keep_alive: KeepAliveMonitor::new(now_us),
+            queues,
+            next_queue: 0,
+            stats: HealthStats::default(),
+        }
     }
 
     /// Current configuration.
@@ -301,7 +310,10 @@ impl<S: DerefMut<Target = [QueueHealth]>> HealthMonitor<S> {
     /// states.)
     pub fn check(&mut self, now_us: u64, view: &mut impl HealthView) -> Option<ResetReason> {
         let mut reason = None;
-        if self.keep_alive.expired(now_us, self.cfg.keep_alive_timeout_us) {
+        if self
+            .keep_alive
+            .expired(now_us, self.cfg.keep_alive_timeout_us)
+        {
             reason = Some(if view.keep_alive_events_pending() {
                 ResetReason::MissingAdminInterrupt
             } else {
@@ -323,7 +335,9 @@ impl<S: DerefMut<Target = [QueueHealth]>> HealthMonitor<S> {
         if reason.is_some() {
             return reason;
         }
-        let n = view.num_queues().min(u16::try_from(self.queues.len()).unwrap_or(u16::MAX));
+        let n = view
+            .num_queues()
+            .min(u16::try_from(self.queues.len()).unwrap_or(u16::MAX));
         self.check_lost_interrupts(view, n);
         if let Some(r) = self.check_missing_completions(now_us, view, n) {
             return Some(r);
@@ -335,7 +349,12 @@ impl<S: DerefMut<Target = [QueueHealth]>> HealthMonitor<S> {
     /// Reason for an OS TX watchdog on queue `q` (Linux `ndo_tx_timeout`,
     /// §6.4): SUSPECTED_POLL_STARVATION if the queue's poll is scheduled but
     /// has not run for longer than the watchdog timeout, else OS_NETDEV_WD.
-    pub fn netdev_watchdog_reason(&self, now_us: u64, view: &impl HealthView, q: u16) -> ResetReason {
+    pub fn netdev_watchdog_reason(
+        &self,
+        now_us: u64,
+        view: &impl HealthView,
+        q: u16,
+    ) -> ResetReason {
         if q < view.num_queues()
             && view.poll_scheduled(q)
             && now_us.saturating_sub(view.last_poll_us(q)) > self.cfg.netdev_watchdog_us
@@ -348,7 +367,9 @@ impl<S: DerefMut<Target = [QueueHealth]>> HealthMonitor<S> {
 
     fn check_lost_interrupts(&mut self, view: &mut impl HealthView, n: u16) {
         for q in 0..n {
-            let Some(st) = self.queues.get_mut(usize::from(q)) else { break };
+            let Some(st) = self.queues.get_mut(usize::from(q)) else {
+                break;
+            };
             if view.poll_scheduled(q) {
                 st.unmask_rewritten = false;
                 continue;
@@ -356,7 +377,8 @@ impl<S: DerefMut<Target = [QueueHealth]>> HealthMonitor<S> {
             let last_poll = view.last_poll_us(q);
             let cq = view.cq_has_completions(q);
             let poll_idle = last_poll == st.prev_last_poll_us;
-            let lost = poll_idle && ((cq.tx && st.prev_tx_cq_nonempty) || (cq.rx && st.prev_rx_cq_nonempty));
+            let lost = poll_idle
+                && ((cq.tx && st.prev_tx_cq_nonempty) || (cq.rx && st.prev_rx_cq_nonempty));
             st.prev_last_poll_us = last_poll;
             st.prev_tx_cq_nonempty = cq.tx;
             st.prev_rx_cq_nonempty = cq.rx;
@@ -369,7 +391,12 @@ impl<S: DerefMut<Target = [QueueHealth]>> HealthMonitor<S> {
         }
     }
 
-    fn check_missing_completions(&mut self, now_us: u64, view: &mut impl HealthView, n: u16) -> Option<ResetReason> {
+    fn check_missing_completions(
+        &mut self,
+        now_us: u64,
+        view: &mut impl HealthView,
+        n: u16,
+    ) -> Option<ResetReason> {
         let timeout = self.cfg.missing_tx_timeout_us?;
         if n == 0 {
             return None;
@@ -391,7 +418,13 @@ impl<S: DerefMut<Target = [QueueHealth]>> HealthMonitor<S> {
 
     /// Missing TX completions on one queue (Linux
     /// `check_missing_comp_in_tx_queue`, §6.4).
-    fn check_tx_queue(&mut self, now_us: u64, view: &mut impl HealthView, q: u16, timeout: u64) -> Option<ResetReason> {
+    fn check_tx_queue(
+        &mut self,
+        now_us: u64,
+        view: &mut impl HealthView,
+        q: u16,
+        timeout: u64,
+    ) -> Option<ResetReason> {
         let graceful = timeout.saturating_mul(2);
         let older_than = |sent: u64, age: u64| now_us.saturating_sub(sent) > age;
         let oldest = view.tx_oldest_pending_us(q);
@@ -406,8 +439,7 @@ impl<S: DerefMut<Target = [QueueHealth]>> HealthMonitor<S> {
         } else {
             // A scheduled poll that does not run is starvation, not a device
             // fault: give those packets the graceful timeout instead.
-            let starving =
-                view.poll_scheduled(q) && older_than(view.last_poll_us(q), timeout);
+            let starving = view.poll_scheduled(q) && older_than(view.last_poll_us(q), timeout);
             let age = if starving { graceful } else { timeout };
             pending = view.tx_mark_timed_out(q, now_us, age);
             if starving && oldest.is_some_and(|s| older_than(s, graceful)) {
@@ -441,12 +473,15 @@ impl<S: DerefMut<Target = [QueueHealth]>> HealthMonitor<S> {
         }
         let st = self.queues.get_mut(usize::from(q))?;
         st.rx_no_interrupt_checks = st.rx_no_interrupt_checks.saturating_add(1);
-        (st.rx_no_interrupt_checks >= self.cfg.rx_first_interrupt_checks).then_some(ResetReason::MissingFirstInterrupt)
+        (st.rx_no_interrupt_checks >= self.cfg.rx_first_interrupt_checks)
+            .then_some(ResetReason::MissingFirstInterrupt)
     }
 
     fn check_empty_rx_rings(&mut self, view: &mut impl HealthView, n: u16) {
         for q in 0..n {
-            let Some(st) = self.queues.get_mut(usize::from(q)) else { break };
+            let Some(st) = self.queues.get_mut(usize::from(q)) else {
+                break;
+            };
             if !view.rx_ring_empty(q) {
                 st.empty_rx_checks = 0;
                 continue;

@@ -33,8 +33,16 @@ struct FakeDevice {
 
 impl FakeDevice {
     fn new(n: usize) -> Self {
-        let q = FakeQueue { interrupt_seen: true, ..FakeQueue::default() };
-        FakeDevice { admin: AdminState::Running, keep_alive_pending: false, queues: vec![q; n], scanned: Vec::new() }
+        let q = FakeQueue {
+            interrupt_seen: true,
+            ..FakeQueue::default()
+        };
+        FakeDevice {
+            admin: AdminState::Running,
+            keep_alive_pending: false,
+            queues: vec![q; n],
+            scanned: Vec::new(),
+        }
     }
     fn q(&self, q: u16) -> Option<&FakeQueue> {
         self.queues.get(usize::from(q))
@@ -93,12 +101,18 @@ impl HealthView for FakeDevice {
 }
 
 fn monitor(n: usize) -> HealthMonitor<Vec<QueueHealth>> {
-    HealthMonitor::new(HealthConfig::ENA_DEFAULT, vec![QueueHealth::default(); n], 0)
+    HealthMonitor::new(
+        HealthConfig::ENA_DEFAULT,
+        vec![QueueHealth::default(); n],
+        0,
+    )
 }
 
 /// Give queue `q` `count` packets sent at `sent`.
 fn send(dev: &mut FakeDevice, q: usize, sent: u64, count: usize) {
-    dev.queues[q].pending.extend(std::iter::repeat_n((sent, false), count));
+    dev.queues[q]
+        .pending
+        .extend(std::iter::repeat_n((sent, false), count));
 }
 
 #[test]
@@ -119,7 +133,10 @@ fn defaults_and_hints() {
     assert_eq!(c.graceful_timeout_us(), None);
     assert_eq!(c.missing_tx_threshold, 256);
     assert_eq!(c.netdev_watchdog_us, 20 * S);
-    c.apply_hints(&HealthHints { driver_watchdog_timeout_ms: HINT_NO_TIMEOUT, ..HealthHints::default() });
+    c.apply_hints(&HealthHints {
+        driver_watchdog_timeout_ms: HINT_NO_TIMEOUT,
+        ..HealthHints::default()
+    });
     assert_eq!(c.keep_alive_timeout_us, None);
 }
 
@@ -129,9 +146,15 @@ fn keep_alive_timeout() {
     let mut dev = FakeDevice::new(1);
     m.on_keep_alive(5 * S);
     assert_eq!(m.check(11 * S, &mut dev), None); // exactly 6 s: not yet
-    assert_eq!(m.check(11 * S + 1, &mut dev), Some(ResetReason::KeepAliveTimeout));
+    assert_eq!(
+        m.check(11 * S + 1, &mut dev),
+        Some(ResetReason::KeepAliveTimeout)
+    );
     dev.keep_alive_pending = true; // events stuck in the queue: interrupt missing
-    assert_eq!(m.check(12 * S, &mut dev), Some(ResetReason::MissingAdminInterrupt));
+    assert_eq!(
+        m.check(12 * S, &mut dev),
+        Some(ResetReason::MissingAdminInterrupt)
+    );
     m.keep_alive_mut().set_armed(false);
     assert_eq!(m.check(100 * S, &mut dev), None);
     m.keep_alive_mut().set_armed(true);
@@ -146,11 +169,17 @@ fn admin_state() {
     dev.admin = AdminState::Dead;
     assert_eq!(m.check(S, &mut dev), Some(ResetReason::AdminTimeout));
     dev.admin = AdminState::DeadMissingInterrupt;
-    assert_eq!(m.check(2 * S, &mut dev), Some(ResetReason::MissingAdminInterrupt));
+    assert_eq!(
+        m.check(2 * S, &mut dev),
+        Some(ResetReason::MissingAdminInterrupt)
+    );
     assert_eq!(m.stats().admin_q_pause, 2);
     // Keep-alive is checked first and wins; the pause is still counted.
     dev.admin = AdminState::Dead;
-    assert_eq!(m.check(20 * S, &mut dev), Some(ResetReason::KeepAliveTimeout));
+    assert_eq!(
+        m.check(20 * S, &mut dev),
+        Some(ResetReason::KeepAliveTimeout)
+    );
     assert_eq!(m.stats().admin_q_pause, 3);
 }
 
@@ -166,14 +195,20 @@ fn missing_tx_completions_over_threshold() {
     assert_eq!(dev.queues[0].missed_tx, 128);
     send(&mut dev, 0, 2 * S, 1);
     // CQ empty, poll idle: the device lost the completions.
-    assert_eq!(m.check(7 * S + 1, &mut dev), Some(ResetReason::MissingTxCompletion));
+    assert_eq!(
+        m.check(7 * S + 1, &mut dev),
+        Some(ResetReason::MissingTxCompletion)
+    );
     assert_eq!(dev.queues[0].missed_tx, 129);
 }
 
 #[test]
 fn missing_tx_disabled_by_hint() {
     let mut m = monitor(1);
-    m.config_mut().apply_hints(&HealthHints { missing_tx_completion_timeout_ms: HINT_NO_TIMEOUT, ..Default::default() });
+    m.config_mut().apply_hints(&HealthHints {
+        missing_tx_completion_timeout_ms: HINT_NO_TIMEOUT,
+        ..Default::default()
+    });
     m.config_mut().keep_alive_timeout_us = None;
     let mut dev = FakeDevice::new(1);
     send(&mut dev, 0, 0, 1000);
@@ -188,9 +223,15 @@ fn completions_present_means_missing_interrupt() {
     send(&mut dev, 0, 0, 200);
     dev.queues[0].cq.tx = true;
     dev.queues[0].timed_out_in_cq = 200; // device completed them all
-    assert_eq!(m.check(5 * S + 1, &mut dev), Some(ResetReason::MissingInterrupt));
+    assert_eq!(
+        m.check(5 * S + 1, &mut dev),
+        Some(ResetReason::MissingInterrupt)
+    );
     dev.queues[0].timed_out_in_cq = 199;
-    assert_eq!(m.check(5 * S + 2, &mut dev), Some(ResetReason::MissingTxCompletion));
+    assert_eq!(
+        m.check(5 * S + 2, &mut dev),
+        Some(ResetReason::MissingTxCompletion)
+    );
 }
 
 #[test]
@@ -203,14 +244,23 @@ fn tx_first_interrupt_missing() {
     assert_eq!(m.check(11 * S, &mut dev), None); // 10 s old: graceful not passed
     dev.queues[0].cq.tx = true;
     dev.queues[0].timed_out_in_cq = 1;
-    assert_eq!(m.check(11 * S + 1, &mut dev), Some(ResetReason::MissingFirstInterrupt));
+    assert_eq!(
+        m.check(11 * S + 1, &mut dev),
+        Some(ResetReason::MissingFirstInterrupt)
+    );
     // Completion not in the CQ: the device lost it.
     dev.queues[0].timed_out_in_cq = 0;
-    assert_eq!(m.check(11 * S + 2, &mut dev), Some(ResetReason::MissingTxCompletion));
+    assert_eq!(
+        m.check(11 * S + 2, &mut dev),
+        Some(ResetReason::MissingTxCompletion)
+    );
     // Poll scheduled: no CQ inspection, MISS_TX_CMPL.
     dev.queues[0].timed_out_in_cq = 1;
     dev.queues[0].poll_scheduled = true;
-    assert_eq!(m.check(11 * S + 3, &mut dev), Some(ResetReason::MissingTxCompletion));
+    assert_eq!(
+        m.check(11 * S + 3, &mut dev),
+        Some(ResetReason::MissingTxCompletion)
+    );
 }
 
 #[test]
@@ -224,7 +274,10 @@ fn poll_starvation_gets_graceful_timeout() {
     // 6 s: past the timeout but the poll starves: packets not counted yet.
     assert_eq!(m.check(6 * S, &mut dev), None);
     assert_eq!(dev.queues[0].missed_tx, 0);
-    assert_eq!(m.check(10 * S + 1, &mut dev), Some(ResetReason::SuspectedPollStarvation));
+    assert_eq!(
+        m.check(10 * S + 1, &mut dev),
+        Some(ResetReason::SuspectedPollStarvation)
+    );
 }
 
 #[test]
@@ -237,7 +290,10 @@ fn rx_first_interrupt_after_three_checks() {
     dev.queues[0].poll_scheduled = true; // keep the lost-interrupt check out of it
     assert_eq!(m.check(S, &mut dev), None);
     assert_eq!(m.check(2 * S, &mut dev), None);
-    assert_eq!(m.check(3 * S, &mut dev), Some(ResetReason::MissingFirstInterrupt));
+    assert_eq!(
+        m.check(3 * S, &mut dev),
+        Some(ResetReason::MissingFirstInterrupt)
+    );
     m.on_queues_recreated(4 * S);
     assert_eq!(m.check(5 * S, &mut dev), None);
 }
@@ -325,12 +381,24 @@ fn keep_alive_or_admin_failure_skips_queue_checks() {
 fn netdev_watchdog_reason() {
     let m = monitor(2);
     let mut dev = FakeDevice::new(2);
-    assert_eq!(m.netdev_watchdog_reason(10 * S, &dev, 0), ResetReason::OsNetdevWatchdog);
+    assert_eq!(
+        m.netdev_watchdog_reason(10 * S, &dev, 0),
+        ResetReason::OsNetdevWatchdog
+    );
     dev.queues[0].poll_scheduled = true;
     dev.queues[0].last_poll_us = 4 * S;
-    assert_eq!(m.netdev_watchdog_reason(9 * S, &dev, 0), ResetReason::OsNetdevWatchdog);
-    assert_eq!(m.netdev_watchdog_reason(9 * S + 1, &dev, 0), ResetReason::SuspectedPollStarvation);
-    assert_eq!(m.netdev_watchdog_reason(9 * S + 1, &dev, 7), ResetReason::OsNetdevWatchdog);
+    assert_eq!(
+        m.netdev_watchdog_reason(9 * S, &dev, 0),
+        ResetReason::OsNetdevWatchdog
+    );
+    assert_eq!(
+        m.netdev_watchdog_reason(9 * S + 1, &dev, 0),
+        ResetReason::SuspectedPollStarvation
+    );
+    assert_eq!(
+        m.netdev_watchdog_reason(9 * S + 1, &dev, 7),
+        ResetReason::OsNetdevWatchdog
+    );
 }
 
 #[test]

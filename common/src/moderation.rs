@@ -22,8 +22,11 @@ pub const DEFAULT_DELAY_RESOLUTION_US: u32 = 1;
 
 /// ENA's static moderation at probe (§6.6), adaptive off until the device
 /// says it supports it.
-pub const ENA_DEFAULT_MODERATION: ModerationConfig =
-    ModerationConfig { tx_usecs: ENA_DEFAULT_TX_USECS, rx_usecs: ENA_DEFAULT_RX_USECS, adaptive_rx: false };
+pub const ENA_DEFAULT_MODERATION: ModerationConfig = ModerationConfig {
+    tx_usecs: ENA_DEFAULT_TX_USECS,
+    rx_usecs: ENA_DEFAULT_RX_USECS,
+    adaptive_rx: false,
+};
 
 /// How a device's moderation register counts time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,7 +45,10 @@ impl DelayUnits {
         let resolution_us = NonZeroU32::new(resolution_us)
             .or(NonZeroU32::new(DEFAULT_DELAY_RESOLUTION_US))
             .unwrap_or(NonZeroU32::MIN);
-        DelayUnits { resolution_us, max_units }
+        DelayUnits {
+            resolution_us,
+            max_units,
+        }
     }
     /// Step size in µs (never 0).
     pub fn resolution_us(&self) -> u32 {
@@ -56,7 +62,10 @@ impl DelayUnits {
     /// range are refused (nothing is silently truncated).
     pub fn to_units(&self, usecs: u32) -> Result<u32, ConfigError> {
         if usecs > self.max_usecs() {
-            return Err(ConfigError::ModerationOutOfRange { requested_us: usecs, max_us: self.max_usecs() });
+            return Err(ConfigError::ModerationOutOfRange {
+                requested_us: usecs,
+                max_us: self.max_usecs(),
+            });
         }
         Ok(usecs / self.resolution_us)
     }
@@ -151,7 +160,11 @@ impl AdaptiveRx {
             steps_left: 0,
             steps_right: 0,
             tired: 0,
-            prev: Rates { packets: 0, bytes: 0, events: 0 },
+            prev: Rates {
+                packets: 0,
+                bytes: 0,
+                events: 0,
+            },
             start: None,
             samples: 0,
         }
@@ -159,7 +172,10 @@ impl AdaptiveRx {
 
     /// Interval of the current profile, µs.
     pub fn current_usecs(&self) -> u32 {
-        RX_PROFILES_US.get(self.profile).copied().unwrap_or(RX_PROFILES_US[DEFAULT_RX_PROFILE])
+        RX_PROFILES_US
+            .get(self.profile)
+            .copied()
+            .unwrap_or(RX_PROFILES_US[DEFAULT_RX_PROFILE])
     }
 
     /// Back to the starting state (moderation re-enabled, queue re-created).
@@ -234,7 +250,11 @@ impl AdaptiveRx {
     }
 
     fn exit_parking(&mut self) {
-        self.tune = if self.profile == 0 { Tune::GoingRight } else { Tune::GoingLeft };
+        self.tune = if self.profile == 0 {
+            Tune::GoingRight
+        } else {
+            Tune::GoingLeft
+        };
         self.step();
     }
 
@@ -276,7 +296,9 @@ impl AdaptiveRx {
             return;
         }
         match self.tune {
-            Tune::GoingRight if self.profile + 1 >= RX_PROFILES_US.len() => return self.park_on_top(),
+            Tune::GoingRight if self.profile + 1 >= RX_PROFILES_US.len() => {
+                return self.park_on_top()
+            }
             Tune::GoingRight => {
                 self.profile += 1;
                 self.steps_right = self.steps_right.saturating_add(1);
@@ -300,15 +322,29 @@ fn significant(cur: u64, prev: u64) -> bool {
 /// Is `cur` better than `prev`? More bytes/ms, else more packets/ms, else
 /// fewer interrupts/ms.
 fn compare(cur: &Rates, prev: &Rates) -> Verdict {
-    let more_is_better = |c: u64, p: u64| if c > p { Verdict::Better } else { Verdict::Worse };
+    let more_is_better = |c: u64, p: u64| {
+        if c > p {
+            Verdict::Better
+        } else {
+            Verdict::Worse
+        }
+    };
     if prev.bytes == 0 {
-        return if cur.bytes != 0 { Verdict::Better } else { Verdict::Same };
+        return if cur.bytes != 0 {
+            Verdict::Better
+        } else {
+            Verdict::Same
+        };
     }
     if significant(cur.bytes, prev.bytes) {
         return more_is_better(cur.bytes, prev.bytes);
     }
     if prev.packets == 0 {
-        return if cur.packets != 0 { Verdict::Better } else { Verdict::Same };
+        return if cur.packets != 0 {
+            Verdict::Better
+        } else {
+            Verdict::Same
+        };
     }
     if significant(cur.packets, prev.packets) {
         return more_is_better(cur.packets, prev.packets);
@@ -317,7 +353,11 @@ fn compare(cur: &Rates, prev: &Rates) -> Verdict {
         return Verdict::Same;
     }
     if significant(cur.events, prev.events) {
-        return if cur.events < prev.events { Verdict::Better } else { Verdict::Worse };
+        return if cur.events < prev.events {
+            Verdict::Better
+        } else {
+            Verdict::Worse
+        };
     }
     Verdict::Same
 }
@@ -336,18 +376,36 @@ mod tests {
         let coarse = DelayUnits::new(4, 255);
         assert_eq!(coarse.max_usecs(), 1020);
         assert_eq!(coarse.to_units(20), Ok(5));
-        assert_eq!(coarse.to_units(1021), Err(ConfigError::ModerationOutOfRange { requested_us: 1021, max_us: 1020 }));
+        assert_eq!(
+            coarse.to_units(1021),
+            Err(ConfigError::ModerationOutOfRange {
+                requested_us: 1021,
+                max_us: 1020
+            })
+        );
         assert_eq!(coarse.to_units_clamped(5000), 255);
         assert_eq!(coarse.to_usecs(5), 20);
         let mana = DelayUnits::new(1, 1023);
         assert!(mana.validate(&ENA_DEFAULT_MODERATION).is_ok());
-        assert!(mana.validate(&ModerationConfig { tx_usecs: 2000, ..ENA_DEFAULT_MODERATION }).is_err());
+        assert!(mana
+            .validate(&ModerationConfig {
+                tx_usecs: 2000,
+                ..ENA_DEFAULT_MODERATION
+            })
+            .is_err());
         assert_eq!(DelayUnits::new(u32::MAX, u32::MAX).max_usecs(), u32::MAX);
     }
 
     /// Drive one measurement of `SAMPLES_PER_MEASUREMENT` samples over
     /// `dt_us` with `pkts`/`bytes` in total; return the last result.
-    fn measure(d: &mut AdaptiveRx, t: &mut u64, c: &mut (u64, u64), dt_us: u64, pkts: u64, bytes: u64) -> Option<u32> {
+    fn measure(
+        d: &mut AdaptiveRx,
+        t: &mut u64,
+        c: &mut (u64, u64),
+        dt_us: u64,
+        pkts: u64,
+        bytes: u64,
+    ) -> Option<u32> {
         let n = u64::from(SAMPLES_PER_MEASUREMENT);
         let mut out = None;
         for i in 1..=n {
@@ -373,7 +431,10 @@ mod tests {
         let mut d = AdaptiveRx::new();
         let (mut t, mut c) = (0u64, (0u64, 0u64));
         d.sample(t, 0, 0);
-        assert_eq!(measure(&mut d, &mut t, &mut c, 1000, 1000, 1_500_000), Some(64));
+        assert_eq!(
+            measure(&mut d, &mut t, &mut c, 1000, 1000, 1_500_000),
+            Some(64)
+        );
     }
 
     #[test]
@@ -394,7 +455,10 @@ mod tests {
         assert_eq!(d.current_usecs(), 256);
         // Parked: steady traffic changes nothing.
         for _ in 0..5 {
-            assert_eq!(measure(&mut d, &mut t, &mut c, 1000, bytes / 1500, bytes), None);
+            assert_eq!(
+                measure(&mut d, &mut t, &mut c, 1000, bytes / 1500, bytes),
+                None
+            );
         }
         // A significant traffic change leaves the park, going left.
         assert_eq!(measure(&mut d, &mut t, &mut c, 1000, 10, 15_000), Some(128));
@@ -405,7 +469,10 @@ mod tests {
         let mut d = AdaptiveRx::new();
         let (mut t, mut c) = (0u64, (0u64, 0u64));
         d.sample(t, 0, 0);
-        assert_eq!(measure(&mut d, &mut t, &mut c, 1000, 1000, 1_000_000), Some(64));
+        assert_eq!(
+            measure(&mut d, &mut t, &mut c, 1000, 1000, 1_000_000),
+            Some(64)
+        );
         // Throughput drops at 64 µs: go back left.
         assert_eq!(measure(&mut d, &mut t, &mut c, 1000, 500, 500_000), Some(8));
     }

@@ -90,7 +90,9 @@ pub struct TxPacket<'a> {
 impl TxPacket<'_> {
     /// Total frame length in bytes (saturating; the core validates it).
     pub fn len(&self) -> u32 {
-        self.segments.iter().fold(0u32, |a, s| a.saturating_add(s.len))
+        self.segments
+            .iter()
+            .fold(0u32, |a, s| a.saturating_add(s.len))
     }
     /// True if the packet has no bytes.
     pub fn is_empty(&self) -> bool {
@@ -355,7 +357,11 @@ pub trait NetDevice {
     /// Change the MTU (validated; device refusal leaves the old one).
     fn set_mtu(&mut self, mtu: u32) -> Result<(), Error>;
     /// Change queue counts / ring sizes (close + open with the same buffers released).
-    fn reconfigure(&mut self, cfg: QueueConfig, release: &mut dyn FnMut(Released)) -> Result<(), Error>;
+    fn reconfigure(
+        &mut self,
+        cfg: QueueConfig,
+        release: &mut dyn FnMut(Released),
+    ) -> Result<(), Error>;
     /// Change the RSS key and/or table.
     fn set_rss(&mut self, rss: &RssConfig<'_>) -> Result<(), Error>;
     /// Current RSS key and table, copied into the caller's buffers; returns (key len, table len).
@@ -374,7 +380,11 @@ pub trait NetDevice {
     /// Execute the reset flow: dump stats, reset the device with `reason`,
     /// re-initialise and restore the configuration (MTU, queues, rings, RSS,
     /// moderation). Outstanding tokens go to `release`.
-    fn reset(&mut self, reason: ResetReason, release: &mut dyn FnMut(Released)) -> Result<(), Error>;
+    fn reset(
+        &mut self,
+        reason: ResetReason,
+        release: &mut dyn FnMut(Released),
+    ) -> Result<(), Error>;
     /// Every counter with its stable name, in `ethtool -S` order.
     fn for_each_stat(&self, f: &mut dyn FnMut(StatName, u64));
 }

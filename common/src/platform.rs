@@ -81,7 +81,11 @@ pub trait Platform {
     /// Allocate `size` bytes of zeroed DMA-coherent memory aligned to `align`.
     fn alloc_dma(&self, size: usize, align: usize) -> Result<Self::Dma, Error>;
     /// Allocate a table of `len` elements, element `i` initialised to `init(i)`.
-    fn alloc_table<T>(&self, len: usize, init: impl FnMut(usize) -> T) -> Result<Self::Table<T>, Error>;
+    fn alloc_table<T>(
+        &self,
+        len: usize,
+        init: impl FnMut(usize) -> T,
+    ) -> Result<Self::Table<T>, Error>;
     /// Monotonic time in microseconds.
     fn now_us(&self) -> u64;
     /// Busy-wait (atomic context allowed).

@@ -87,7 +87,12 @@ impl<P: Platform, T: Copy> ReqIdSlab<P, T> {
         let size16 = match u16::try_from(size) {
             Ok(s) if s > 0 => s,
             _ => {
-                return Err(ConfigError::RingSizeOutOfRange { requested: size, min: 1, max: MAX_REQ_IDS }.into())
+                return Err(ConfigError::RingSizeOutOfRange {
+                    requested: size,
+                    min: 1,
+                    max: MAX_REQ_IDS,
+                }
+                .into())
             }
         };
         let entries = plat.alloc_table(usize::from(size16), |i| SlabEntry {
@@ -95,7 +100,12 @@ impl<P: Platform, T: Copy> ReqIdSlab<P, T> {
             next_free: Self::initial_link(i, size16),
             busy: false,
         })?;
-        Ok(ReqIdSlab { entries, free_head: 0, size: size16, idle })
+        Ok(ReqIdSlab {
+            entries,
+            free_head: 0,
+            size: size16,
+            idle,
+        })
     }
 
     /// Free-list link of entry `i` in a fresh slab: `i + 1`, the last ends it.
@@ -143,7 +153,11 @@ impl<P: Platform, T: Copy> ReqIdSlab<P, T> {
     /// when the run is dropped.
     #[inline]
     pub fn run(&mut self) -> SlabRun<'_, T> {
-        SlabRun { head: self.free_head, entries: &mut self.entries, home: &mut self.free_head }
+        SlabRun {
+            head: self.free_head,
+            entries: &mut self.entries,
+            home: &mut self.free_head,
+        }
     }
 
     /// Check that `id` is in range and in flight, without freeing it.
@@ -164,12 +178,18 @@ impl<P: Platform, T: Copy> ReqIdSlab<P, T> {
 
     /// The value of an in-flight `id`.
     pub fn get(&self, id: u16) -> Option<&T> {
-        self.entries.get(usize::from(id)).filter(|e| e.busy).map(|e| &e.value)
+        self.entries
+            .get(usize::from(id))
+            .filter(|e| e.busy)
+            .map(|e| &e.value)
     }
 
     /// The value of an in-flight `id`, mutable.
     pub fn get_mut(&mut self, id: u16) -> Option<&mut T> {
-        self.entries.get_mut(usize::from(id)).filter(|e| e.busy).map(|e| &mut e.value)
+        self.entries
+            .get_mut(usize::from(id))
+            .filter(|e| e.busy)
+            .map(|e| &mut e.value)
     }
 
     /// Visit every id in flight with its value, in ascending order
@@ -197,7 +217,11 @@ impl<P: Platform, T: Copy> ReqIdSlab<P, T> {
         let size = self.size;
         let idle = self.idle;
         for (i, e) in self.entries.iter_mut().enumerate() {
-            *e = SlabEntry { value: idle, next_free: Self::initial_link(i, size), busy: false };
+            *e = SlabEntry {
+                value: idle,
+                next_free: Self::initial_link(i, size),
+                busy: false,
+            };
         }
         self.free_head = 0;
     }
@@ -250,8 +274,14 @@ fn slab_alloc<T: Copy>(entries: &mut [SlabEntry<T>], head: &mut u16, value: T) -
 /// Check `id` is in range and in flight, push it on the free list, hand
 /// back its value; nothing changes on refusal.
 #[inline(always)]
-fn slab_take<'e, T: Copy>(entries: &'e mut [SlabEntry<T>], head: &mut u16, id: u16) -> Result<&'e T, ReqIdError> {
-    let e = entries.get_mut(usize::from(id)).ok_or(ReqIdError::OutOfRange)?;
+fn slab_take<'e, T: Copy>(
+    entries: &'e mut [SlabEntry<T>],
+    head: &mut u16,
+    id: u16,
+) -> Result<&'e T, ReqIdError> {
+    let e = entries
+        .get_mut(usize::from(id))
+        .ok_or(ReqIdError::OutOfRange)?;
     if !e.busy {
         return Err(ReqIdError::NotInFlight);
     }
@@ -271,7 +301,10 @@ impl<P: Platform> ReqIdPool<P> {
     /// A pool of `size` ids (1..=[`MAX_REQ_IDS`]), all free. Ids come out in
     /// ascending order from a fresh pool.
     pub fn new(plat: &P, size: u32) -> Result<Self, Error> {
-        Ok(ReqIdPool { slab: ReqIdSlab::new(plat, size, ())?, in_flight: 0 })
+        Ok(ReqIdPool {
+            slab: ReqIdSlab::new(plat, size, ())?,
+            in_flight: 0,
+        })
     }
 
     /// Number of ids in the pool.
@@ -370,7 +403,11 @@ mod tests {
         fn alloc_dma(&self, _: usize, _: usize) -> Result<NoDma, Error> {
             Err(Error::NoMemory)
         }
-        fn alloc_table<T>(&self, len: usize, init: impl FnMut(usize) -> T) -> Result<Vec<T>, Error> {
+        fn alloc_table<T>(
+            &self,
+            len: usize,
+            init: impl FnMut(usize) -> T,
+        ) -> Result<Vec<T>, Error> {
             Ok((0..len).map(init).collect())
         }
         fn now_us(&self) -> u64 {
@@ -473,10 +510,16 @@ mod tests {
                 }
                 _ => {
                     let id = next() as u16;
-                    assert_eq!(p.is_in_flight(id), model.get(usize::from(id)).copied().unwrap_or(false));
+                    assert_eq!(
+                        p.is_in_flight(id),
+                        model.get(usize::from(id)).copied().unwrap_or(false)
+                    );
                 }
             }
-            assert_eq!(usize::from(p.in_flight()), model.iter().filter(|&&b| b).count());
+            assert_eq!(
+                usize::from(p.in_flight()),
+                model.iter().filter(|&&b| b).count()
+            );
         }
     }
 
@@ -569,10 +612,16 @@ mod tests {
                 }
                 _ => {
                     let id = (next() % 40) as u16;
-                    assert_eq!(s.get(id).copied(), model.get(usize::from(id)).copied().flatten());
+                    assert_eq!(
+                        s.get(id).copied(),
+                        model.get(usize::from(id)).copied().flatten()
+                    );
                 }
             }
-            assert_eq!(usize::from(s.in_flight()), model.iter().filter(|v| v.is_some()).count());
+            assert_eq!(
+                usize::from(s.in_flight()),
+                model.iter().filter(|v| v.is_some()).count()
+            );
         }
     }
 

@@ -157,7 +157,9 @@ impl Default for ResetTrigger {
 impl ResetTrigger {
     /// No reset pending.
     pub const fn new() -> Self {
-        ResetTrigger { reason: AtomicU8::new(NO_RESET) }
+        ResetTrigger {
+            reason: AtomicU8::new(NO_RESET),
+        }
     }
 
     /// Request a reset. Returns true if this call set the reason (nothing
@@ -234,7 +236,10 @@ impl ResetCounters {
 
     /// Resets executed with `reason`.
     pub fn count(&self, reason: ResetReason) -> u64 {
-        self.per_reason.get(usize::from(reason.code())).copied().unwrap_or(0)
+        self.per_reason
+            .get(usize::from(reason.code()))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// `total_resets`, `reset_fail`, then every reason that has a counter
@@ -293,7 +298,10 @@ mod tests {
         assert_eq!(c.count(ResetReason::KeepAliveTimeout), 2);
         let mut seen = Vec::new();
         c.for_each(&mut |n, v| seen.push((n, v)));
-        assert_eq!(seen[..3], [("total_resets", 3), ("reset_fail", 1), ("wd_expired", 2)]);
+        assert_eq!(
+            seen[..3],
+            [("total_resets", 3), ("reset_fail", 1), ("wd_expired", 2)]
+        );
         assert_eq!(seen.len(), 2 + 15);
     }
 }

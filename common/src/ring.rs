@@ -28,7 +28,12 @@ pub const OWNER_BITS_MASK: u8 = 0x7;
 /// user sees when the depth came from `ethtool -G`.
 fn check_depth(depth: u32, max: u32) -> Result<(), Error> {
     if depth == 0 || depth > max {
-        return Err(ConfigError::RingSizeOutOfRange { requested: depth, min: 1, max }.into());
+        return Err(ConfigError::RingSizeOutOfRange {
+            requested: depth,
+            min: 1,
+            max,
+        }
+        .into());
     }
     if !depth.is_power_of_two() {
         return Err(ConfigError::RingSizeNotPowerOfTwo { requested: depth }.into());
@@ -73,7 +78,12 @@ impl PhaseRing {
         check_depth(depth, MAX_PHASE_RING_DEPTH)?;
         // depth ≤ 32768 was checked, so the mask fits in u16.
         let mask = (depth - 1) as u16;
-        let mut ring = PhaseRing { counter, mask, phase_base: false, start_counter: counter };
+        let mut ring = PhaseRing {
+            counter,
+            mask,
+            phase_base: false,
+            start_counter: counter,
+        };
         ring.phase_base = phase ^ ring.pass_bit();
         Ok(ring)
     }
@@ -192,7 +202,11 @@ impl OwnerCount {
     /// tests of the u32 wrap).
     pub fn with_head(depth: u32, head: u32) -> Result<Self, Error> {
         check_depth(depth, MAX_OWNER_RING_DEPTH)?;
-        Ok(OwnerCount { head, mask: depth - 1, shift: depth.trailing_zeros() })
+        Ok(OwnerCount {
+            head,
+            mask: depth - 1,
+            shift: depth.trailing_zeros(),
+        })
     }
 
     /// Number of entries.
@@ -305,7 +319,14 @@ mod tests {
         for shift in 0..=15u32 {
             let depth = 1u32 << shift;
             let mask = (depth - 1) as u16;
-            for start in [0u16, 1, mask, mask.wrapping_add(1), (3 * depth + 1) as u16, 65535] {
+            for start in [
+                0u16,
+                1,
+                mask,
+                mask.wrapping_add(1),
+                (3 * depth + 1) as u16,
+                65535,
+            ] {
                 for start_phase in [true, false] {
                     let mut r = PhaseRing::with_start(depth, start, start_phase).unwrap();
                     let (mut counter, mut phase) = (start, start_phase);
@@ -315,7 +336,11 @@ mod tests {
                         if counter & mask == 0 {
                             phase = !phase;
                         }
-                        assert_eq!((r.counter(), r.phase()), (counter, phase), "depth {depth} start {start}");
+                        assert_eq!(
+                            (r.counter(), r.phase()),
+                            (counter, phase),
+                            "depth {depth} start {start}"
+                        );
                     }
                     r.reset();
                     assert_eq!((r.counter(), r.phase()), (start, start_phase));
@@ -355,7 +380,11 @@ mod tests {
                 r.advance(n);
                 total += u64::from(n);
                 let passes = total / u64::from(depth) - u64::from(start) / u64::from(depth);
-                assert_eq!(r.phase(), passes.is_multiple_of(2), "depth {depth} total {total}");
+                assert_eq!(
+                    r.phase(),
+                    passes.is_multiple_of(2),
+                    "depth {depth} total {total}"
+                );
                 assert_eq!(r.counter(), total as u16);
                 assert_eq!(u64::from(r.index()), total % u64::from(depth));
             }
@@ -391,7 +420,10 @@ mod tests {
                 consumed += 1;
             }
             assert!(consumed <= produced);
-            assert_eq!(u64::from(entries_in_use(dev.counter(), drv.counter())), produced - consumed);
+            assert_eq!(
+                u64::from(entries_in_use(dev.counter(), drv.counter())),
+                produced - consumed
+            );
         }
         assert!(produced > 100_000);
     }
@@ -443,7 +475,8 @@ mod tests {
                 let room = depth - in_use;
                 let n = (rng.next() % u64::from(room + 1)) as u32;
                 for _ in 0..n {
-                    ring[(dev_tail & (depth - 1)) as usize] = OwnerCount::owner_for(depth, dev_tail);
+                    ring[(dev_tail & (depth - 1)) as usize] =
+                        OwnerCount::owner_for(depth, dev_tail);
                     dev_tail = dev_tail.wrapping_add(1);
                 }
                 let mut got = 0;

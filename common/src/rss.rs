@@ -27,9 +27,9 @@ pub const RSS_INPUT_MAX_LEN: usize = 36;
 /// (also DPDK's default). Drivers may prefer a random key per boot (Linux
 /// `netdev_rss_key_fill`); this one is deterministic for tests.
 pub const DEFAULT_RSS_KEY: [u8; RSS_KEY_LEN] = [
-    0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0, 0xd0, 0xca, 0x2b,
-    0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac,
-    0x01, 0xfa,
+    0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0,
+    0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30, 0xf2, 0x0c,
+    0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
 ];
 
 /// Toeplitz hash of `input` under `key`. Key bits past the end of `key`
@@ -71,7 +71,10 @@ impl RssInput {
             }
             len = end;
         }
-        RssInput { buf, len: len as u8 }
+        RssInput {
+            buf,
+            len: len as u8,
+        }
     }
 
     /// IPv4 source and destination addresses (8 bytes; NDIS_HASH_IPV4).
@@ -114,14 +117,24 @@ pub fn fill_default_table(table: &mut [u16], num_queues: u16) {
 /// each naming an open queue (`< num_queues`). The error is
 /// [`ConfigError::RssTableSize`] if the size is wrong, else names the first
 /// offending entry.
-pub fn validate_table(table: &[u16], expected_len: usize, num_queues: u16) -> Result<(), ConfigError> {
+pub fn validate_table(
+    table: &[u16],
+    expected_len: usize,
+    num_queues: u16,
+) -> Result<(), ConfigError> {
     if table.len() != expected_len {
-        return Err(ConfigError::RssTableSize { given: saturate_u32(table.len()), expected: saturate_u32(expected_len) });
+        return Err(ConfigError::RssTableSize {
+            given: saturate_u32(table.len()),
+            expected: saturate_u32(expected_len),
+        });
     }
     match table.iter().position(|&q| q >= num_queues) {
         Some(i) => {
             let value = table.get(i).copied().map_or(0, u32::from);
-            Err(ConfigError::RssTable { index: saturate_u32(i), value })
+            Err(ConfigError::RssTable {
+                index: saturate_u32(i),
+                value,
+            })
         }
         None => Ok(()),
     }
@@ -132,7 +145,10 @@ pub fn validate_key(key: &[u8], expected_len: usize) -> Result<(), ConfigError> 
     if key.len() == expected_len {
         Ok(())
     } else {
-        Err(ConfigError::RssKeyLength { given: saturate_u32(key.len()), expected: saturate_u32(expected_len) })
+        Err(ConfigError::RssKeyLength {
+            given: saturate_u32(key.len()),
+            expected: saturate_u32(expected_len),
+        })
     }
 }
 
@@ -159,11 +175,46 @@ mod tests {
     /// (destination, dst port, source, src port, IPv4 only, IPv4 with TCP).
     type V4Case = ([u8; 4], u16, [u8; 4], u16, u32, u32);
     const V4: [V4Case; 5] = [
-        ([161, 142, 100, 80], 1766, [66, 9, 149, 187], 2794, 0x323e_8fc2, 0x51cc_c178),
-        ([65, 69, 140, 83], 4739, [199, 92, 111, 2], 14230, 0xd718_262a, 0xc626_b0ea),
-        ([12, 22, 207, 184], 38024, [24, 19, 198, 95], 12898, 0xd2d0_a5de, 0x5c2b_394a),
-        ([209, 142, 163, 6], 2217, [38, 27, 205, 30], 48228, 0x8298_9176, 0xafc7_327f),
-        ([202, 188, 127, 2], 1303, [153, 39, 163, 191], 44251, 0x5d18_09c5, 0x10e8_28a2),
+        (
+            [161, 142, 100, 80],
+            1766,
+            [66, 9, 149, 187],
+            2794,
+            0x323e_8fc2,
+            0x51cc_c178,
+        ),
+        (
+            [65, 69, 140, 83],
+            4739,
+            [199, 92, 111, 2],
+            14230,
+            0xd718_262a,
+            0xc626_b0ea,
+        ),
+        (
+            [12, 22, 207, 184],
+            38024,
+            [24, 19, 198, 95],
+            12898,
+            0xd2d0_a5de,
+            0x5c2b_394a,
+        ),
+        (
+            [209, 142, 163, 6],
+            2217,
+            [38, 27, 205, 30],
+            48228,
+            0x8298_9176,
+            0xafc7_327f,
+        ),
+        (
+            [202, 188, 127, 2],
+            1303,
+            [153, 39, 163, 191],
+            44251,
+            0x5d18_09c5,
+            0x10e8_28a2,
+        ),
     ];
 
     /// Parse a fully written-out IPv6 address given as eight groups.
@@ -178,8 +229,15 @@ mod tests {
     #[test]
     fn microsoft_ipv4_vectors() {
         for (dst, dport, src, sport, ip_only, with_tcp) in V4 {
-            assert_eq!(RssInput::ipv4(src, dst).hash(&DEFAULT_RSS_KEY), ip_only, "{src:?} -> {dst:?}");
-            assert_eq!(RssInput::ipv4_ports(src, dst, sport, dport).hash(&DEFAULT_RSS_KEY), with_tcp);
+            assert_eq!(
+                RssInput::ipv4(src, dst).hash(&DEFAULT_RSS_KEY),
+                ip_only,
+                "{src:?} -> {dst:?}"
+            );
+            assert_eq!(
+                RssInput::ipv4_ports(src, dst, sport, dport).hash(&DEFAULT_RSS_KEY),
+                with_tcp
+            );
         }
     }
 
@@ -214,15 +272,26 @@ mod tests {
         ];
         for (dst, dport, src, sport, ip_only, with_tcp) in cases {
             assert_eq!(RssInput::ipv6(src, dst).hash(&DEFAULT_RSS_KEY), ip_only);
-            assert_eq!(RssInput::ipv6_ports(src, dst, sport, dport).hash(&DEFAULT_RSS_KEY), with_tcp);
+            assert_eq!(
+                RssInput::ipv6_ports(src, dst, sport, dport).hash(&DEFAULT_RSS_KEY),
+                with_tcp
+            );
         }
     }
 
     #[test]
     fn input_layout_is_network_order() {
         let i = RssInput::ipv4_ports([1, 2, 3, 4], [5, 6, 7, 8], 0x1122, 0x3344);
-        assert_eq!(i.as_bytes(), &[1, 2, 3, 4, 5, 6, 7, 8, 0x11, 0x22, 0x33, 0x44]);
-        assert_eq!(RssInput::ipv6_ports([0; 16], [0; 16], 0, 0).as_bytes().len(), 36);
+        assert_eq!(
+            i.as_bytes(),
+            &[1, 2, 3, 4, 5, 6, 7, 8, 0x11, 0x22, 0x33, 0x44]
+        );
+        assert_eq!(
+            RssInput::ipv6_ports([0; 16], [0; 16], 0, 0)
+                .as_bytes()
+                .len(),
+            36
+        );
     }
 
     #[test]
@@ -230,8 +299,14 @@ mod tests {
         assert_eq!(toeplitz_hash(&[], &[0xff; 8]), 0);
         assert_eq!(toeplitz_hash(&DEFAULT_RSS_KEY, &[]), 0);
         // A 1-bit input picks exactly the key's leftmost 32 bits.
-        assert_eq!(toeplitz_hash(&[0xde, 0xad, 0xbe, 0xef, 0x80], &[0x80]), 0xdead_beef);
-        assert_eq!(toeplitz_hash(&[0xde, 0xad, 0xbe, 0xef, 0x80], &[0x40]), 0xbd5b_7ddf);
+        assert_eq!(
+            toeplitz_hash(&[0xde, 0xad, 0xbe, 0xef, 0x80], &[0x80]),
+            0xdead_beef
+        );
+        assert_eq!(
+            toeplitz_hash(&[0xde, 0xad, 0xbe, 0xef, 0x80], &[0x40]),
+            0xbd5b_7ddf
+        );
         let long = [0xa5u8; 64];
         let _ = toeplitz_hash(&long, &[0x5a; 200]);
     }
@@ -242,12 +317,27 @@ mod tests {
         fill_default_table(&mut t, 4);
         assert_eq!(t, [0, 1, 2, 3, 0, 1, 2, 3, 0, 1]);
         assert_eq!(validate_table(&t, 10, 4), Ok(()));
-        assert_eq!(validate_table(&t, 10, 3), Err(ConfigError::RssTable { index: 3, value: 3 }));
-        assert_eq!(validate_table(&t, 128, 4), Err(ConfigError::RssTableSize { given: 10, expected: 128 }));
+        assert_eq!(
+            validate_table(&t, 10, 3),
+            Err(ConfigError::RssTable { index: 3, value: 3 })
+        );
+        assert_eq!(
+            validate_table(&t, 128, 4),
+            Err(ConfigError::RssTableSize {
+                given: 10,
+                expected: 128
+            })
+        );
         fill_default_table(&mut t, 0);
         assert!(t.iter().all(|&q| q == 0));
         assert_eq!(validate_key(&DEFAULT_RSS_KEY, 40), Ok(()));
-        assert_eq!(validate_key(&[0; 52], 40), Err(ConfigError::RssKeyLength { given: 52, expected: 40 }));
+        assert_eq!(
+            validate_key(&[0; 52], 40),
+            Err(ConfigError::RssKeyLength {
+                given: 52,
+                expected: 40
+            })
+        );
     }
 
     #[test]

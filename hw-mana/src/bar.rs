@@ -10,8 +10,8 @@
 use cloudnic_common::{Error, Platform, RegisterBar};
 
 use crate::defs::regs::{
-    db_offset, offset, CqDoorbell, DimDoorbell, EqDoorbell, RegLayout, WqDoorbell, DB_PAGE_SIZE_MASK, MIN_DB_PAGE_SIZE,
-    PF_SRIOV_BASE_ALIGN, REG_DEVICE_GONE, SHM_OFFSET_ALIGN,
+    db_offset, offset, CqDoorbell, DimDoorbell, EqDoorbell, RegLayout, WqDoorbell,
+    DB_PAGE_SIZE_MASK, MIN_DB_PAGE_SIZE, PF_SRIOV_BASE_ALIGN, REG_DEVICE_GONE, SHM_OFFSET_ALIGN,
 };
 use crate::defs::smc::SMC_WINDOW_SIZE;
 
@@ -59,34 +59,51 @@ impl BarLayout {
                 if sriov & (PF_SRIOV_BASE_ALIGN - 1) != 0 || sriov >= bar_len {
                     return Err(Error::IncompatibleDevice);
                 }
-                let rel_reg = sriov.checked_add(u64::from(offset::PF_SRIOV_SHM_OFFSET)).ok_or(Error::IncompatibleDevice)?;
+                let rel_reg = sriov
+                    .checked_add(u64::from(offset::PF_SRIOV_SHM_OFFSET))
+                    .ok_or(Error::IncompatibleDevice)?;
                 let rel_reg = u32::try_from(rel_reg).map_err(|_| Error::IncompatibleDevice)?;
                 if u64::from(rel_reg) + 8 > bar_len {
                     return Err(Error::IncompatibleDevice);
                 }
-                sriov.checked_add(read64(bar, rel_reg)).ok_or(Error::IncompatibleDevice)?
+                sriov
+                    .checked_add(read64(bar, rel_reg))
+                    .ok_or(Error::IncompatibleDevice)?
             }
         };
         // The window must lie inside BAR0 with all 32 bytes, 4-byte aligned.
-        let smc_end = smc.checked_add(u64::from(SMC_WINDOW_SIZE)).ok_or(Error::IncompatibleDevice)?;
+        let smc_end = smc
+            .checked_add(u64::from(SMC_WINDOW_SIZE))
+            .ok_or(Error::IncompatibleDevice)?;
         if smc & (SHM_OFFSET_ALIGN - 1) != 0 || smc_end > bar_len {
             return Err(Error::IncompatibleDevice);
         }
         let smc_offset = u32::try_from(smc).map_err(|_| Error::IncompatibleDevice)?;
-        Ok(BarLayout { layout, db_page_offset, db_page_size, smc_offset, bar_len })
+        Ok(BarLayout {
+            layout,
+            db_page_offset,
+            db_page_size,
+            smc_offset,
+            bar_len,
+        })
     }
 
     /// The doorbell page `db_id`, if it lies entirely inside BAR0
     /// (`db_page_off + size × (id + 1) ≤ BAR size`, mana.md §1.3).
     pub fn doorbell_page(&self, db_id: u32) -> Result<DoorbellPage, Error> {
         let size = u64::from(self.db_page_size);
-        let start = u64::from(db_id).checked_mul(size).and_then(|o| o.checked_add(self.db_page_offset)).ok_or(Error::IncompatibleDevice)?;
+        let start = u64::from(db_id)
+            .checked_mul(size)
+            .and_then(|o| o.checked_add(self.db_page_offset))
+            .ok_or(Error::IncompatibleDevice)?;
         let end = start.checked_add(size).ok_or(Error::IncompatibleDevice)?;
         // The EQ doorbell at 0xFF8 must fit too; db_page_size ≥ 4096 guarantees it.
         if end > self.bar_len {
             return Err(Error::IncompatibleDevice);
         }
-        Ok(DoorbellPage { base: u32::try_from(start).map_err(|_| Error::IncompatibleDevice)? })
+        Ok(DoorbellPage {
+            base: u32::try_from(start).map_err(|_| Error::IncompatibleDevice)?,
+        })
     }
 }
 
@@ -110,23 +127,81 @@ impl DoorbellPage {
     }
 
     /// SQ producer offset in bytes.
-    pub fn ring_sq<P: Platform, R: RegisterBar>(&self, plat: &P, bar: &R, sq_id: u32, tail_bytes: u32) {
-        self.ring(plat, bar, db_offset::SQ, WqDoorbell::sq(sq_id, tail_bytes).0);
+    pub fn ring_sq<P: Platform, R: RegisterBar>(
+        &self,
+        plat: &P,
+        bar: &R,
+        sq_id: u32,
+        tail_bytes: u32,
+    ) {
+        self.ring(
+            plat,
+            bar,
+            db_offset::SQ,
+            WqDoorbell::sq(sq_id, tail_bytes).0,
+        );
     }
     /// RQ producer offset in bytes (`wqe_cnt` 0 like Linux, mana.md §12).
-    pub fn ring_rq<P: Platform, R: RegisterBar>(&self, plat: &P, bar: &R, rq_id: u32, tail_bytes: u32) {
-        self.ring(plat, bar, db_offset::RQ, WqDoorbell::rq(rq_id, 0, tail_bytes).0);
+    pub fn ring_rq<P: Platform, R: RegisterBar>(
+        &self,
+        plat: &P,
+        bar: &R,
+        rq_id: u32,
+        tail_bytes: u32,
+    ) {
+        self.ring(
+            plat,
+            bar,
+            db_offset::RQ,
+            WqDoorbell::rq(rq_id, 0, tail_bytes).0,
+        );
     }
     /// CQ consumer index with optional arm.
-    pub fn ring_cq<P: Platform, R: RegisterBar>(&self, plat: &P, bar: &R, cq_id: u32, index: u32, arm: bool) {
-        self.ring(plat, bar, db_offset::CQ, CqDoorbell::new(cq_id, index, arm).0);
+    pub fn ring_cq<P: Platform, R: RegisterBar>(
+        &self,
+        plat: &P,
+        bar: &R,
+        cq_id: u32,
+        index: u32,
+        arm: bool,
+    ) {
+        self.ring(
+            plat,
+            bar,
+            db_offset::CQ,
+            CqDoorbell::new(cq_id, index, arm).0,
+        );
     }
     /// EQ consumer index with optional arm.
-    pub fn ring_eq<P: Platform, R: RegisterBar>(&self, plat: &P, bar: &R, eq_id: u32, index: u32, arm: bool) {
-        self.ring(plat, bar, db_offset::EQ, EqDoorbell::new(eq_id, index, arm).0);
+    pub fn ring_eq<P: Platform, R: RegisterBar>(
+        &self,
+        plat: &P,
+        bar: &R,
+        eq_id: u32,
+        index: u32,
+        arm: bool,
+    ) {
+        self.ring(
+            plat,
+            bar,
+            db_offset::EQ,
+            EqDoorbell::new(eq_id, index, arm).0,
+        );
     }
     /// Interrupt moderation for a CQ (net-next, PF cap DIM).
-    pub fn ring_dim<P: Platform, R: RegisterBar>(&self, plat: &P, bar: &R, cq_id: u32, usec: u16, comps: u8) {
-        self.ring(plat, bar, db_offset::DIM, DimDoorbell::new(cq_id, Some(usec), Some(comps)).0);
+    pub fn ring_dim<P: Platform, R: RegisterBar>(
+        &self,
+        plat: &P,
+        bar: &R,
+        cq_id: u32,
+        usec: u16,
+        comps: u8,
+    ) {
+        self.ring(
+            plat,
+            bar,
+            db_offset::DIM,
+            DimDoorbell::new(cq_id, Some(usec), Some(comps)).0,
+        );
     }
 }

@@ -103,14 +103,26 @@ impl Default for ManaConfig {
 /// Most queue pairs a vPort can open: Linux's min over the vPort, device
 /// limits, MSI-X and the 64 cap (mana.md §6.5).
 pub fn max_queues(vport: &VportInfo, limits: &crate::gdma::MaxResources, num_msix: u16) -> u16 {
-    let m = vport.max_sq.min(vport.max_rq).min(limits.max_sq).min(limits.max_rq).min(limits.max_cq / 2).min(limits.max_eq);
-    let m = u16::try_from(m).unwrap_or(u16::MAX).min(MANA_MAX_NUM_QUEUES);
+    let m = vport
+        .max_sq
+        .min(vport.max_rq)
+        .min(limits.max_sq)
+        .min(limits.max_rq)
+        .min(limits.max_cq / 2)
+        .min(limits.max_eq);
+    let m = u16::try_from(m)
+        .unwrap_or(u16::MAX)
+        .min(MANA_MAX_NUM_QUEUES);
     m.min(num_msix.saturating_sub(1)).max(1)
 }
 
 fn check_ring(requested: u32, min: u32, max: u32) -> Result<(), ConfigError> {
     if requested < min || requested > max {
-        return Err(ConfigError::RingSizeOutOfRange { requested, min, max });
+        return Err(ConfigError::RingSizeOutOfRange {
+            requested,
+            min,
+            max,
+        });
     }
     if !requested.is_power_of_two() {
         return Err(ConfigError::RingSizeNotPowerOfTwo { requested });
@@ -121,7 +133,11 @@ fn check_ring(requested: u32, min: u32, max: u32) -> Result<(), ConfigError> {
 /// Validate a queue configuration against the device (errors, never panics).
 pub fn validate(cfg: &QueueConfig, max_q: u16, dev: &DevConfig) -> Result<(), Error> {
     if cfg.num_queues == 0 || cfg.num_queues > max_q {
-        return Err(ConfigError::QueueCountOutOfRange { requested: u32::from(cfg.num_queues), max: u32::from(max_q) }.into());
+        return Err(ConfigError::QueueCountOutOfRange {
+            requested: u32::from(cfg.num_queues),
+            max: u32::from(max_q),
+        }
+        .into());
     }
     check_ring(cfg.tx_ring_size, TX_RING_MIN, TX_RING_MAX)?;
     check_ring(cfg.rx_ring_size, RX_RING_MIN, RX_RING_MAX)?;
@@ -132,12 +148,22 @@ pub fn validate(cfg: &QueueConfig, max_q: u16, dev: &DevConfig) -> Result<(), Er
 pub fn validate_mtu(mtu: u32, dev: &DevConfig) -> Result<(), Error> {
     let max = dev.max_mtu();
     if mtu < MANA_MIN_MTU || mtu > max {
-        return Err(ConfigError::MtuOutOfRange { requested: mtu, min: MANA_MIN_MTU, max }.into());
+        return Err(ConfigError::MtuOutOfRange {
+            requested: mtu,
+            min: MANA_MIN_MTU,
+            max,
+        }
+        .into());
     }
     Ok(())
 }
 
 /// Linux's default queue layout for a port.
 pub fn default_queue_config(max_q: u16, dev: &DevConfig) -> QueueConfig {
-    QueueConfig { num_queues: MANA_DEF_NUM_QUEUES.min(max_q), tx_ring_size: TX_RING_DEFAULT, rx_ring_size: RX_RING_DEFAULT, mtu: DEFAULT_MTU.min(dev.max_mtu()) }
+    QueueConfig {
+        num_queues: MANA_DEF_NUM_QUEUES.min(max_q),
+        tx_ring_size: TX_RING_DEFAULT,
+        rx_ring_size: RX_RING_DEFAULT,
+        mtu: DEFAULT_MTU.min(dev.max_mtu()),
+    }
 }

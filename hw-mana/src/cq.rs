@@ -50,7 +50,13 @@ impl<P: Platform> OwnerRing<P> {
         }
         let owner = OwnerCount::new(entries)?;
         let mem = plat.alloc_dma(bytes as usize, MIN_QUEUE_SIZE as usize)?;
-        Ok(OwnerRing { mem, owner, entry_size, info_offset, id: u32::MAX })
+        Ok(OwnerRing {
+            mem,
+            owner,
+            entry_size,
+            info_offset,
+            id: u32::MAX,
+        })
     }
 
     fn slot(&self) -> usize {
@@ -61,7 +67,10 @@ impl<P: Platform> OwnerRing<P> {
     fn classify(&self) -> (OwnerState, u32) {
         let info = self.mem.read32(self.slot() + self.info_offset);
         // The owner field is bits 29–31 for both CQE and EQE.
-        (self.owner.classify((info >> CqeInfo::OWNER_SHIFT) as u8), info)
+        (
+            self.owner.classify((info >> CqeInfo::OWNER_SHIFT) as u8),
+            info,
+        )
     }
 
     /// Copy out the head entry if it is valid, and advance.
@@ -110,7 +119,10 @@ impl<P: Platform> CompletionQueue<P> {
     pub fn new(plat: &P, entries: u32) -> Result<Self, Error> {
         let ring = OwnerRing::new(plat, entries, CQE_SIZE, CQE_INFO_OFFSET)?;
         let head = ring.owner.head();
-        Ok(CompletionQueue { ring, head_at_doorbell: head })
+        Ok(CompletionQueue {
+            ring,
+            head_at_doorbell: head,
+        })
     }
     /// Ring memory.
     pub fn mem(&self) -> &P::Dma {
@@ -174,13 +186,30 @@ impl<P: Platform> CompletionQueue<P> {
         }
     }
     /// Ring the CQ doorbell (arm = interrupt on the next CQE, one shot).
-    pub fn ring_doorbell<R: RegisterBar>(&mut self, plat: &P, bar: &R, db: &DoorbellPage, arm: bool) {
-        db.ring_cq(plat, bar, self.ring.id, self.ring.owner.doorbell_value(), arm);
+    pub fn ring_doorbell<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar: &R,
+        db: &DoorbellPage,
+        arm: bool,
+    ) {
+        db.ring_cq(
+            plat,
+            bar,
+            self.ring.id,
+            self.ring.owner.doorbell_value(),
+            arm,
+        );
         self.head_at_doorbell = self.ring.owner.head();
     }
     /// After a poll without arming: ring (arm 0) if 4 or more wraps passed
     /// since the last doorbell, keeping the 8-wrap hardware rule (mana.md §4.6).
-    pub fn maybe_ring_unarmed<R: RegisterBar>(&mut self, plat: &P, bar: &R, db: &DoorbellPage) -> bool {
+    pub fn maybe_ring_unarmed<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar: &R,
+        db: &DoorbellPage,
+    ) -> bool {
         let since = self.ring.owner.head().wrapping_sub(self.head_at_doorbell);
         if since >= self.entries().saturating_mul(CQ_DOORBELL_WRAPS) {
             self.ring_doorbell(plat, bar, db, false);
@@ -204,7 +233,9 @@ pub struct EventQueue<P: Platform> {
 impl<P: Platform> EventQueue<P> {
     /// Allocate `entries` EQEs (entries × 16 a power of two ≥ 4 KiB).
     pub fn new(plat: &P, entries: u32) -> Result<Self, Error> {
-        Ok(EventQueue { ring: OwnerRing::new(plat, entries, EQE_SIZE, EQE_INFO_OFFSET)? })
+        Ok(EventQueue {
+            ring: OwnerRing::new(plat, entries, EQE_SIZE, EQE_INFO_OFFSET)?,
+        })
     }
     /// Ring memory.
     pub fn mem(&self) -> &P::Dma {
@@ -247,7 +278,13 @@ impl<P: Platform> EventQueue<P> {
     }
     /// Ring the EQ doorbell with the head (arm = interrupt on the next EQE).
     pub fn ring_doorbell<R: RegisterBar>(&self, plat: &P, bar: &R, db: &DoorbellPage, arm: bool) {
-        db.ring_eq(plat, bar, self.ring.id, self.ring.owner.doorbell_value(), arm);
+        db.ring_eq(
+            plat,
+            bar,
+            self.ring.id,
+            self.ring.owner.doorbell_value(),
+            arm,
+        );
     }
     /// Zero the ring and return to the initial head.
     pub fn reset(&mut self) {

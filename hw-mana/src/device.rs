@@ -33,7 +33,9 @@ use cloudnic_common::reset::{ResetCounters, ResetTrigger};
 use cloudnic_common::{cn_err, cn_info, cn_warn, stats, Error, Platform, RegisterBar, ResetReason};
 
 use crate::bar::BarLayout;
-use crate::config::{default_queue_config, max_queues, ManaConfig, RX_RING_MAX, RX_RING_MIN, TX_RING_MAX};
+use crate::config::{
+    default_queue_config, max_queues, ManaConfig, RX_RING_MAX, RX_RING_MIN, TX_RING_MAX,
+};
 use crate::defs::eth::MANA_HASH_KEY_SIZE;
 use crate::defs::eth_stats::{QueryPhyStatReq, GF_STAT_COUNT};
 use crate::defs::msg::GdmaRequest;
@@ -126,7 +128,12 @@ impl<P: Platform, R: RegisterBar> ManaDevice<P, R> {
             }
             return Err(e);
         }
-        cn_info!(&d.plat, "mana: probed: {} vPort(s), adapter MTU {}", nports, d.dev.adapter_mtu);
+        cn_info!(
+            &d.plat,
+            "mana: probed: {} vPort(s), adapter MTU {}",
+            nports,
+            d.dev.adapter_mtu
+        );
         Ok(d)
     }
 
@@ -155,7 +162,9 @@ impl<P: Platform, R: RegisterBar> ManaDevice<P, R> {
                     *slot = Some(Port::new(&self.plat, info, max_q, qcfg, table_len)?);
                 }
             }
-            let qh = self.plat.alloc_table(usize::from(max_q), |_| QueueHealth::default())?;
+            let qh = self
+                .plat
+                .alloc_table(usize::from(max_q), |_| QueueHealth::default())?;
             if let Some(m) = self.monitors.get_mut(i) {
                 *m = Some(HealthMonitor::new(self.cfg.health, qh, self.plat.now_us()));
             }
@@ -214,7 +223,11 @@ impl<P: Platform, R: RegisterBar> ManaDevice<P, R> {
         let ev = g.hwc.take_events();
         if let Some(data) = ev.reset_request {
             stats::inc(&mut self.service.reset_request_eqe);
-            cn_warn!(&self.plat, "mana: device requested a reset (EQE 135, data {:#x})", data);
+            cn_warn!(
+                &self.plat,
+                "mana: device requested a reset (EQE 135, data {:#x})",
+                data
+            );
             // Linux stops waiting on the HWC once a reset is requested.
             g.hwc.set_fail_fast(true);
             self.trigger.trigger(ResetReason::DeviceRequest);
@@ -226,7 +239,11 @@ impl<P: Platform, R: RegisterBar> ManaDevice<P, R> {
             self.trigger.trigger(ResetReason::DeviceRequest);
         }
         if let Some(up) = ev.link {
-            stats::inc(if up { &mut self.service.link_up_events } else { &mut self.service.link_down_events });
+            stats::inc(if up {
+                &mut self.service.link_up_events
+            } else {
+                &mut self.service.link_down_events
+            });
             for p in self.ports.iter_mut().flatten() {
                 p.link_up = up && p.is_open();
             }
@@ -251,7 +268,10 @@ impl<P: Platform, R: RegisterBar> ManaDevice<P, R> {
             }
         }
         let any_open = self.ports.iter().flatten().any(|p| p.is_open());
-        if any_open && (self.last_stats_us == 0 || now.saturating_sub(self.last_stats_us) >= self.cfg.stats_period_us) {
+        if any_open
+            && (self.last_stats_us == 0
+                || now.saturating_sub(self.last_stats_us) >= self.cfg.stats_period_us)
+        {
             self.last_stats_us = now.max(1);
             if let Err(e) = self.refresh_hw_stats() {
                 stats::inc(&mut self.service.stats_query_errors);
@@ -271,7 +291,10 @@ impl<P: Platform, R: RegisterBar> ManaDevice<P, R> {
         self.hw.gf[..GF_STAT_COUNT].copy_from_slice(&gf.counters);
         if self.phy_supported {
             let dev = g.registration().dev;
-            let req = QueryPhyStatReq { hdr: QueryPhyStatReq::header(dev), req_stats: u64::MAX };
+            let req = QueryPhyStatReq {
+                hdr: QueryPhyStatReq::header(dev),
+                req_stats: u64::MAX,
+            };
             match g.send(&self.plat, &self.bar, &req) {
                 Ok(r) => self.hw.phy = r.counters,
                 // Errors of QUERY_PHY_STAT are not logged (mana.md §3.4); stop asking.
@@ -285,7 +308,11 @@ impl<P: Platform, R: RegisterBar> ManaDevice<P, R> {
     /// The reset cycle (mana.md §7): close every port (tokens to
     /// `release`), destroy the HWC, settle, bring GDMA back, reopen the
     /// ports that were open with their saved configuration.
-    pub fn reset_function(&mut self, reason: ResetReason, release: &mut dyn FnMut(Released)) -> Result<(), Error> {
+    pub fn reset_function(
+        &mut self,
+        reason: ResetReason,
+        release: &mut dyn FnMut(Released),
+    ) -> Result<(), Error> {
         cn_warn!(&self.plat, "mana: reset, reason {:?}", reason);
         self.resets.record(reason);
         let service = reason == ResetReason::DeviceRequest;
@@ -295,7 +322,13 @@ impl<P: Platform, R: RegisterBar> ManaDevice<P, R> {
             }
         }
         for p in self.ports.iter_mut().flatten() {
-            p.close(&self.plat, &self.bar, self.gdma.as_mut(), &self.cfg, release);
+            p.close(
+                &self.plat,
+                &self.bar,
+                self.gdma.as_mut(),
+                &self.cfg,
+                release,
+            );
         }
         if let Some(mut g) = self.gdma.take() {
             self.hwc_saved.add(g.hwc.stats());
@@ -303,7 +336,10 @@ impl<P: Platform, R: RegisterBar> ManaDevice<P, R> {
                 cn_warn!(&self.plat, "mana: HWC teardown during reset: {:?}", e);
             }
         }
-        if matches!(reason, ResetReason::DeviceRequest | ResetReason::AdminTimeout) {
+        if matches!(
+            reason,
+            ResetReason::DeviceRequest | ResetReason::AdminTimeout
+        ) {
             self.plat.sleep_us(self.cfg.service_settle_us);
         }
         let result = self.reinit();
@@ -334,7 +370,12 @@ impl<P: Platform, R: RegisterBar> ManaDevice<P, R> {
         self.load_ports(false)?;
         self.phy_supported = true;
         for i in 0..self.ports.len() {
-            if self.ports.get(i).and_then(|p| p.as_ref()).is_some_and(|p| p.admin_up) {
+            if self
+                .ports
+                .get(i)
+                .and_then(|p| p.as_ref())
+                .is_some_and(|p| p.admin_up)
+            {
                 self.open_port(i as u16, None)?;
             }
         }
@@ -342,11 +383,25 @@ impl<P: Platform, R: RegisterBar> ManaDevice<P, R> {
     }
 
     /// Open port `i` with `qcfg` (or its saved configuration).
-    pub(crate) fn open_port(&mut self, i: u16, qcfg: Option<cloudnic_common::nic::QueueConfig>) -> Result<(), Error> {
+    pub(crate) fn open_port(
+        &mut self,
+        i: u16,
+        qcfg: Option<cloudnic_common::nic::QueueConfig>,
+    ) -> Result<(), Error> {
         let g = self.gdma.as_mut().ok_or(Error::NotRunning)?;
-        let p = self.ports.get_mut(usize::from(i)).and_then(|p| p.as_mut()).ok_or(Error::NotRunning)?;
+        let p = self
+            .ports
+            .get_mut(usize::from(i))
+            .and_then(|p| p.as_mut())
+            .ok_or(Error::NotRunning)?;
         let qcfg = qcfg.unwrap_or(p.qcfg);
-        let mut ctx = Ctx { plat: &self.plat, bar: &self.bar, gdma: g, cfg: &self.cfg, dev: &self.dev };
+        let mut ctx = Ctx {
+            plat: &self.plat,
+            bar: &self.bar,
+            gdma: g,
+            cfg: &self.cfg,
+            dev: &self.dev,
+        };
         p.open(&mut ctx, qcfg)?;
         p.admin_up = true;
         if let Some(Some(m)) = self.monitors.get_mut(usize::from(i)) {
@@ -359,7 +414,13 @@ impl<P: Platform, R: RegisterBar> ManaDevice<P, R> {
     pub(crate) fn close_port(&mut self, i: u16, release: &mut dyn FnMut(Released)) {
         if let Some(Some(p)) = self.ports.get_mut(usize::from(i)) {
             p.admin_up = false;
-            p.close(&self.plat, &self.bar, self.gdma.as_mut(), &self.cfg, release);
+            p.close(
+                &self.plat,
+                &self.bar,
+                self.gdma.as_mut(),
+                &self.cfg,
+                release,
+            );
         }
     }
 
@@ -372,7 +433,13 @@ impl<P: Platform, R: RegisterBar> ManaDevice<P, R> {
         let db = self.gdma.as_ref()?.registration().db;
         let port = self.ports.get_mut(i)?.as_mut()?;
         let monitor = self.monitors.get_mut(i)?.as_mut()?;
-        let mut view = crate::netdev::PortHealth { plat: &self.plat, bar: &self.bar, port, db, admin };
+        let mut view = crate::netdev::PortHealth {
+            plat: &self.plat,
+            bar: &self.bar,
+            port,
+            db,
+            admin,
+        };
         monitor.check(now, &mut view)
     }
 
@@ -397,7 +464,12 @@ fn pow2_floor(n: u32) -> u32 {
     }
 }
 
-fn device_info(info: &crate::vport::VportInfo, max_q: u16, dev: &DevConfig, table_len: u32) -> DeviceInfo {
+fn device_info(
+    info: &crate::vport::VportInfo,
+    max_q: u16,
+    dev: &DevConfig,
+    table_len: u32,
+) -> DeviceInfo {
     DeviceInfo {
         mac: info.mac,
         min_mtu: MANA_MIN_MTU,
@@ -420,6 +492,10 @@ fn device_info(info: &crate::vport::VportInfo, max_q: u16, dev: &DevConfig, tabl
             | OffloadCaps::RX_HASH,
         rss_table_size: table_len,
         rss_key_size: MANA_HASH_KEY_SIZE as u32,
-        link_speed_mbps: if dev.link_speed_mbps == 0 { 200_000 } else { dev.link_speed_mbps },
+        link_speed_mbps: if dev.link_speed_mbps == 0 {
+            200_000
+        } else {
+            dev.link_speed_mbps
+        },
     }
 }

@@ -10,14 +10,15 @@ use cloudnic_common::{cn_info, cn_warn, DmaRegion, Error, Platform, RegisterBar}
 use crate::bar::{BarLayout, DoorbellPage};
 use crate::cq::{EventQueue, QueueEntry};
 use crate::defs::gdma::{
-    CreateDmaRegionReq, CreateQueueReq, DeregisterDeviceReq, DestroyDmaRegionReq, DisableQueueReq, DmaRegionAddPagesReq,
-    DriverCapFlags1, GenerateTestEqeReq, ListDevicesReq, PfCapFlags1, QueryHwcTimeoutReq, QueryMaxResourcesReq,
-    QueryMaxResourcesResp, RegisterDeviceReq, VerifyVersionReq, GDMA_DEV_LIST_SIZE, GDMA_INVALID_DMA_REGION,
-    GDMA_OS_STR_LEN, GDMA_OS_TYPE_LINUX, GDMA_PAGE_SIZE, GDMA_PAGE_TYPE_4K, GDMA_PROTOCOL_V1,
+    CreateDmaRegionReq, CreateQueueReq, DeregisterDeviceReq, DestroyDmaRegionReq, DisableQueueReq,
+    DmaRegionAddPagesReq, DriverCapFlags1, GenerateTestEqeReq, ListDevicesReq, PfCapFlags1,
+    QueryHwcTimeoutReq, QueryMaxResourcesReq, QueryMaxResourcesResp, RegisterDeviceReq,
+    VerifyVersionReq, GDMA_DEV_LIST_SIZE, GDMA_INVALID_DMA_REGION, GDMA_OS_STR_LEN,
+    GDMA_OS_TYPE_LINUX, GDMA_PAGE_SIZE, GDMA_PAGE_TYPE_4K, GDMA_PROTOCOL_V1,
 };
 use crate::defs::msg::{
-    GdmaDevId, GdmaRequest, GdmaRespHdr, GDMA_DEVICE_MANA, GDMA_STATUS_CMD_UNSUPPORTED, GDMA_STATUS_MORE_ENTRIES,
-    GDMA_STATUS_SUCCESS,
+    GdmaDevId, GdmaRequest, GdmaRespHdr, GDMA_DEVICE_MANA, GDMA_STATUS_CMD_UNSUPPORTED,
+    GDMA_STATUS_MORE_ENTRIES, GDMA_STATUS_SUCCESS,
 };
 use crate::defs::queue::{eqe_type, GDMA_INVALID_ID, GDMA_QUEUE_EQ};
 use crate::hwc::{Hwc, HwcConfig};
@@ -57,7 +58,12 @@ pub struct DriverIdentity {
 
 impl Default for DriverIdentity {
     fn default() -> Self {
-        DriverIdentity { os_type: GDMA_OS_TYPE_LINUX, os_version: (0, 0, 0), os_name: "cloudnic", os_release: DRIVER_VERSION_STR }
+        DriverIdentity {
+            os_type: GDMA_OS_TYPE_LINUX,
+            os_version: (0, 0, 0),
+            os_name: "cloudnic",
+            os_release: DRIVER_VERSION_STR,
+        }
     }
 }
 
@@ -100,7 +106,10 @@ impl Default for GdmaConfig {
             caps: DRIVER_CAPS,
             identity: DriverIdentity::default(),
             test_eqe_timeout_us: 30_000_000,
-            smc_poll: (crate::defs::smc::SMC_POLL_MAX_TRIES, crate::defs::smc::SMC_POLL_INTERVAL_US),
+            smc_poll: (
+                crate::defs::smc::SMC_POLL_MAX_TRIES,
+                crate::defs::smc::SMC_POLL_INTERVAL_US,
+            ),
         }
     }
 }
@@ -149,12 +158,30 @@ pub struct Gdma<P: Platform> {
 impl<P: Platform> Gdma<P> {
     /// Bring the function up to a registered MANA device (mana.md §3.1 steps
     /// 1–8 and REGISTER_DEVICE).
-    pub fn bring_up<R: RegisterBar>(plat: &P, bar: &R, layout: BarLayout, cfg: &GdmaConfig) -> Result<Self, Error> {
+    pub fn bring_up<R: RegisterBar>(
+        plat: &P,
+        bar: &R,
+        layout: BarLayout,
+        cfg: &GdmaConfig,
+    ) -> Result<Self, Error> {
         let mut smc = Smc::new(layout.smc_offset);
         smc.set_poll(cfg.smc_poll.0, cfg.smc_poll.1);
         let hwc = Hwc::create(plat, bar, &layout, &smc, &cfg.hwc)?;
-        let placeholder = Registration { dev: GdmaDevId::NONE, pdid: GDMA_INVALID_ID, gpa_mkey: GDMA_INVALID_ID, db_id: GDMA_INVALID_ID, db: layout.doorbell_page(0)? };
-        let mut g = Gdma { hwc, layout, pf_caps: PfCapFlags1::empty(), limits: MaxResources::default(), reg: placeholder, test_eqe_timeout_us: cfg.test_eqe_timeout_us };
+        let placeholder = Registration {
+            dev: GdmaDevId::NONE,
+            pdid: GDMA_INVALID_ID,
+            gpa_mkey: GDMA_INVALID_ID,
+            db_id: GDMA_INVALID_ID,
+            db: layout.doorbell_page(0)?,
+        };
+        let mut g = Gdma {
+            hwc,
+            layout,
+            pf_caps: PfCapFlags1::empty(),
+            limits: MaxResources::default(),
+            reg: placeholder,
+            test_eqe_timeout_us: cfg.test_eqe_timeout_us,
+        };
         match g.bring_up_steps(plat, bar, cfg) {
             Ok(()) => Ok(g),
             Err(e) => {
@@ -165,7 +192,12 @@ impl<P: Platform> Gdma<P> {
         }
     }
 
-    fn bring_up_steps<R: RegisterBar>(&mut self, plat: &P, bar: &R, cfg: &GdmaConfig) -> Result<(), Error> {
+    fn bring_up_steps<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar: &R,
+        cfg: &GdmaConfig,
+    ) -> Result<(), Error> {
         self.test_hwc_eq(plat, bar)?;
         self.verify_version(plat, bar, cfg)?;
         if self.pf_caps.contains(PfCapFlags1::QUERY_HWC_TIMEOUT) {
@@ -174,21 +206,41 @@ impl<P: Platform> Gdma<P> {
         let dev = self.find_mana_device(plat, bar)?;
         self.limits = self.query_max_resources(plat, bar)?;
         self.reg = self.register_device(plat, bar, dev)?;
-        cn_info!(plat, "mana: GDMA up: pf caps {:#x}, limits {:?}, pdid {} db {}", self.pf_caps.bits(), self.limits, self.reg.pdid, self.reg.db_id);
+        cn_info!(
+            plat,
+            "mana: GDMA up: pf caps {:#x}, limits {:?}, pdid {} db {}",
+            self.pf_caps.bits(),
+            self.limits,
+            self.reg.pdid,
+            self.reg.db_id
+        );
         Ok(())
     }
 
     /// Send a fixed-size request and check its status.
-    pub fn send<Q: GdmaRequest, R: RegisterBar>(&mut self, plat: &P, bar: &R, req: &Q) -> Result<Q::Response, Error> {
+    pub fn send<Q: GdmaRequest, R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar: &R,
+        req: &Q,
+    ) -> Result<Q::Response, Error> {
         let mut resp = Q::Response::new_zeroed();
-        let hdr = self.hwc.request(plat, bar, |w| w.put(req.as_bytes()), resp.as_mut_bytes())?;
+        let hdr = self
+            .hwc
+            .request(plat, bar, |w| w.put(req.as_bytes()), resp.as_mut_bytes())?;
         status_result(hdr.status)?;
         Ok(resp)
     }
 
     /// Send a request built by `build` (variable length); returns the
     /// response header (status unchecked) and fills `resp`.
-    pub fn send_raw<R: RegisterBar>(&mut self, plat: &P, bar: &R, build: impl FnOnce(&mut crate::hwc::RequestWriter<'_>) -> Result<(), Error>, resp: &mut [u8]) -> Result<GdmaRespHdr, Error> {
+    pub fn send_raw<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar: &R,
+        build: impl FnOnce(&mut crate::hwc::RequestWriter<'_>) -> Result<(), Error>,
+        resp: &mut [u8],
+    ) -> Result<GdmaRespHdr, Error> {
         self.hwc.request(plat, bar, build, resp)
     }
 
@@ -211,7 +263,10 @@ impl<P: Platform> Gdma<P> {
 
     /// GENERATE_TEST_EQE on the HWC EQ, then wait for TEST_EVENT (mana.md §3.1 step 7).
     fn test_hwc_eq<R: RegisterBar>(&mut self, plat: &P, bar: &R) -> Result<(), Error> {
-        let req = GenerateTestEqeReq { hdr: GenerateTestEqeReq::header(GdmaDevId::HWC), queue_index: self.hwc.info().ids.eq_id };
+        let req = GenerateTestEqeReq {
+            hdr: GenerateTestEqeReq::header(GdmaDevId::HWC),
+            queue_index: self.hwc.info().ids.eq_id,
+        };
         self.send(plat, bar, &req)?;
         let deadline = plat.now_us().saturating_add(self.test_eqe_timeout_us);
         loop {
@@ -227,7 +282,12 @@ impl<P: Platform> Gdma<P> {
         }
     }
 
-    fn verify_version<R: RegisterBar>(&mut self, plat: &P, bar: &R, cfg: &GdmaConfig) -> Result<(), Error> {
+    fn verify_version<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar: &R,
+        cfg: &GdmaConfig,
+    ) -> Result<(), Error> {
         let mut req = VerifyVersionReq::new_zeroed();
         req.hdr = VerifyVersionReq::header(GdmaDevId::NONE);
         req.protocol_ver_min = GDMA_PROTOCOL_V1;
@@ -248,7 +308,11 @@ impl<P: Platform> Gdma<P> {
     /// QUERY_HWC_TIMEOUT: report our timeout, adopt the device's.
     pub fn query_hwc_timeout<R: RegisterBar>(&mut self, plat: &P, bar: &R) -> Result<(), Error> {
         let ms = u32::try_from(self.hwc.timeout_us() / 1000).unwrap_or(u32::MAX);
-        let req = QueryHwcTimeoutReq { hdr: QueryHwcTimeoutReq::header(GdmaDevId::NONE), timeout_ms: ms, reserved: 0 };
+        let req = QueryHwcTimeoutReq {
+            hdr: QueryHwcTimeoutReq::header(GdmaDevId::NONE),
+            timeout_ms: ms,
+            reserved: 0,
+        };
         let resp = self.send(plat, bar, &req)?;
         if resp.timeout_ms > 0 {
             self.hwc.set_timeout_us(u64::from(resp.timeout_ms) * 1000);
@@ -257,43 +321,103 @@ impl<P: Platform> Gdma<P> {
     }
 
     fn find_mana_device<R: RegisterBar>(&mut self, plat: &P, bar: &R) -> Result<GdmaDevId, Error> {
-        let resp = self.send(plat, bar, &ListDevicesReq { hdr: ListDevicesReq::header(GdmaDevId::NONE) })?;
+        let resp = self.send(
+            plat,
+            bar,
+            &ListDevicesReq {
+                hdr: ListDevicesReq::header(GdmaDevId::NONE),
+            },
+        )?;
         let n = (resp.num_of_devs as usize).min(GDMA_DEV_LIST_SIZE);
         // Zero entries are holes (cap bit 11); take the first MANA Ethernet device.
-        resp.devs.iter().take(n).copied().find(|d| d.dev_type == GDMA_DEVICE_MANA).ok_or(Error::IncompatibleDevice)
+        resp.devs
+            .iter()
+            .take(n)
+            .copied()
+            .find(|d| d.dev_type == GDMA_DEVICE_MANA)
+            .ok_or(Error::IncompatibleDevice)
     }
 
-    fn query_max_resources<R: RegisterBar>(&mut self, plat: &P, bar: &R) -> Result<MaxResources, Error> {
-        let r: QueryMaxResourcesResp = self.send(plat, bar, &QueryMaxResourcesReq { hdr: QueryMaxResourcesReq::header(GdmaDevId::NONE) })?;
+    fn query_max_resources<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar: &R,
+    ) -> Result<MaxResources, Error> {
+        let r: QueryMaxResourcesResp = self.send(
+            plat,
+            bar,
+            &QueryMaxResourcesReq {
+                hdr: QueryMaxResourcesReq::header(GdmaDevId::NONE),
+            },
+        )?;
         if r.max_sq == 0 || r.max_rq == 0 || r.max_cq == 0 || r.max_eq == 0 {
             return Err(Error::IncompatibleDevice);
         }
-        Ok(MaxResources { max_sq: r.max_sq, max_rq: r.max_rq, max_cq: r.max_cq, max_eq: r.max_eq, max_msix: r.max_msix })
+        Ok(MaxResources {
+            max_sq: r.max_sq,
+            max_rq: r.max_rq,
+            max_cq: r.max_cq,
+            max_eq: r.max_eq,
+            max_msix: r.max_msix,
+        })
     }
 
-    fn register_device<R: RegisterBar>(&mut self, plat: &P, bar: &R, dev: GdmaDevId) -> Result<Registration, Error> {
-        let r = self.send(plat, bar, &RegisterDeviceReq { hdr: RegisterDeviceReq::header(dev) })?;
+    fn register_device<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar: &R,
+        dev: GdmaDevId,
+    ) -> Result<Registration, Error> {
+        let r = self.send(
+            plat,
+            bar,
+            &RegisterDeviceReq {
+                hdr: RegisterDeviceReq::header(dev),
+            },
+        )?;
         // The doorbell page must lie inside BAR0 (mana.md §1.3).
         let db = self.layout.doorbell_page(r.db_id)?;
-        Ok(Registration { dev, pdid: r.pdid, gpa_mkey: r.gpa_mkey, db_id: r.db_id, db })
+        Ok(Registration {
+            dev,
+            pdid: r.pdid,
+            gpa_mkey: r.gpa_mkey,
+            db_id: r.db_id,
+            db,
+        })
     }
 
     /// DEREGISTER_DEVICE (teardown).
     pub fn deregister_device<R: RegisterBar>(&mut self, plat: &P, bar: &R) -> Result<(), Error> {
         let dev = self.reg.dev;
-        self.send(plat, bar, &DeregisterDeviceReq { hdr: DeregisterDeviceReq::header(dev) }).map(|_| ())
+        self.send(
+            plat,
+            bar,
+            &DeregisterDeviceReq {
+                hdr: DeregisterDeviceReq::header(dev),
+            },
+        )
+        .map(|_| ())
     }
 
     /// Describe `mem` (4 KiB aligned, power-of-two length) to the device;
     /// splits into CREATE_DMA_REGION + DMA_REGION_ADD_PAGES when the page
     /// list exceeds one message (mana.md §5). Returns the region handle.
-    pub fn create_dma_region<R: RegisterBar>(&mut self, plat: &P, bar: &R, mem: &P::Dma) -> Result<u64, Error> {
+    pub fn create_dma_region<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar: &R,
+        mem: &P::Dma,
+    ) -> Result<u64, Error> {
         let len = mem.len() as u64;
         let base = mem.bus_addr();
-        if len < u64::from(GDMA_PAGE_SIZE) || !len.is_power_of_two() || base & u64::from(GDMA_PAGE_SIZE - 1) != 0 {
+        if len < u64::from(GDMA_PAGE_SIZE)
+            || !len.is_power_of_two()
+            || base & u64::from(GDMA_PAGE_SIZE - 1) != 0
+        {
             return Err(Error::Unsupported);
         }
-        let pages = u32::try_from(len / u64::from(GDMA_PAGE_SIZE)).map_err(|_| Error::Unsupported)?;
+        let pages =
+            u32::try_from(len / u64::from(GDMA_PAGE_SIZE)).map_err(|_| Error::Unsupported)?;
         let max_req = self.hwc.max_request();
         let per_create = max_req.saturating_sub(CREATE_REGION_FIXED) / 8;
         let per_add = max_req.saturating_sub(ADD_PAGES_FIXED) / 8;
@@ -303,7 +427,10 @@ impl<P: Platform> Gdma<P> {
         let first = pages.min(per_create);
         let page = |i: u32| base.wrapping_add(u64::from(i) * u64::from(GDMA_PAGE_SIZE));
         let req = CreateDmaRegionReq {
-            hdr: CreateDmaRegionReq::header_sized(GdmaDevId::NONE, (CREATE_REGION_FIXED + 8 * first) as usize),
+            hdr: CreateDmaRegionReq::header_sized(
+                GdmaDevId::NONE,
+                (CREATE_REGION_FIXED + 8 * first) as usize,
+            ),
             length: len,
             offset_in_page: 0,
             gdma_page_type: GDMA_PAGE_TYPE_4K,
@@ -330,7 +457,10 @@ impl<P: Platform> Gdma<P> {
         while done < pages {
             let n = (pages - done).min(per_add);
             let add = DmaRegionAddPagesReq {
-                hdr: DmaRegionAddPagesReq::header_sized(GdmaDevId::NONE, (ADD_PAGES_FIXED + 8 * n) as usize),
+                hdr: DmaRegionAddPagesReq::header_sized(
+                    GdmaDevId::NONE,
+                    (ADD_PAGES_FIXED + 8 * n) as usize,
+                ),
                 dma_region_handle: handle,
                 page_addr_list_len: n,
                 reserved3: 0,
@@ -359,15 +489,38 @@ impl<P: Platform> Gdma<P> {
     }
 
     /// DESTROY_DMA_REGION for a region no queue consumed.
-    pub fn destroy_dma_region<R: RegisterBar>(&mut self, plat: &P, bar: &R, handle: u64) -> Result<(), Error> {
-        self.send(plat, bar, &DestroyDmaRegionReq { hdr: DestroyDmaRegionReq::header(GdmaDevId::NONE), dma_region_handle: handle }).map(|_| ())
+    pub fn destroy_dma_region<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar: &R,
+        handle: u64,
+    ) -> Result<(), Error> {
+        self.send(
+            plat,
+            bar,
+            &DestroyDmaRegionReq {
+                hdr: DestroyDmaRegionReq::header(GdmaDevId::NONE),
+                dma_region_handle: handle,
+            },
+        )
+        .map(|_| ())
     }
 
     /// Create a data EQ on the MANA device (DMA region + CREATE_QUEUE), then
     /// GENERATE_TEST_EQE and wait for TEST_EVENT on it (mana.md §3.8).
-    pub fn create_eq<R: RegisterBar>(&mut self, plat: &P, bar: &R, eq: &mut EventQueue<P>, msix: u32, log2_throttle: u32) -> Result<(), Error> {
+    pub fn create_eq<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar: &R,
+        eq: &mut EventQueue<P>,
+        msix: u32,
+        log2_throttle: u32,
+    ) -> Result<(), Error> {
         let region = self.create_dma_region(plat, bar, eq.mem())?;
-        let mut req = CreateQueueReq { hdr: CreateQueueReq::header(self.reg.dev), ..Default::default() };
+        let mut req = CreateQueueReq {
+            hdr: CreateQueueReq::header(self.reg.dev),
+            ..Default::default()
+        };
         req.queue_type = GDMA_QUEUE_EQ;
         req.pdid = self.reg.pdid;
         req.doorbell_id = self.reg.db_id;
@@ -387,7 +540,10 @@ impl<P: Platform> Gdma<P> {
             return Err(Error::Malformed);
         }
         eq.set_id(resp.queue_index);
-        let test = GenerateTestEqeReq { hdr: GenerateTestEqeReq::header(self.reg.dev), queue_index: resp.queue_index };
+        let test = GenerateTestEqeReq {
+            hdr: GenerateTestEqeReq::header(self.reg.dev),
+            queue_index: resp.queue_index,
+        };
         self.send(plat, bar, &test)?;
         let deadline = plat.now_us().saturating_add(self.test_eqe_timeout_us);
         loop {
@@ -407,8 +563,19 @@ impl<P: Platform> Gdma<P> {
     }
 
     /// DISABLE_QUEUE (EQ destroy).
-    pub fn disable_queue<R: RegisterBar>(&mut self, plat: &P, bar: &R, queue_type: u32, id: u32) -> Result<(), Error> {
-        let req = DisableQueueReq { hdr: DisableQueueReq::header(self.reg.dev), queue_type, queue_index: id, alloc_res_id_on_creation: 1 };
+    pub fn disable_queue<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar: &R,
+        queue_type: u32,
+        id: u32,
+    ) -> Result<(), Error> {
+        let req = DisableQueueReq {
+            hdr: DisableQueueReq::header(self.reg.dev),
+            queue_type,
+            queue_index: id,
+            alloc_res_id_on_creation: 1,
+        };
         self.send(plat, bar, &req).map(|_| ())
     }
 

@@ -27,7 +27,10 @@ use cloudnic_common::{cn_err, cn_info, stats, DmaRegion, Error, Platform, Regist
 
 use crate::bar::BarLayout;
 use crate::cq::{CompletionQueue, EventQueue, QueueEntry};
-use crate::defs::hwc::{init_data, HwcInitEqIdDb, HwcTypeData, HWC_DEFAULT_TIMEOUT_MS, HWC_INIT_DONE_TIMEOUT_MS, HWC_QUEUE_SIZE};
+use crate::defs::hwc::{
+    init_data, HwcInitEqIdDb, HwcTypeData, HWC_DEFAULT_TIMEOUT_MS, HWC_INIT_DONE_TIMEOUT_MS,
+    HWC_QUEUE_SIZE,
+};
 use crate::defs::msg::{GdmaRespHdr, MSG_TYPE_CLASS_SHIFT, REQ_ACTIVITY_ID_OFFSET};
 use crate::defs::queue::{eqe_type, CQE_SIZE, EQE_SIZE, GDMA_QUEUE_ID_MASK};
 use crate::defs::smc::{SmcEstablishHwc, SmcReportHwcTimeout};
@@ -110,7 +113,10 @@ impl RequestWriter<'_> {
     /// Append bytes; `NoSpace` past the device's MAX_REQUEST.
     pub fn put(&mut self, bytes: &[u8]) -> Result<(), Error> {
         let end = self.len.checked_add(bytes.len()).ok_or(Error::NoSpace)?;
-        self.buf.get_mut(self.len..end).ok_or(Error::NoSpace)?.copy_from_slice(bytes);
+        self.buf
+            .get_mut(self.len..end)
+            .ok_or(Error::NoSpace)?
+            .copy_from_slice(bytes);
         self.len = end;
         Ok(())
     }
@@ -149,7 +155,13 @@ impl<P: Platform> Hwc<P> {
     /// Allocate the HWC queues, establish the channel over the SMC, collect
     /// the init EQEs and post the receive buffers (mana.md §3.1 steps 3–7,
     /// without the test EQE, which is a GDMA request).
-    pub fn create<R: RegisterBar>(plat: &P, bar: &R, layout: &BarLayout, smc: &Smc, cfg: &HwcConfig) -> Result<Self, Error> {
+    pub fn create<R: RegisterBar>(
+        plat: &P,
+        bar: &R,
+        layout: &BarLayout,
+        smc: &Smc,
+        cfg: &HwcConfig,
+    ) -> Result<Self, Error> {
         let slots = cfg.max_inflight.clamp(1, HWC_MAX_INFLIGHT);
         let eq = EventQueue::new(plat, HWC_QUEUE_SIZE / EQE_SIZE)?;
         let cq = CompletionQueue::new(plat, HWC_QUEUE_SIZE / CQE_SIZE)?;
@@ -163,12 +175,30 @@ impl<P: Platform> Hwc<P> {
         let expected = plat.alloc_table(usize::from(slots), |_| None)?;
         let rq_wqe_buf = plat.alloc_table((HWC_QUEUE_SIZE / 32) as usize, |_| 0u16)?;
 
-        let addrs = [eq.mem().bus_addr(), cq.mem().bus_addr(), rq.mem().bus_addr(), sq.mem().bus_addr()];
+        let addrs = [
+            eq.mem().bus_addr(),
+            cq.mem().bus_addr(),
+            rq.mem().bus_addr(),
+            sq.mem().bus_addr(),
+        ];
         if !addrs.iter().all(|a| SmcEstablishHwc::address_ok(*a)) {
             return Err(Error::NoMemory);
         }
-        let msg = SmcEstablishHwc::new(eq.mem().bus_addr(), cq.mem().bus_addr(), rq.mem().bus_addr(), sq.mem().bus_addr(), cfg.msix_index);
-        let engine = CmdQueue::new(plat, CmdQueueConfig { depth: 1, timeout_us: cfg.timeout_us, poll_base_us: 100 })?;
+        let msg = SmcEstablishHwc::new(
+            eq.mem().bus_addr(),
+            cq.mem().bus_addr(),
+            rq.mem().bus_addr(),
+            sq.mem().bus_addr(),
+            cfg.msix_index,
+        );
+        let engine = CmdQueue::new(
+            plat,
+            CmdQueueConfig {
+                depth: 1,
+                timeout_us: cfg.timeout_us,
+                poll_base_us: 100,
+            },
+        )?;
         smc.establish_hwc(plat, bar, &msg)?;
         let rings = HwcRings {
             eq,
@@ -187,7 +217,17 @@ impl<P: Platform> Hwc<P> {
             stats: HwcStats::default(),
             violation: false,
         };
-        let mut hwc = Hwc { rings, engine, req_staging, info: HwcInitInfo::default(), smc: *smc, depth: 1, max_request: 0, next_activity: (plat.now_us() as u32) << 16 | 1, fail_fast: false };
+        let mut hwc = Hwc {
+            rings,
+            engine,
+            req_staging,
+            info: HwcInitInfo::default(),
+            smc: *smc,
+            depth: 1,
+            max_request: 0,
+            next_activity: (plat.now_us() as u32) << 16 | 1,
+            fail_fast: false,
+        };
         match hwc.finish_init(plat, bar, layout, cfg, slots) {
             Ok(()) => Ok(hwc),
             Err(e) => {
@@ -200,7 +240,14 @@ impl<P: Platform> Hwc<P> {
     }
 
     /// Steps after ESTABLISH_HWC: init EQEs, ids, receive buffers, arming.
-    fn finish_init<R: RegisterBar>(&mut self, plat: &P, bar: &R, layout: &BarLayout, cfg: &HwcConfig, slots: u16) -> Result<(), Error> {
+    fn finish_init<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar: &R,
+        layout: &BarLayout,
+        cfg: &HwcConfig,
+        slots: u16,
+    ) -> Result<(), Error> {
         let rings = &mut self.rings;
         let info = Self::collect_init(plat, rings, cfg.init_timeout_us)?;
         rings.db = layout.doorbell_page(info.db_id)?;
@@ -212,26 +259,58 @@ impl<P: Platform> Hwc<P> {
         rings.max_resp = info.max_response.min(HWC_SLOT_SIZE);
 
         // Usable depth: device limit ∩ our slots, a power of two for the engine.
-        let depth_limit = u16::try_from(info.queue_depth.max(1)).unwrap_or(u16::MAX).min(slots);
+        let depth_limit = u16::try_from(info.queue_depth.max(1))
+            .unwrap_or(u16::MAX)
+            .min(slots);
         let depth = 1u16 << (15 - depth_limit.leading_zeros().min(15));
         for buf in 0..depth {
             rings.post_rq_buffer(buf)?;
         }
-        rings.db.ring_rq(plat, bar, info.ids.rq_id, rings.rq.doorbell_tail_bytes());
+        rings
+            .db
+            .ring_rq(plat, bar, info.ids.rq_id, rings.rq.doorbell_tail_bytes());
         rings.cq.ring_doorbell(plat, bar, &rings.db, true);
         rings.eq.ring_doorbell(plat, bar, &rings.db, true);
 
-        self.engine = CmdQueue::new(plat, CmdQueueConfig { depth, timeout_us: cfg.timeout_us, poll_base_us: 100 })?;
+        self.engine = CmdQueue::new(
+            plat,
+            CmdQueueConfig {
+                depth,
+                timeout_us: cfg.timeout_us,
+                poll_base_us: 100,
+            },
+        )?;
         self.depth = depth;
         self.max_request = info.max_request.min(HWC_SLOT_SIZE);
         self.info = info;
-        cn_info!(plat, "mana: HWC up: eq {} cq {} rq {} sq {} db {} depth {} (device {}), max req {} resp {}", info.ids.eq_id, info.ids.cq_id, info.ids.rq_id, info.ids.sq_id, info.db_id, depth, info.queue_depth, info.max_request, info.max_response);
+        cn_info!(
+            plat,
+            "mana: HWC up: eq {} cq {} rq {} sq {} db {} depth {} (device {}), max req {} resp {}",
+            info.ids.eq_id,
+            info.ids.cq_id,
+            info.ids.rq_id,
+            info.ids.sq_id,
+            info.db_id,
+            depth,
+            info.queue_depth,
+            info.max_request,
+            info.max_response
+        );
         Ok(())
     }
 
     /// Poll the HWC EQ for INIT_EQ_ID_DB, INIT_DATA… and INIT_DONE.
-    fn collect_init(plat: &P, rings: &mut HwcRings<P>, timeout_us: u64) -> Result<HwcInitInfo, Error> {
-        let mut info = HwcInitInfo { queue_depth: 1, max_request: HWC_SLOT_SIZE, max_response: HWC_SLOT_SIZE, ..Default::default() };
+    fn collect_init(
+        plat: &P,
+        rings: &mut HwcRings<P>,
+        timeout_us: u64,
+    ) -> Result<HwcInitInfo, Error> {
+        let mut info = HwcInitInfo {
+            queue_depth: 1,
+            max_request: HWC_SLOT_SIZE,
+            max_response: HWC_SLOT_SIZE,
+            ..Default::default()
+        };
         let (mut got_eq, mut got_cq, mut got_rq, mut got_sq) = (false, false, false, false);
         let deadline = plat.now_us().saturating_add(timeout_us);
         let mut delay = 100u32;
@@ -267,8 +346,14 @@ impl<P: Platform> Hwc<P> {
                                 init_data::MAX_NUM_CQS => info.max_num_cqs = v,
                                 init_data::PDID => info.pdid = v,
                                 init_data::GPA_MKEY => info.ids.gpa_mkey = v,
-                                init_data::PF_DEST_RQ_ID => info.ids.pf_dest = Some((v, info.ids.pf_dest.map_or(0, |p| p.1))),
-                                init_data::PF_DEST_CQ_ID => info.ids.pf_dest = Some((info.ids.pf_dest.map_or(0, |p| p.0), v)),
+                                init_data::PF_DEST_RQ_ID => {
+                                    info.ids.pf_dest =
+                                        Some((v, info.ids.pf_dest.map_or(0, |p| p.1)))
+                                }
+                                init_data::PF_DEST_CQ_ID => {
+                                    info.ids.pf_dest =
+                                        Some((info.ids.pf_dest.map_or(0, |p| p.0), v))
+                                }
                                 _ => stats::inc(&mut rings.stats.hwc_unknown_eqes),
                             }
                         }
@@ -283,9 +368,19 @@ impl<P: Platform> Hwc<P> {
                 }
             }
         }
-        let ids_ok = [info.ids.cq_id, info.ids.rq_id, info.ids.sq_id].iter().all(|id| *id <= GDMA_QUEUE_ID_MASK);
-        if !(got_eq && got_cq && got_rq && got_sq && ids_ok) || info.max_num_cqs == 0 || info.max_request < MIN_MAX_REQUEST || info.max_response < 64 {
-            cn_err!(plat, "mana: HWC init data incomplete or invalid: {:?}", info);
+        let ids_ok = [info.ids.cq_id, info.ids.rq_id, info.ids.sq_id]
+            .iter()
+            .all(|id| *id <= GDMA_QUEUE_ID_MASK);
+        if !(got_eq && got_cq && got_rq && got_sq && ids_ok)
+            || info.max_num_cqs == 0
+            || info.max_request < MIN_MAX_REQUEST
+            || info.max_response < 64
+        {
+            cn_err!(
+                plat,
+                "mana: HWC init data incomplete or invalid: {:?}",
+                info
+            );
             return Err(Error::IncompatibleDevice);
         }
         Ok(info)
@@ -349,7 +444,11 @@ impl<P: Platform> Hwc<P> {
     /// Management interrupt (or poll): drain the EQ and CQ, store any
     /// responses for their waiters, apply a new timeout from EQE 133.
     pub fn process_interrupt<R: RegisterBar>(&mut self, plat: &P, bar: &R) {
-        let mut chan = HwcChan { plat, bar, rings: &mut self.rings };
+        let mut chan = HwcChan {
+            plat,
+            bar,
+            rings: &mut self.rings,
+        };
         self.engine.process_completions(&mut chan);
         if let Some(ms) = self.rings.events.hwc_timeout_ms.take() {
             if ms > 0 {
@@ -361,7 +460,12 @@ impl<P: Platform> Hwc<P> {
     /// Build a request with `build` and submit it; returns the slot id to
     /// [`Hwc::wait`] on. `msg_size` is set to the bytes written; MANA
     /// commands get the next activity id, GDMA-level ones 0 (like Linux).
-    pub fn submit<R: RegisterBar>(&mut self, plat: &P, bar: &R, build: impl FnOnce(&mut RequestWriter<'_>) -> Result<(), Error>) -> Result<u16, Error> {
+    pub fn submit<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar: &R,
+        build: impl FnOnce(&mut RequestWriter<'_>) -> Result<(), Error>,
+    ) -> Result<u16, Error> {
         if self.fail_fast {
             return Err(Error::NotRunning);
         }
@@ -377,7 +481,8 @@ impl<P: Platform> Hwc<P> {
             return Err(Error::Unsupported);
         }
         let img = self.req_staging.get_mut(..len).ok_or(Error::NoSpace)?;
-        img[REQ_MSG_SIZE_OFFSET..REQ_MSG_SIZE_OFFSET + 4].copy_from_slice(&(len as u32).to_le_bytes());
+        img[REQ_MSG_SIZE_OFFSET..REQ_MSG_SIZE_OFFSET + 4]
+            .copy_from_slice(&(len as u32).to_le_bytes());
         let code = u32::from_le_bytes([img[4], img[5], img[6], img[7]]);
         let activity = if code >> MSG_TYPE_CLASS_SHIFT != 0 {
             self.next_activity = self.next_activity.wrapping_add(1).max(1);
@@ -385,16 +490,31 @@ impl<P: Platform> Hwc<P> {
         } else {
             0
         };
-        img[REQ_ACTIVITY_ID_OFFSET..REQ_ACTIVITY_ID_OFFSET + 4].copy_from_slice(&activity.to_le_bytes());
-        let mut chan = HwcChan { plat, bar, rings: &mut self.rings };
+        img[REQ_ACTIVITY_ID_OFFSET..REQ_ACTIVITY_ID_OFFSET + 4]
+            .copy_from_slice(&activity.to_le_bytes());
+        let mut chan = HwcChan {
+            plat,
+            bar,
+            rings: &mut self.rings,
+        };
         self.engine.submit(&mut chan, &self.req_staging[..len])
     }
 
     /// Wait for slot `id`'s response and copy it into `resp` (zero-filled
     /// past what the device wrote). Returns the response header; its status
     /// is for the caller to judge.
-    pub fn wait<R: RegisterBar>(&mut self, plat: &P, bar: &R, id: u16, resp: &mut [u8]) -> Result<GdmaRespHdr, Error> {
-        let mut chan = HwcChan { plat, bar, rings: &mut self.rings };
+    pub fn wait<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar: &R,
+        id: u16,
+        resp: &mut [u8],
+    ) -> Result<GdmaRespHdr, Error> {
+        let mut chan = HwcChan {
+            plat,
+            bar,
+            rings: &mut self.rings,
+        };
         let done = match self.engine.wait(plat, &mut chan, id) {
             Ok(d) => d,
             Err(Error::Timeout) => {
@@ -405,8 +525,14 @@ impl<P: Platform> Hwc<P> {
         };
         let len = done.len as usize;
         let base = usize::from(id) * HWC_SLOT_SIZE as usize;
-        let src = self.rings.staging.get(base..base + len).ok_or(Error::Malformed)?;
-        let hdr = GdmaRespHdr::read_from_prefix(src).map_err(|_| Error::Malformed)?.0;
+        let src = self
+            .rings
+            .staging
+            .get(base..base + len)
+            .ok_or(Error::Malformed)?;
+        let hdr = GdmaRespHdr::read_from_prefix(src)
+            .map_err(|_| Error::Malformed)?
+            .0;
         // Linux refuses responses larger than the caller's buffer (-EPROTO).
         if len > resp.len() {
             stats::inc(&mut self.rings.stats.hwc_bad_responses);
@@ -419,17 +545,35 @@ impl<P: Platform> Hwc<P> {
     }
 
     /// Submit and wait.
-    pub fn request<R: RegisterBar>(&mut self, plat: &P, bar: &R, build: impl FnOnce(&mut RequestWriter<'_>) -> Result<(), Error>, resp: &mut [u8]) -> Result<GdmaRespHdr, Error> {
+    pub fn request<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar: &R,
+        build: impl FnOnce(&mut RequestWriter<'_>) -> Result<(), Error>,
+        resp: &mut [u8],
+    ) -> Result<GdmaRespHdr, Error> {
         let id = self.submit(plat, bar, build)?;
         self.wait(plat, bar, id, resp)
     }
 
     fn on_timeout<R: RegisterBar>(&mut self, plat: &P, bar: &R) {
         stats::inc(&mut self.rings.stats.hwc_timeouts);
-        cn_err!(plat, "mana: HWC request timed out after {} us; channel dead until reset", self.engine.timeout_us());
+        cn_err!(
+            plat,
+            "mana: HWC request timed out after {} us; channel dead until reset",
+            self.engine.timeout_us()
+        );
         let r = &self.rings;
         let elapsed_ms = u32::try_from(self.engine.timeout_us() / 1000).unwrap_or(u32::MAX);
-        let report = SmcReportHwcTimeout::new(r.rq.tail_bu(), r.sq.tail_bu(), r.cq.head(), r.eq.head(), elapsed_ms, true, false);
+        let report = SmcReportHwcTimeout::new(
+            r.rq.tail_bu(),
+            r.sq.tail_bu(),
+            r.cq.head(),
+            r.eq.head(),
+            elapsed_ms,
+            true,
+            false,
+        );
         self.smc.report_hwc_timeout(plat, bar, &report);
     }
 

@@ -131,12 +131,22 @@ impl<P: Platform> HwcRings<P> {
     /// Post the receive WQE for buffer `buf` at the RQ head (no doorbell).
     pub fn post_rq_buffer(&mut self, buf: u16) -> Result<(), Error> {
         let sge = Sge {
-            address: self.resp_buf.bus_addr().wrapping_add(u64::from(buf) * u64::from(HWC_SLOT_SIZE)),
+            address: self
+                .resp_buf
+                .bus_addr()
+                .wrapping_add(u64::from(buf) * u64::from(HWC_SLOT_SIZE)),
             mem_key: self.ids.gpa_mkey,
             size: HWC_SLOT_SIZE,
         };
         let pos = (self.rq.head_bu() & (self.rq.size() >> WQE_BU_SHIFT).wrapping_sub(1)) as usize;
-        self.rq.post(&WqeRequest { oob: &[0u8; 8], sgl: &[sge], client_data_unit: 0, oob_in_sgl: false }).map_err(|_| Error::NoSpace)?;
+        self.rq
+            .post(&WqeRequest {
+                oob: &[0u8; 8],
+                sgl: &[sge],
+                client_data_unit: 0,
+                oob_in_sgl: false,
+            })
+            .map_err(|_| Error::NoSpace)?;
         if let Some(slot) = self.rq_wqe_buf.get_mut(pos) {
             *slot = buf;
         }
@@ -216,7 +226,10 @@ impl<P: Platform> HwcRings<P> {
     }
 
     fn stage(&mut self, buf: u16, len: u32) -> Option<(u16, HwcDone)> {
-        if usize::from(buf) >= self.resp_buf.len() / HWC_SLOT_SIZE as usize || len < RESP_HDR_SIZE || len > self.max_resp.min(HWC_SLOT_SIZE) {
+        if usize::from(buf) >= self.resp_buf.len() / HWC_SLOT_SIZE as usize
+            || len < RESP_HDR_SIZE
+            || len > self.max_resp.min(HWC_SLOT_SIZE)
+        {
             return None;
         }
         let base = buf as usize * HWC_SLOT_SIZE as usize;
@@ -228,7 +241,9 @@ impl<P: Platform> HwcRings<P> {
         if hdr.resp.msg_type != exp.msg_type || hdr.resp.msg_version < 1 {
             return None;
         }
-        if exp.msg_type >> MSG_TYPE_CLASS_SHIFT != 0 && (hdr.activity_id != exp.activity_id || hdr.dev_id != exp.dev_id) {
+        if exp.msg_type >> MSG_TYPE_CLASS_SHIFT != 0
+            && (hdr.activity_id != exp.activity_id || hdr.dev_id != exp.dev_id)
+        {
             return None;
         }
         let dst_base = usize::from(id) * HWC_SLOT_SIZE as usize;
@@ -264,17 +279,34 @@ impl<P: Platform, R: RegisterBar> CmdChannel for HwcChan<'_, P, R> {
         if slot + cmd.len() > r.req_buf.len() {
             return Err(Error::NoSpace);
         }
-        let hdr = crate::defs::msg::GdmaReqHdr::read_from_prefix(cmd).map_err(|_| Error::Unsupported)?.0;
+        let hdr = crate::defs::msg::GdmaReqHdr::read_from_prefix(cmd)
+            .map_err(|_| Error::Unsupported)?
+            .0;
         r.req_buf.write_bytes(slot, cmd);
-        r.req_buf.write_bytes(slot + REQ_HWC_MSG_ID_OFFSET, id.as_bytes());
+        r.req_buf
+            .write_bytes(slot + REQ_HWC_MSG_ID_OFFSET, id.as_bytes());
         let oob = match r.ids.pf_dest {
             Some((rq, cq)) => HwcTxOob::pf(r.ids.cq_id, r.ids.sq_id, rq, cq),
             None => HwcTxOob::vf(r.ids.cq_id, r.ids.sq_id),
         };
-        let sge = Sge { address: r.req_buf.bus_addr().wrapping_add(slot as u64), mem_key: r.ids.gpa_mkey, size: len };
-        r.sq.post(&WqeRequest { oob: oob.as_bytes(), sgl: &[sge], client_data_unit: 0, oob_in_sgl: false }).map_err(|_| Error::NoSpace)?;
+        let sge = Sge {
+            address: r.req_buf.bus_addr().wrapping_add(slot as u64),
+            mem_key: r.ids.gpa_mkey,
+            size: len,
+        };
+        r.sq.post(&WqeRequest {
+            oob: oob.as_bytes(),
+            sgl: &[sge],
+            client_data_unit: 0,
+            oob_in_sgl: false,
+        })
+        .map_err(|_| Error::NoSpace)?;
         if let Some(e) = r.expected.get_mut(usize::from(id)) {
-            *e = Some(Expected { msg_type: hdr.req.msg_type, activity_id: hdr.activity_id, dev_id: hdr.dev_id });
+            *e = Some(Expected {
+                msg_type: hdr.req.msg_type,
+                activity_id: hdr.activity_id,
+                dev_id: hdr.dev_id,
+            });
         }
         stats::inc(&mut r.stats.hwc_requests);
         r.db.ring_sq(self.plat, self.bar, r.ids.sq_id, r.sq.doorbell_tail_bytes());
@@ -312,7 +344,9 @@ impl<P: Platform, R: RegisterBar> CmdChannel for HwcChan<'_, P, R> {
                         r.violation = true;
                         continue;
                     }
-                    let Ok((oob, _)) = HwcRxOob::read_from_prefix(&cqe.data) else { continue };
+                    let Ok((oob, _)) = HwcRxOob::read_from_prefix(&cqe.data) else {
+                        continue;
+                    };
                     if let Some(done) = r.take_response(&oob) {
                         found = Some(done);
                         break;

@@ -9,8 +9,8 @@
 
 use cloudnic_common::health::{AdminState, CqCompletions, HealthView};
 use cloudnic_common::nic::{
-    DeviceInfo, ModerationConfig, NetDevice, QueueConfig, Released, RssConfig, RxBuffer, RxPacket, StatName, StatScope,
-    Token, TxError, TxPacket,
+    DeviceInfo, ModerationConfig, NetDevice, QueueConfig, Released, RssConfig, RxBuffer, RxPacket,
+    StatName, StatScope, Token, TxError, TxPacket,
 };
 use cloudnic_common::rss::{validate_key, validate_table};
 use cloudnic_common::{stats, ConfigError, Error, Platform, RegisterBar, ResetReason};
@@ -58,7 +58,12 @@ impl<P: Platform, R: RegisterBar> HealthView for PortHealth<'_, P, R> {
         self.port.qp(q).is_some_and(|qp| qp.interrupt_seen)
     }
     fn cq_has_completions(&self, q: u16) -> CqCompletions {
-        self.port.qp(q).map_or(CqCompletions::default(), |qp| CqCompletions { tx: qp.tx.cq.has_entry(), rx: qp.rx.cq.has_entry() })
+        self.port
+            .qp(q)
+            .map_or(CqCompletions::default(), |qp| CqCompletions {
+                tx: qp.tx.cq.has_entry(),
+                rx: qp.rx.cq.has_entry(),
+            })
     }
     fn rx_ring_empty(&self, q: u16) -> bool {
         self.port.qp(q).is_some_and(|qp| qp.rx.posted() == 0)
@@ -67,7 +72,9 @@ impl<P: Platform, R: RegisterBar> HealthView for PortHealth<'_, P, R> {
         self.port.qp(q)?.tx.oldest_pending_us()
     }
     fn tx_mark_timed_out(&mut self, q: u16, now_us: u64, timeout_us: u64) -> u64 {
-        self.port.qp_mut(q).map_or(0, |qp| qp.tx.mark_timed_out(now_us, timeout_us))
+        self.port
+            .qp_mut(q)
+            .map_or(0, |qp| qp.tx.mark_timed_out(now_us, timeout_us))
     }
     fn tx_timed_out_in_cq(&mut self, q: u16) -> u64 {
         self.port.qp(q).map_or(0, |qp| qp.tx.timed_out_in_cq())
@@ -129,7 +136,12 @@ impl<P: Platform, R: RegisterBar> ManaDevice<P, R> {
         let Some(db) = self.db() else { return };
         let now = self.plat.now_us();
         let (plat, bar) = (&self.plat, &self.bar);
-        if let Some(qp) = self.ports.get_mut(usize::from(port)).and_then(|p| p.as_mut()).and_then(|p| p.qp_mut(q)) {
+        if let Some(qp) = self
+            .ports
+            .get_mut(usize::from(port))
+            .and_then(|p| p.as_mut())
+            .and_then(|p| p.qp_mut(q))
+        {
             qp.tx.kick(plat, bar, &db);
             qp.tx.set_clock(now);
         }
@@ -138,7 +150,14 @@ impl<P: Platform, R: RegisterBar> ManaDevice<P, R> {
         let Some(db) = self.db() else { return 0 };
         let now = self.plat.now_us();
         let (plat, bar, trigger) = (&self.plat, &self.bar, &self.trigger);
-        let Some(qp) = self.ports.get_mut(usize::from(port)).and_then(|p| p.as_mut()).and_then(|p| p.qp_mut(q)) else { return 0 };
+        let Some(qp) = self
+            .ports
+            .get_mut(usize::from(port))
+            .and_then(|p| p.as_mut())
+            .and_then(|p| p.qp_mut(q))
+        else {
+            return 0;
+        };
         qp.last_poll_us = now;
         qp.tx.set_clock(now);
         qp.tx.poll(plat, bar, &db, budget, trigger, done)
@@ -146,20 +165,47 @@ impl<P: Platform, R: RegisterBar> ManaDevice<P, R> {
     fn nd_rx_refill(&mut self, port: u16, q: u16, bufs: &[RxBuffer]) -> u32 {
         let Some(db) = self.db() else { return 0 };
         let (plat, bar) = (&self.plat, &self.bar);
-        let Some(qp) = self.ports.get_mut(usize::from(port)).and_then(|p| p.as_mut()).and_then(|p| p.qp_mut(q)) else { return 0 };
+        let Some(qp) = self
+            .ports
+            .get_mut(usize::from(port))
+            .and_then(|p| p.as_mut())
+            .and_then(|p| p.qp_mut(q))
+        else {
+            return 0;
+        };
         qp.rx.refill(plat, bar, &db, bufs)
     }
-    fn nd_rx_poll(&mut self, port: u16, q: u16, budget: u32, deliver: &mut dyn FnMut(&RxPacket<'_>)) -> u32 {
+    fn nd_rx_poll(
+        &mut self,
+        port: u16,
+        q: u16,
+        budget: u32,
+        deliver: &mut dyn FnMut(&RxPacket<'_>),
+    ) -> u32 {
         let Some(db) = self.db() else { return 0 };
         let now = self.plat.now_us();
         let (plat, bar, trigger) = (&self.plat, &self.bar, &self.trigger);
-        let Some(qp) = self.ports.get_mut(usize::from(port)).and_then(|p| p.as_mut()).and_then(|p| p.qp_mut(q)) else { return 0 };
+        let Some(qp) = self
+            .ports
+            .get_mut(usize::from(port))
+            .and_then(|p| p.as_mut())
+            .and_then(|p| p.qp_mut(q))
+        else {
+            return 0;
+        };
         qp.last_poll_us = now;
         qp.rx.poll(plat, bar, &db, budget, trigger, deliver)
     }
     fn nd_note_interrupt(&mut self, port: u16, q: u16) {
         let (plat, trigger) = (&self.plat, &self.trigger);
-        let Some(qp) = self.ports.get_mut(usize::from(port)).and_then(|p| p.as_mut()).and_then(|p| p.qp_mut(q)) else { return };
+        let Some(qp) = self
+            .ports
+            .get_mut(usize::from(port))
+            .and_then(|p| p.as_mut())
+            .and_then(|p| p.qp_mut(q))
+        else {
+            return;
+        };
         qp.interrupt_seen = true;
         qp.poll_scheduled = true;
         stats::inc(&mut qp.eq_stats.interrupts);
@@ -168,7 +214,14 @@ impl<P: Platform, R: RegisterBar> ManaDevice<P, R> {
     fn nd_unmask(&mut self, port: u16, q: u16) {
         let Some(db) = self.db() else { return };
         let (plat, bar, trigger) = (&self.plat, &self.bar, &self.trigger);
-        let Some(qp) = self.ports.get_mut(usize::from(port)).and_then(|p| p.as_mut()).and_then(|p| p.qp_mut(q)) else { return };
+        let Some(qp) = self
+            .ports
+            .get_mut(usize::from(port))
+            .and_then(|p| p.as_mut())
+            .and_then(|p| p.qp_mut(q))
+        else {
+            return;
+        };
         qp.poll_scheduled = false;
         qp.drain_eq(plat, trigger);
         // With a reset pending the CQ head may sit on an entry the driver
@@ -184,7 +237,12 @@ impl<P: Platform, R: RegisterBar> ManaDevice<P, R> {
         self.pm(port).ok_or(Error::NotRunning)?.qcfg.mtu = mtu;
         Ok(())
     }
-    fn nd_reconfigure(&mut self, port: u16, cfg: QueueConfig, release: &mut dyn FnMut(Released)) -> Result<(), Error> {
+    fn nd_reconfigure(
+        &mut self,
+        port: u16,
+        cfg: QueueConfig,
+        release: &mut dyn FnMut(Released),
+    ) -> Result<(), Error> {
         let p = self.p(port).ok_or(Error::NotRunning)?;
         crate::config::validate(&cfg, p.max_queues, &self.dev)?;
         if !p.is_open() {
@@ -206,7 +264,11 @@ impl<P: Platform, R: RegisterBar> ManaDevice<P, R> {
     }
     fn nd_set_rss(&mut self, port: u16, rss: &RssConfig<'_>) -> Result<(), Error> {
         let p = self.p(port).ok_or(Error::NotRunning)?;
-        let nq = if p.is_open() { p.num_open() } else { p.qcfg.num_queues };
+        let nq = if p.is_open() {
+            p.num_open()
+        } else {
+            p.qcfg.num_queues
+        };
         if let Some(k) = rss.key {
             validate_key(k, MANA_HASH_KEY_SIZE)?;
         }
@@ -216,14 +278,25 @@ impl<P: Platform, R: RegisterBar> ManaDevice<P, R> {
         let open = self.p(port).is_some_and(|p| p.is_open());
         if open {
             let g = self.gdma.as_mut().ok_or(Error::NotRunning)?;
-            let p = self.ports.get_mut(usize::from(port)).and_then(|p| p.as_mut()).ok_or(Error::NotRunning)?;
+            let p = self
+                .ports
+                .get_mut(usize::from(port))
+                .and_then(|p| p.as_mut())
+                .ok_or(Error::NotRunning)?;
             let mut key = p.rss_key;
             if let Some(k) = rss.key {
                 key.copy_from_slice(k);
             }
-            let mut ctx = Ctx { plat: &self.plat, bar: &self.bar, gdma: g, cfg: &self.cfg, dev: &self.dev };
+            let mut ctx = Ctx {
+                plat: &self.plat,
+                bar: &self.bar,
+                gdma: g,
+                cfg: &self.cfg,
+                dev: &self.dev,
+            };
             // Commit only what the device accepted.
-            p.coalescing_timeout_ns = p.steer_with(&mut ctx, None, rss.key.map(|_| &key), rss.table)?;
+            p.coalescing_timeout_ns =
+                p.steer_with(&mut ctx, None, rss.key.map(|_| &key), rss.table)?;
         }
         let p = self.pm(port).ok_or(Error::NotRunning)?;
         if let Some(k) = rss.key {
@@ -246,22 +319,45 @@ impl<P: Platform, R: RegisterBar> ManaDevice<P, R> {
         let max = u32::from(DimDoorbell::MAX_USEC);
         for us in [m.tx_usecs, m.rx_usecs] {
             if us > max {
-                return Err(ConfigError::ModerationOutOfRange { requested_us: us, max_us: max }.into());
+                return Err(ConfigError::ModerationOutOfRange {
+                    requested_us: us,
+                    max_us: max,
+                }
+                .into());
             }
         }
-        let dim = self.gdma.as_ref().is_some_and(|g| g.pf_caps().contains(PfCapFlags1::DIM));
+        let dim = self
+            .gdma
+            .as_ref()
+            .is_some_and(|g| g.pf_caps().contains(PfCapFlags1::DIM));
         if !dim && (m.tx_usecs != 0 || m.rx_usecs != 0) || m.adaptive_rx {
             return Err(Error::Unsupported);
         }
         let db = self.db();
         let (plat, bar) = (&self.plat, &self.bar);
-        let p = self.ports.get_mut(usize::from(port)).and_then(|p| p.as_mut()).ok_or(Error::NotRunning)?;
+        let p = self
+            .ports
+            .get_mut(usize::from(port))
+            .and_then(|p| p.as_mut())
+            .ok_or(Error::NotRunning)?;
         p.moderation = m;
         if let (true, Some(db)) = (dim, db) {
             for q in 0..p.num_open() {
                 if let Some(qp) = p.qp(q) {
-                    db.ring_dim(plat, bar, qp.tx.cq.id(), m.tx_usecs as u16, DimDoorbell::MAX_COMPS);
-                    db.ring_dim(plat, bar, qp.rx.cq.id(), m.rx_usecs as u16, DimDoorbell::MAX_COMPS);
+                    db.ring_dim(
+                        plat,
+                        bar,
+                        qp.tx.cq.id(),
+                        m.tx_usecs as u16,
+                        DimDoorbell::MAX_COMPS,
+                    );
+                    db.ring_dim(
+                        plat,
+                        bar,
+                        qp.rx.cq.id(),
+                        m.rx_usecs as u16,
+                        DimDoorbell::MAX_COMPS,
+                    );
                 }
             }
         }
@@ -269,23 +365,54 @@ impl<P: Platform, R: RegisterBar> ManaDevice<P, R> {
     }
     fn nd_stats(&self, port: u16, f: &mut dyn FnMut(StatName, u64)) {
         let Some(p) = self.p(port) else { return };
-        let g = |name: &'static str, v: u64, f: &mut dyn FnMut(StatName, u64)| f(StatName { scope: StatScope::Global, name }, v);
+        let g = |name: &'static str, v: u64, f: &mut dyn FnMut(StatName, u64)| {
+            f(
+                StatName {
+                    scope: StatScope::Global,
+                    name,
+                },
+                v,
+            )
+        };
         let nq = p.stat_queues();
         let (mut tx, mut rx) = (crate::tx::TxStats::default(), crate::rx::RxStats::default());
         for q in 0..nq {
             tx.add(&p.tx_stats(q));
             rx.add(&p.rx_stats(q));
         }
-        let driver = [tx.stop_queue, tx.wake_queue, tx.cq_err, tx.cqe_unknown_type, p.tx_linear_pkt_cnt, rx.cqe_unknown_type];
+        let driver = [
+            tx.stop_queue,
+            tx.wake_queue,
+            tx.cq_err,
+            tx.cqe_unknown_type,
+            p.tx_linear_pkt_cnt,
+            rx.cqe_unknown_type,
+        ];
         for (name, v) in DRIVER_STAT_NAMES.iter().zip(driver) {
             g(name, v, f);
         }
         self.hw.for_each(&mut |n, v| g(n, v, f));
         for q in 0..nq {
-            p.rx_stats(q).for_each(&mut |name, v| f(StatName { scope: StatScope::RxShort(q), name }, v));
+            p.rx_stats(q).for_each(&mut |name, v| {
+                f(
+                    StatName {
+                        scope: StatScope::RxShort(q),
+                        name,
+                    },
+                    v,
+                )
+            });
         }
         for q in 0..nq {
-            p.tx_stats(q).for_each(&mut |name, v| f(StatName { scope: StatScope::TxShort(q), name }, v));
+            p.tx_stats(q).for_each(&mut |name, v| {
+                f(
+                    StatName {
+                        scope: StatScope::TxShort(q),
+                        name,
+                    },
+                    v,
+                )
+            });
         }
         // cloudnic diagnostics.
         self.service.for_each(&mut |n, v| g(n, v, f));
@@ -316,7 +443,15 @@ macro_rules! impl_netdev {
                 self.nd_dev().nd_info(self.nd_port())
             }
             fn queue_config(&self) -> QueueConfig {
-                self.nd_dev().p(self.nd_port()).map_or(QueueConfig { num_queues: 0, tx_ring_size: 0, rx_ring_size: 0, mtu: 0 }, |p| p.qcfg)
+                self.nd_dev().p(self.nd_port()).map_or(
+                    QueueConfig {
+                        num_queues: 0,
+                        tx_ring_size: 0,
+                        rx_ring_size: 0,
+                        mtu: 0,
+                    },
+                    |p| p.qcfg,
+                )
             }
             fn is_open(&self) -> bool {
                 self.nd_dev().p(self.nd_port()).is_some_and(|p| p.is_open())
@@ -339,7 +474,10 @@ macro_rules! impl_netdev {
                 self.nd_dev_mut().nd_tx_kick(port, q)
             }
             fn tx_space(&self, q: u16) -> u32 {
-                self.nd_dev().p(self.nd_port()).and_then(|p| p.qp(q)).map_or(0, |qp| qp.tx.space())
+                self.nd_dev()
+                    .p(self.nd_port())
+                    .and_then(|p| p.qp(q))
+                    .map_or(0, |qp| qp.tx.space())
             }
             fn tx_poll(&mut self, q: u16, budget: u32, done: &mut dyn FnMut(Token)) -> u32 {
                 let port = self.nd_port();
@@ -350,9 +488,17 @@ macro_rules! impl_netdev {
                 self.nd_dev_mut().nd_rx_refill(port, q, bufs)
             }
             fn rx_space(&self, q: u16) -> u32 {
-                self.nd_dev().p(self.nd_port()).and_then(|p| p.qp(q)).map_or(0, |qp| qp.rx.space())
+                self.nd_dev()
+                    .p(self.nd_port())
+                    .and_then(|p| p.qp(q))
+                    .map_or(0, |qp| qp.rx.space())
             }
-            fn rx_poll(&mut self, q: u16, budget: u32, deliver: &mut dyn FnMut(&RxPacket<'_>)) -> u32 {
+            fn rx_poll(
+                &mut self,
+                q: u16,
+                budget: u32,
+                deliver: &mut dyn FnMut(&RxPacket<'_>),
+            ) -> u32 {
                 let port = self.nd_port();
                 self.nd_dev_mut().nd_rx_poll(port, q, budget, deliver)
             }
@@ -374,7 +520,11 @@ macro_rules! impl_netdev {
                 let port = self.nd_port();
                 self.nd_dev_mut().nd_set_mtu(port, mtu)
             }
-            fn reconfigure(&mut self, cfg: QueueConfig, release: &mut dyn FnMut(Released)) -> Result<(), Error> {
+            fn reconfigure(
+                &mut self,
+                cfg: QueueConfig,
+                release: &mut dyn FnMut(Released),
+            ) -> Result<(), Error> {
                 let port = self.nd_port();
                 self.nd_dev_mut().nd_reconfigure(port, cfg, release)
             }
@@ -390,7 +540,9 @@ macro_rules! impl_netdev {
                 self.nd_dev_mut().nd_set_moderation(port, m)
             }
             fn moderation(&self) -> ModerationConfig {
-                self.nd_dev().p(self.nd_port()).map_or(ModerationConfig::default(), |p| p.moderation)
+                self.nd_dev()
+                    .p(self.nd_port())
+                    .map_or(ModerationConfig::default(), |p| p.moderation)
             }
             fn health_check(&mut self) -> Option<ResetReason> {
                 self.nd_dev_mut().health_tick()
@@ -401,7 +553,11 @@ macro_rules! impl_netdev {
             fn request_reset(&mut self, reason: ResetReason) {
                 self.nd_dev_mut().trigger.trigger(reason);
             }
-            fn reset(&mut self, reason: ResetReason, release: &mut dyn FnMut(Released)) -> Result<(), Error> {
+            fn reset(
+                &mut self,
+                reason: ResetReason,
+                release: &mut dyn FnMut(Released),
+            ) -> Result<(), Error> {
                 self.nd_dev_mut().reset_function(reason, release)
             }
             fn for_each_stat(&self, f: &mut dyn FnMut(StatName, u64)) {

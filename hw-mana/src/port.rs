@@ -77,7 +77,13 @@ pub struct Ctx<'a, P: Platform, R: RegisterBar> {
 
 impl<P: Platform> Port<P> {
     /// A closed port with default RSS (common default key, round-robin table of `table_len`).
-    pub fn new(plat: &P, info: VportInfo, max_queues: u16, qcfg: QueueConfig, table_len: usize) -> Result<Self, Error> {
+    pub fn new(
+        plat: &P,
+        info: VportInfo,
+        max_queues: u16,
+        qcfg: QueueConfig,
+        table_len: usize,
+    ) -> Result<Self, Error> {
         let mut rss_table = plat.alloc_table(table_len.clamp(1, MAX_RSS_TABLE), |_| 0u16)?;
         fill_default_table(&mut rss_table, qcfg.num_queues);
         let saved_tx = plat.alloc_table(usize::from(max_queues), |_| TxStats::default())?;
@@ -123,7 +129,11 @@ impl<P: Platform> Port<P> {
     }
 
     /// Create queues and start traffic with `qcfg`.
-    pub fn open<R: RegisterBar>(&mut self, ctx: &mut Ctx<'_, P, R>, qcfg: QueueConfig) -> Result<(), Error> {
+    pub fn open<R: RegisterBar>(
+        &mut self,
+        ctx: &mut Ctx<'_, P, R>,
+        qcfg: QueueConfig,
+    ) -> Result<(), Error> {
         if self.is_open() {
             return Err(ConfigError::WrongState.into());
         }
@@ -143,10 +153,18 @@ impl<P: Platform> Port<P> {
         Ok(())
     }
 
-    fn open_queues<R: RegisterBar>(&mut self, ctx: &mut Ctx<'_, P, R>, qcfg: QueueConfig) -> Result<(), Error> {
+    fn open_queues<R: RegisterBar>(
+        &mut self,
+        ctx: &mut Ctx<'_, P, R>,
+        qcfg: QueueConfig,
+    ) -> Result<(), Error> {
         let (plat, bar) = (ctx.plat, ctx.bar);
         let (offset, short) = ctx.gdma.config_vport_tx(plat, bar, self.info.handle)?;
-        let tx_params = TxParams { vport_offset: offset, short_form_allowed: short, gpa_mkey: ctx.gdma.registration().gpa_mkey };
+        let tx_params = TxParams {
+            vport_offset: offset,
+            short_form_allowed: short,
+            gpa_mkey: ctx.gdma.registration().gpa_mkey,
+        };
         self.tx_params = Some(tx_params);
         self.qps = Some(plat.alloc_table(usize::from(qcfg.num_queues), |_| None)?);
         let vectors = u32::from(ctx.cfg.num_msix.saturating_sub(1)).max(1);
@@ -169,27 +187,54 @@ impl<P: Platform> Port<P> {
         }
         self.steer(ctx, Some(true), true, true)?;
         if self.pf_hw_port.is_some() {
-            self.pf_filter = Some(ctx.gdma.register_filter(plat, bar, self.info.handle, self.info.mac)?);
+            self.pf_filter =
+                Some(
+                    ctx.gdma
+                        .register_filter(plat, bar, self.info.handle, self.info.mac)?,
+                );
         }
         Ok(())
     }
 
     /// CONFIG_VPORT_RX with the port's key and/or table (RSS on with >1
     /// queue, default object RQ 0, mana.md §6.4).
-    pub fn steer<R: RegisterBar>(&mut self, ctx: &mut Ctx<'_, P, R>, rx_enable: Option<bool>, key: bool, table: bool) -> Result<(), Error> {
-        self.coalescing_timeout_ns = self.steer_with(ctx, rx_enable, key.then_some(&self.rss_key), table.then_some(&self.rss_table[..]))?;
+    pub fn steer<R: RegisterBar>(
+        &mut self,
+        ctx: &mut Ctx<'_, P, R>,
+        rx_enable: Option<bool>,
+        key: bool,
+        table: bool,
+    ) -> Result<(), Error> {
+        self.coalescing_timeout_ns = self.steer_with(
+            ctx,
+            rx_enable,
+            key.then_some(&self.rss_key),
+            table.then_some(&self.rss_table[..]),
+        )?;
         Ok(())
     }
 
     /// CONFIG_VPORT_RX with an explicit key/table (not stored: the caller
     /// commits them only if the device accepted). Returns the CQE coalescing
     /// timeout the device reports.
-    pub fn steer_with<R: RegisterBar>(&self, ctx: &mut Ctx<'_, P, R>, rx_enable: Option<bool>, key: Option<&[u8; MANA_HASH_KEY_SIZE]>, table: Option<&[u16]>) -> Result<u32, Error> {
+    pub fn steer_with<R: RegisterBar>(
+        &self,
+        ctx: &mut Ctx<'_, P, R>,
+        rx_enable: Option<bool>,
+        key: Option<&[u8; MANA_HASH_KEY_SIZE]>,
+        table: Option<&[u16]>,
+    ) -> Result<u32, Error> {
         let n = self.num_open();
-        let default = self.qp(0).map(|qp| qp.rx.obj_handle).ok_or(Error::NotRunning)?;
+        let default = self
+            .qp(0)
+            .map(|qp| qp.rx.obj_handle)
+            .ok_or(Error::NotRunning)?;
         let mut handles = [u64::MAX; crate::config::MANA_MAX_NUM_QUEUES as usize];
         for (q, h) in handles.iter_mut().enumerate().take(usize::from(n)) {
-            *h = self.qp(q as u16).map(|qp| qp.rx.obj_handle).ok_or(Error::NotRunning)?;
+            *h = self
+                .qp(q as u16)
+                .map(|qp| qp.rx.obj_handle)
+                .ok_or(Error::NotRunning)?;
         }
         let handles = &handles[..usize::from(n).min(handles.len())];
         let steering = RxSteering {
@@ -206,10 +251,27 @@ impl<P: Platform> Port<P> {
 
     /// Destroy queues (device commands only with a live channel) and hand
     /// every outstanding token to `release`.
-    pub fn close<R: RegisterBar>(&mut self, plat: &P, bar: &R, gdma: Option<&mut Gdma<P>>, cfg: &ManaConfig, release: &mut dyn FnMut(Released)) {
-        let Some(mut qps) = self.qps.take() else { return };
+    pub fn close<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar: &R,
+        gdma: Option<&mut Gdma<P>>,
+        cfg: &ManaConfig,
+        release: &mut dyn FnMut(Released),
+    ) {
+        let Some(mut qps) = self.qps.take() else {
+            return;
+        };
         if let Some(g) = gdma.filter(|g| g.hwc.health() == HwcHealth::Running) {
-            let rx_off = RxSteering { vport: self.info.handle, rx_enable: Some(false), rss_enable: None, default_rxobj: None, hash_key: None, table: None, cqe_coalescing: false };
+            let rx_off = RxSteering {
+                vport: self.info.handle,
+                rx_enable: Some(false),
+                rss_enable: None,
+                default_rxobj: None,
+                hash_key: None,
+                table: None,
+                cqe_coalescing: false,
+            };
             let _ = g.config_vport_rx(plat, bar, &rx_off);
             let db = g.registration().db;
             let scratch = ResetTrigger::new();
@@ -217,7 +279,10 @@ impl<P: Platform> Port<P> {
             for qp in qps.iter_mut().flatten() {
                 // Drain TX: completed packets go back as released tokens.
                 while qp.tx.in_flight() > 0 && plat.now_us() < deadline {
-                    if qp.tx.poll(plat, bar, &db, u32::MAX, &scratch, &mut |t| release(Released::Tx(t))) == 0 {
+                    if qp.tx.poll(plat, bar, &db, u32::MAX, &scratch, &mut |t| {
+                        release(Released::Tx(t))
+                    }) == 0
+                    {
                         plat.sleep_us(1000);
                     }
                 }
@@ -225,7 +290,9 @@ impl<P: Platform> Port<P> {
                 if qp.rx.obj_handle != u64::MAX && g.fence_rq(plat, bar, qp.rx.obj_handle).is_ok() {
                     let end = plat.now_us().saturating_add(cfg.fence_timeout_us);
                     loop {
-                        let mut deliver = |p: &RxPacket<'_>| p.frags.iter().for_each(|f| release(Released::Rx(f.token)));
+                        let mut deliver = |p: &RxPacket<'_>| {
+                            p.frags.iter().for_each(|f| release(Released::Rx(f.token)))
+                        };
                         qp.rx.poll(plat, bar, &db, u32::MAX, &scratch, &mut deliver);
                         if qp.rx.take_fence() || plat.now_us() >= end {
                             break;
@@ -264,7 +331,11 @@ impl<P: Platform> Port<P> {
 
     /// TX counters of queue `q`: destroyed queues' totals plus the live queue.
     pub fn tx_stats(&self, q: u16) -> TxStats {
-        let mut s = self.saved_tx.get(usize::from(q)).copied().unwrap_or_default();
+        let mut s = self
+            .saved_tx
+            .get(usize::from(q))
+            .copied()
+            .unwrap_or_default();
         if let Some(qp) = self.qp(q) {
             s.add(&qp.tx.stats);
         }
@@ -272,7 +343,11 @@ impl<P: Platform> Port<P> {
     }
     /// RX counters of queue `q`.
     pub fn rx_stats(&self, q: u16) -> RxStats {
-        let mut s = self.saved_rx.get(usize::from(q)).copied().unwrap_or_default();
+        let mut s = self
+            .saved_rx
+            .get(usize::from(q))
+            .copied()
+            .unwrap_or_default();
         if let Some(qp) = self.qp(q) {
             s.add(&qp.rx.stats);
         }
@@ -280,7 +355,11 @@ impl<P: Platform> Port<P> {
     }
     /// Queues that have counters (all that were ever opened).
     pub fn stat_queues(&self) -> u16 {
-        let used = self.saved_tx.iter().rposition(|s| *s != TxStats::default()).map_or(0, |i| i as u16 + 1);
+        let used = self
+            .saved_tx
+            .iter()
+            .rposition(|s| *s != TxStats::default())
+            .map_or(0, |i| i as u16 + 1);
         used.max(self.num_open())
     }
 }

@@ -78,11 +78,26 @@ pub struct QueuePair<P: Platform> {
 impl<P: Platform> QueuePair<P> {
     /// Allocate and create EQ, SQ+CQ, RQ+CQ on the device. On failure
     /// everything created so far is destroyed again.
-    pub fn create<R: RegisterBar>(plat: &P, bar: &R, gdma: &mut Gdma<P>, spec: &QueuePairSpec) -> Result<Self, Error> {
+    pub fn create<R: RegisterBar>(
+        plat: &P,
+        bar: &R,
+        gdma: &mut Gdma<P>,
+        spec: &QueuePairSpec,
+    ) -> Result<Self, Error> {
         let eq = EventQueue::new(plat, spec.eq_entries)?;
         let tx = TxQueue::new(plat, spec.tx_ring, spec.tx_params)?;
         let rx = RxQueue::new(plat, spec.rx_ring, spec.tx_params.gpa_mkey)?;
-        let mut qp = QueuePair { eq, tx, rx, msix: spec.msix, eq_created: false, poll_scheduled: false, last_poll_us: 0, interrupt_seen: false, eq_stats: EqStats::default() };
+        let mut qp = QueuePair {
+            eq,
+            tx,
+            rx,
+            msix: spec.msix,
+            eq_created: false,
+            poll_scheduled: false,
+            last_poll_us: 0,
+            interrupt_seen: false,
+            eq_stats: EqStats::default(),
+        };
         match qp.create_on_device(plat, bar, gdma, spec) {
             Ok(()) => Ok(qp),
             Err(e) => {
@@ -92,36 +107,56 @@ impl<P: Platform> QueuePair<P> {
         }
     }
 
-    fn create_on_device<R: RegisterBar>(&mut self, plat: &P, bar: &R, gdma: &mut Gdma<P>, spec: &QueuePairSpec) -> Result<(), Error> {
+    fn create_on_device<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar: &R,
+        gdma: &mut Gdma<P>,
+        spec: &QueuePairSpec,
+    ) -> Result<(), Error> {
         let log2 = DATA_EQ_LOG2_THROTTLE.min(self.eq.entries().trailing_zeros());
         gdma.create_eq(plat, bar, &mut self.eq, spec.msix, log2)?;
         self.eq_created = true;
         let eq_id = self.eq.id();
         // TX: SQ and CQ regions, then the SQ object.
         let sq_region = gdma.create_dma_region(plat, bar, self.tx.sq.mem())?;
-        let obj = create_obj(plat, bar, gdma, sq_region, self.tx.cq.mem(), WqObjSpec {
-            vport: spec.vport,
-            wq_type: WQ_TYPE_SQ,
-            wq_region: sq_region,
-            cq_region: 0,
-            wq_size: self.tx.sq.size(),
-            cq_size: self.tx.cq.size_bytes(),
-            eq_id,
-        })?;
+        let obj = create_obj(
+            plat,
+            bar,
+            gdma,
+            sq_region,
+            self.tx.cq.mem(),
+            WqObjSpec {
+                vport: spec.vport,
+                wq_type: WQ_TYPE_SQ,
+                wq_region: sq_region,
+                cq_region: 0,
+                wq_size: self.tx.sq.size(),
+                cq_size: self.tx.cq.size_bytes(),
+                eq_id,
+            },
+        )?;
         self.tx.obj_handle = obj.handle;
         self.tx.sq.set_id(obj.wq_id);
         self.tx.cq.set_id(obj.cq_id);
         // RX: RQ and CQ regions, then the RQ object.
         let rq_region = gdma.create_dma_region(plat, bar, self.rx.rq.mem())?;
-        let obj = create_obj(plat, bar, gdma, rq_region, self.rx.cq.mem(), WqObjSpec {
-            vport: spec.vport,
-            wq_type: WQ_TYPE_RQ,
-            wq_region: rq_region,
-            cq_region: 0,
-            wq_size: self.rx.rq.size(),
-            cq_size: self.rx.cq.size_bytes(),
-            eq_id,
-        })?;
+        let obj = create_obj(
+            plat,
+            bar,
+            gdma,
+            rq_region,
+            self.rx.cq.mem(),
+            WqObjSpec {
+                vport: spec.vport,
+                wq_type: WQ_TYPE_RQ,
+                wq_region: rq_region,
+                cq_region: 0,
+                wq_size: self.rx.rq.size(),
+                cq_size: self.rx.cq.size_bytes(),
+                eq_id,
+            },
+        )?;
         self.rx.obj_handle = obj.handle;
         self.rx.rq.set_id(obj.wq_id);
         self.rx.cq.set_id(obj.cq_id);
@@ -186,7 +221,14 @@ impl<P: Platform> QueuePair<P> {
 }
 
 /// Create the CQ region and the WQ object; on failure destroy both regions.
-fn create_obj<P: Platform, R: RegisterBar>(plat: &P, bar: &R, gdma: &mut Gdma<P>, wq_region: u64, cq_mem: &P::Dma, mut spec: WqObjSpec) -> Result<crate::vport::WqObj, Error> {
+fn create_obj<P: Platform, R: RegisterBar>(
+    plat: &P,
+    bar: &R,
+    gdma: &mut Gdma<P>,
+    wq_region: u64,
+    cq_mem: &P::Dma,
+    mut spec: WqObjSpec,
+) -> Result<crate::vport::WqObj, Error> {
     let cq_region = match gdma.create_dma_region(plat, bar, cq_mem) {
         Ok(r) => r,
         Err(e) => {

@@ -10,9 +10,11 @@
 
 use zerocopy::FromBytes;
 
-use cloudnic_common::nic::{L3Proto, L4Proto, RssHashType, RxBuffer, RxChecksum, RxFragment, RxPacket};
-use cloudnic_common::reset::ResetTrigger;
 use cloudnic_common::nic::Token;
+use cloudnic_common::nic::{
+    L3Proto, L4Proto, RssHashType, RxBuffer, RxChecksum, RxFragment, RxPacket,
+};
+use cloudnic_common::reset::ResetTrigger;
 use cloudnic_common::{stats, Error, Platform, RegisterBar, ResetReason};
 
 use crate::bar::DoorbellPage;
@@ -87,10 +89,27 @@ pub struct RxQueue<P: Platform> {
 impl<P: Platform> RxQueue<P> {
     /// Allocate rings for `ring_size` buffers (RQ = size × 32 bytes, CQ = size entries; mana.md §6.5).
     pub fn new(plat: &P, ring_size: u32, gpa_mkey: u32) -> Result<Self, Error> {
-        let rq = WorkQueue::new(plat, ring_size.checked_mul(WQE_BU_SIZE).ok_or(Error::Unsupported)?, WqKind::Receive)?;
+        let rq = WorkQueue::new(
+            plat,
+            ring_size
+                .checked_mul(WQE_BU_SIZE)
+                .ok_or(Error::Unsupported)?,
+            WqKind::Receive,
+        )?;
         let cq = CompletionQueue::new(plat, ring_size)?;
         let posted = plat.alloc_table(ring_size as usize, |_| RxBuffer::default())?;
-        Ok(RxQueue { rq, cq, obj_handle: u64::MAX, posted, head: 0, tail: 0, gpa_mkey, carry: None, fence_seen: false, stats: RxStats::default() })
+        Ok(RxQueue {
+            rq,
+            cq,
+            obj_handle: u64::MAX,
+            posted,
+            head: 0,
+            tail: 0,
+            gpa_mkey,
+            carry: None,
+            fence_seen: false,
+            stats: RxStats::default(),
+        })
     }
 
     fn mask(&self) -> u32 {
@@ -102,14 +121,20 @@ impl<P: Platform> RxQueue<P> {
     }
     /// Buffers the ring can still take.
     pub fn space(&self) -> u32 {
-        (self.posted.len() as u32).saturating_sub(self.posted()).min(self.rq.free_bytes() / WQE_BU_SIZE)
+        (self.posted.len() as u32)
+            .saturating_sub(self.posted())
+            .min(self.rq.free_bytes() / WQE_BU_SIZE)
     }
 
     fn push(&mut self, buf: RxBuffer) -> bool {
         if self.space() == 0 {
             return false;
         }
-        let sge = Sge { address: buf.addr, mem_key: self.gpa_mkey, size: buf.len };
+        let sge = Sge {
+            address: buf.addr,
+            mem_key: self.gpa_mkey,
+            size: buf.len,
+        };
         // One-SGE WQE with the 8-byte zero OOB slot the RQ requires (mana.md §4.2).
         if self.rq.post_receive(&sge).is_err() {
             return false;
@@ -128,7 +153,13 @@ impl<P: Platform> RxQueue<P> {
     }
 
     /// Post buffers (zero-length ones are refused) and ring the doorbell; returns how many were taken.
-    pub fn refill<R: RegisterBar>(&mut self, plat: &P, bar: &R, db: &DoorbellPage, bufs: &[RxBuffer]) -> u32 {
+    pub fn refill<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar: &R,
+        db: &DoorbellPage,
+        bufs: &[RxBuffer],
+    ) -> u32 {
         let mut n = 0u32;
         for b in bufs {
             if b.len == 0 || !self.push(*b) {
@@ -147,7 +178,10 @@ impl<P: Platform> RxQueue<P> {
         if self.head == self.tail {
             return None;
         }
-        let b = self.posted.get((self.head & self.mask()) as usize).copied()?;
+        let b = self
+            .posted
+            .get((self.head & self.mask()) as usize)
+            .copied()?;
         self.head = self.head.wrapping_add(1);
         self.rq.advance_tail(1).ok()?;
         Some(b)
@@ -159,7 +193,15 @@ impl<P: Platform> RxQueue<P> {
     }
 
     /// Reap up to `budget` packets.
-    pub fn poll<R: RegisterBar>(&mut self, plat: &P, bar: &R, db: &DoorbellPage, budget: u32, trigger: &ResetTrigger, deliver: &mut dyn FnMut(&RxPacket<'_>)) -> u32 {
+    pub fn poll<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar: &R,
+        db: &DoorbellPage,
+        budget: u32,
+        trigger: &ResetTrigger,
+        deliver: &mut dyn FnMut(&RxPacket<'_>),
+    ) -> u32 {
         let mut n = 0u32;
         let mut recycled = false;
         'outer: while n < budget {
@@ -227,7 +269,13 @@ impl<P: Platform> RxQueue<P> {
                     break 'outer;
                 }
                 let pkt = build_packet(&oob, i, len, &mut self.stats);
-                deliver(&RxPacket { frags: &[RxFragment { token: buf.token, len }], ..pkt });
+                deliver(&RxPacket {
+                    frags: &[RxFragment {
+                        token: buf.token,
+                        len,
+                    }],
+                    ..pkt
+                });
                 stats::inc(&mut self.stats.packets);
                 stats::add(&mut self.stats.bytes, u64::from(len));
                 n += 1;
@@ -290,14 +338,30 @@ impl<P: Platform> RxQueue<P> {
 fn build_packet<'a>(oob: &RxCompOob, i: usize, len: u32, stats: &mut RxStats) -> RxPacket<'a> {
     let f: RxCompFlags = oob.rx_flags();
     let ht = f.hash_type();
-    let tcp = f.has(RxCompFlags::TCP_CSUM_OK) || f.has(RxCompFlags::TCP_CSUM_FAIL) || ht.intersects(NdisHashType::TCP_IPV4 | NdisHashType::TCP_IPV6 | NdisHashType::TCP_IPV6_EX);
-    let udp = f.has(RxCompFlags::UDP_CSUM_OK) || f.has(RxCompFlags::UDP_CSUM_FAIL) || ht.intersects(NdisHashType::UDP_IPV4 | NdisHashType::UDP_IPV6 | NdisHashType::UDP_IPV6_EX);
+    let tcp = f.has(RxCompFlags::TCP_CSUM_OK)
+        || f.has(RxCompFlags::TCP_CSUM_FAIL)
+        || ht.intersects(
+            NdisHashType::TCP_IPV4 | NdisHashType::TCP_IPV6 | NdisHashType::TCP_IPV6_EX,
+        );
+    let udp = f.has(RxCompFlags::UDP_CSUM_OK)
+        || f.has(RxCompFlags::UDP_CSUM_FAIL)
+        || ht.intersects(
+            NdisHashType::UDP_IPV4 | NdisHashType::UDP_IPV6 | NdisHashType::UDP_IPV6_EX,
+        );
     let v4 = ht.intersects(NdisHashType::IPV4 | NdisHashType::TCP_IPV4 | NdisHashType::UDP_IPV4);
-    let v6 = ht.intersects(NdisHashType::IPV6 | NdisHashType::TCP_IPV6 | NdisHashType::UDP_IPV6 | NdisHashType::IPV6_EX | NdisHashType::TCP_IPV6_EX | NdisHashType::UDP_IPV6_EX);
+    let v6 = ht.intersects(
+        NdisHashType::IPV6
+            | NdisHashType::TCP_IPV6
+            | NdisHashType::UDP_IPV6
+            | NdisHashType::IPV6_EX
+            | NdisHashType::TCP_IPV6_EX
+            | NdisHashType::UDP_IPV6_EX,
+    );
     let ip_ok = f.has(RxCompFlags::IP_CSUM_OK);
     let ip_fail = f.has(RxCompFlags::IP_CSUM_FAIL);
     // Linux: CHECKSUM_UNNECESSARY only when IP ok and TCP or UDP ok.
-    let csum = if ip_fail || f.has(RxCompFlags::TCP_CSUM_FAIL) || f.has(RxCompFlags::UDP_CSUM_FAIL) {
+    let csum = if ip_fail || f.has(RxCompFlags::TCP_CSUM_FAIL) || f.has(RxCompFlags::UDP_CSUM_FAIL)
+    {
         stats::inc(&mut stats.csum_bad);
         RxChecksum::Bad
     } else if ip_ok && (f.has(RxCompFlags::TCP_CSUM_OK) || f.has(RxCompFlags::UDP_CSUM_OK)) {
@@ -320,7 +384,19 @@ fn build_packet<'a>(oob: &RxCompOob, i: usize, len: u32, stats: &mut RxStats) ->
         csum,
         hash: oob.ppi.get(i).map_or(0, |p| p.pkt_hash),
         hash_type,
-        l3: if v6 { L3Proto::Ipv6 } else if v4 || ip_ok || ip_fail { L3Proto::Ipv4 } else { L3Proto::Unknown },
-        l4: if tcp { L4Proto::Tcp } else if udp { L4Proto::Udp } else { L4Proto::Unknown },
+        l3: if v6 {
+            L3Proto::Ipv6
+        } else if v4 || ip_ok || ip_fail {
+            L3Proto::Ipv4
+        } else {
+            L3Proto::Unknown
+        },
+        l4: if tcp {
+            L4Proto::Tcp
+        } else if udp {
+            L4Proto::Udp
+        } else {
+            L4Proto::Unknown
+        },
     }
 }

@@ -12,8 +12,9 @@ use zerocopy::IntoBytes;
 use cloudnic_common::{cn_warn, Error, Platform, RegisterBar};
 
 use crate::defs::smc::{
-    window_dwords, SmcEstablishHwc, SmcHeader, SmcReportHwcTimeout, SMC_HEADER_DEVICE_RESETTING, SMC_HEADER_OFFSET,
-    SMC_MSG_DESTROY_HWC, SMC_MSG_DESTROY_HWC_VERSION, SMC_POLL_INTERVAL_US, SMC_POLL_MAX_TRIES, SMC_WINDOW_SIZE,
+    window_dwords, SmcEstablishHwc, SmcHeader, SmcReportHwcTimeout, SMC_HEADER_DEVICE_RESETTING,
+    SMC_HEADER_OFFSET, SMC_MSG_DESTROY_HWC, SMC_MSG_DESTROY_HWC_VERSION, SMC_POLL_INTERVAL_US,
+    SMC_POLL_MAX_TRIES, SMC_WINDOW_SIZE,
 };
 
 /// How an SMC exchange failed.
@@ -34,7 +35,9 @@ impl From<SmcError> for Error {
     fn from(e: SmcError) -> Self {
         match e {
             SmcError::Timeout => Error::Timeout,
-            SmcError::BadResponse(h) if h.is_response() && h.status() != 0 => Error::DeviceStatus(h.status().into()),
+            SmcError::BadResponse(h) if h.is_response() && h.status() != 0 => {
+                Error::DeviceStatus(h.status().into())
+            }
             SmcError::BadResponse(_) => Error::Malformed,
             SmcError::DeviceGone => Error::DeviceNotReady,
             SmcError::BadAddress => Error::NoMemory,
@@ -54,7 +57,11 @@ impl Smc {
     /// A window at `offset` (validated by [`crate::bar::BarLayout::read`])
     /// with Linux's poll budget (20 000 × ~1 ms).
     pub fn new(offset: u32) -> Self {
-        Smc { offset, max_tries: SMC_POLL_MAX_TRIES, interval_us: SMC_POLL_INTERVAL_US }
+        Smc {
+            offset,
+            max_tries: SMC_POLL_MAX_TRIES,
+            interval_us: SMC_POLL_INTERVAL_US,
+        }
     }
 
     /// Change the poll budget (tests, faster teardown in a reset cycle).
@@ -75,7 +82,11 @@ impl Smc {
 
     /// Poll until the device releases the window. `Ok(true)` if the window
     /// read all ones (VF reset in progress).
-    fn wait_released<P: Platform, R: RegisterBar>(&self, plat: &P, bar: &R) -> Result<bool, SmcError> {
+    fn wait_released<P: Platform, R: RegisterBar>(
+        &self,
+        plat: &P,
+        bar: &R,
+    ) -> Result<bool, SmcError> {
         for _ in 0..self.max_tries {
             let h = self.header(bar);
             if h.0 == SMC_HEADER_DEVICE_RESETTING {
@@ -91,7 +102,12 @@ impl Smc {
 
     /// Write a whole window image (payload first, header last) and wait for
     /// the response.
-    fn exchange<P: Platform, R: RegisterBar>(&self, plat: &P, bar: &R, image: &[u8; SMC_WINDOW_SIZE as usize]) -> Result<(), SmcError> {
+    fn exchange<P: Platform, R: RegisterBar>(
+        &self,
+        plat: &P,
+        bar: &R,
+        image: &[u8; SMC_WINDOW_SIZE as usize],
+    ) -> Result<(), SmcError> {
         if self.wait_released(plat, bar)? {
             return Err(SmcError::DeviceGone);
         }
@@ -103,7 +119,11 @@ impl Smc {
         }
         let resetting = self.wait_released(plat, bar)?;
         if resetting {
-            return if req.reset_vf() { Ok(()) } else { Err(SmcError::DeviceGone) };
+            return if req.reset_vf() {
+                Ok(())
+            } else {
+                Err(SmcError::DeviceGone)
+            };
         }
         let resp = self.header(bar);
         if resp.is_valid_response_to(req) {
@@ -115,8 +135,16 @@ impl Smc {
 
     /// ESTABLISH_HWC with the four HWC queue pages and the EQ's MSI-X
     /// vector (built with [`SmcEstablishHwc::new`]).
-    pub fn establish_hwc<P: Platform, R: RegisterBar>(&self, plat: &P, bar: &R, msg: &SmcEstablishHwc) -> Result<(), SmcError> {
-        if ![msg.eq_addr(), msg.cq_addr(), msg.rq_addr(), msg.sq_addr()].iter().all(|a| SmcEstablishHwc::address_ok(*a)) {
+    pub fn establish_hwc<P: Platform, R: RegisterBar>(
+        &self,
+        plat: &P,
+        bar: &R,
+        msg: &SmcEstablishHwc,
+    ) -> Result<(), SmcError> {
+        if ![msg.eq_addr(), msg.cq_addr(), msg.rq_addr(), msg.sq_addr()]
+            .iter()
+            .all(|a| SmcEstablishHwc::address_ok(*a))
+        {
             return Err(SmcError::BadAddress);
         }
         let mut image = [0u8; SMC_WINDOW_SIZE as usize];
@@ -126,7 +154,11 @@ impl Smc {
 
     /// DESTROY_HWC: header only. Mandatory before the HWC memory is freed
     /// so the device drops its translations (mana.md §2).
-    pub fn destroy_hwc<P: Platform, R: RegisterBar>(&self, plat: &P, bar: &R) -> Result<(), SmcError> {
+    pub fn destroy_hwc<P: Platform, R: RegisterBar>(
+        &self,
+        plat: &P,
+        bar: &R,
+    ) -> Result<(), SmcError> {
         if self.wait_released(plat, bar)? {
             return Err(SmcError::DeviceGone);
         }
@@ -145,14 +177,23 @@ impl Smc {
 
     /// REPORT_HWC_TIMEOUT (OpenVMM protocol): best effort, skipped when the
     /// device owns the window. Failures are logged, never fatal.
-    pub fn report_hwc_timeout<P: Platform, R: RegisterBar>(&self, plat: &P, bar: &R, report: &SmcReportHwcTimeout) {
+    pub fn report_hwc_timeout<P: Platform, R: RegisterBar>(
+        &self,
+        plat: &P,
+        bar: &R,
+        report: &SmcReportHwcTimeout,
+    ) {
         if self.device_owns(bar) {
             return;
         }
         let mut image = [0u8; SMC_WINDOW_SIZE as usize];
         image.copy_from_slice(report.as_bytes());
         if let Err(e) = self.exchange(plat, bar, &image) {
-            cn_warn!(plat, "mana: SMC REPORT_HWC_TIMEOUT not acknowledged: {:?}", e);
+            cn_warn!(
+                plat,
+                "mana: SMC REPORT_HWC_TIMEOUT not acknowledged: {:?}",
+                e
+            );
         }
     }
 }

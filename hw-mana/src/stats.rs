@@ -12,7 +12,14 @@
 use crate::defs::eth_stats::{GF_STAT_COUNT, PHY_STAT_COUNT};
 
 /// Linux driver-level (global) stat names, in ethtool order (mana.md §8).
-pub const DRIVER_STAT_NAMES: [&str; 6] = ["stop_queue", "wake_queue", "tx_cq_err", "tx_cqe_unknown_type", "tx_linear_pkt_cnt", "rx_cqe_unknown_type"];
+pub const DRIVER_STAT_NAMES: [&str; 6] = [
+    "stop_queue",
+    "wake_queue",
+    "tx_cq_err",
+    "tx_cqe_unknown_type",
+    "tx_linear_pkt_cnt",
+    "rx_cqe_unknown_type",
+];
 
 /// GF (hardware) stat names in ethtool order, each with its index in the
 /// QUERY_GF_STAT response counters (Linux's response struct puts
@@ -118,7 +125,10 @@ pub struct HwStats {
 
 impl Default for HwStats {
     fn default() -> Self {
-        HwStats { gf: [0; GF_STAT_COUNT], phy: [0; PHY_STAT_COUNT] }
+        HwStats {
+            gf: [0; GF_STAT_COUNT],
+            phy: [0; PHY_STAT_COUNT],
+        }
     }
 }
 

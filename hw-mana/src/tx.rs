@@ -8,14 +8,17 @@
 
 use zerocopy::{FromBytes, IntoBytes};
 
+use cloudnic_common::nic::Token;
 use cloudnic_common::nic::{DmaSegment, L3Proto, L4Proto, TxError, TxPacket};
 use cloudnic_common::reset::ResetTrigger;
-use cloudnic_common::nic::Token;
 use cloudnic_common::{stats, Error, Platform, RegisterBar, ResetReason};
 
 use crate::bar::DoorbellPage;
 use crate::cq::{CompletionQueue, QueueEntry};
-use crate::defs::eth_dp::{cqe_type, TxCompOob, TxLongOob, TxOob, TxShortOob, TX_PKT_FMT_LONG, TX_PKT_FMT_SHORT, TX_TRANS_OFF_MAX};
+use crate::defs::eth_dp::{
+    cqe_type, TxCompOob, TxLongOob, TxOob, TxShortOob, TX_PKT_FMT_LONG, TX_PKT_FMT_SHORT,
+    TX_TRANS_OFF_MAX,
+};
 use crate::defs::queue::{Sge, MAX_SQ_WQE_SIZE, MAX_TX_WQE_SGES, WQE_BU_SIZE};
 use crate::wq::{WorkQueue, WqKind, WqeError};
 
@@ -104,10 +107,28 @@ pub struct TxQueue<P: Platform> {
 impl<P: Platform> TxQueue<P> {
     /// Allocate rings for `ring_size` WQE slots (SQ = size × 32 bytes, CQ = size entries; mana.md §6.5).
     pub fn new(plat: &P, ring_size: u32, params: TxParams) -> Result<Self, Error> {
-        let sq = WorkQueue::new(plat, ring_size.checked_mul(WQE_BU_SIZE).ok_or(Error::Unsupported)?, WqKind::Send)?;
+        let sq = WorkQueue::new(
+            plat,
+            ring_size
+                .checked_mul(WQE_BU_SIZE)
+                .ok_or(Error::Unsupported)?,
+            WqKind::Send,
+        )?;
         let cq = CompletionQueue::new(plat, ring_size)?;
         let pending = plat.alloc_table(ring_size as usize, |_| Pending::default())?;
-        Ok(TxQueue { sq, cq, obj_handle: u64::MAX, pending, pend_head: 0, pend_tail: 0, params, stopped: false, clock_us: 0, timed_out_pending: 0, stats: TxStats::default() })
+        Ok(TxQueue {
+            sq,
+            cq,
+            obj_handle: u64::MAX,
+            pending,
+            pend_head: 0,
+            pend_tail: 0,
+            params,
+            stopped: false,
+            clock_us: 0,
+            timed_out_pending: 0,
+            stats: TxStats::default(),
+        })
     }
 
     fn pend_mask(&self) -> u32 {
@@ -143,13 +164,22 @@ impl<P: Platform> TxQueue<P> {
         let total = pkt.len();
         let mut flags = 0u32;
         match off.l3 {
-            L3Proto::Ipv4 if tso || off.l4_csum || off.ipv4_csum => flags |= TxShortOob::IS_OUTER_IPV4,
+            L3Proto::Ipv4 if tso || off.l4_csum || off.ipv4_csum => {
+                flags |= TxShortOob::IS_OUTER_IPV4
+            }
             L3Proto::Ipv6 if tso || off.l4_csum => flags |= TxShortOob::IS_OUTER_IPV6,
             _ => {}
         }
         if tso {
             // TSO: TCP over IP, headers alone in SGE0 (≤ 255: last_vbytes is 8 bits), MSS in 14 bits.
-            if off.l4 != L4Proto::Tcp || off.l3 == L3Proto::Unknown || u32::from(off.tso_mss) > 0x3FFF || off.l4_len == 0 || hdr_len > 255 || segs[0].len < hdr_len || total <= hdr_len {
+            if off.l4 != L4Proto::Tcp
+                || off.l3 == L3Proto::Unknown
+                || u32::from(off.tso_mss) > 0x3FFF
+                || off.l4_len == 0
+                || hdr_len > 255
+                || segs[0].len < hdr_len
+                || total <= hdr_len
+            {
                 return Err(TxError::Invalid);
             }
             flags |= TxShortOob::COMP_TCP_CSUM;
@@ -184,15 +214,30 @@ impl<P: Platform> TxQueue<P> {
         // SGEs are produced straight into the ring (no staged SGL array).
         let key = self.params.gpa_mkey;
         let sge_at = |i: usize| -> Sge {
-            let seg = |j: usize| segs.get(j).map_or(Sge::default(), |s: &DmaSegment| Sge { address: s.addr, mem_key: key, size: s.len });
+            let seg = |j: usize| {
+                segs.get(j).map_or(Sge::default(), |s: &DmaSegment| Sge {
+                    address: s.addr,
+                    mem_key: key,
+                    size: s.len,
+                })
+            };
             match (split, i) {
-                (true, 0) => Sge { address: segs[0].addr, mem_key: key, size: hdr_len },
-                (true, 1) => Sge { address: segs[0].addr.wrapping_add(u64::from(hdr_len)), mem_key: key, size: segs[0].len - hdr_len },
+                (true, 0) => Sge {
+                    address: segs[0].addr,
+                    mem_key: key,
+                    size: hdr_len,
+                },
+                (true, 1) => Sge {
+                    address: segs[0].addr.wrapping_add(u64::from(hdr_len)),
+                    mem_key: key,
+                    size: segs[0].len - hdr_len,
+                },
                 (true, _) => seg(i - 1),
                 (false, _) => seg(i),
             }
         };
-        let long = vlan.is_some() || self.params.vport_offset > 0xFF || !self.params.short_form_allowed;
+        let long =
+            vlan.is_some() || self.params.vport_offset > 0xFF || !self.params.short_form_allowed;
         let cq_id = self.cq.id();
         let sq_id = self.sq.id();
         let t = if needs_offsets { trans_off } else { 0 };
@@ -203,7 +248,14 @@ impl<P: Platform> TxQueue<P> {
             oob.l = TxLongOob::new(v, self.params.vport_offset);
             oob.as_bytes()
         } else {
-            oob.s = TxShortOob::new(TX_PKT_FMT_SHORT, flags, cq_id, t, sq_id, self.params.vport_offset as u8);
+            oob.s = TxShortOob::new(
+                TX_PKT_FMT_SHORT,
+                flags,
+                cq_id,
+                t,
+                sq_id,
+                self.params.vport_offset as u8,
+            );
             oob.s.as_bytes()
         };
         let cdu = if tso { u32::from(off.tso_mss) } else { 0 };
@@ -215,7 +267,13 @@ impl<P: Platform> TxQueue<P> {
         };
         let idx = (self.pend_tail & self.pend_mask()) as usize;
         if let Some(p) = self.pending.get_mut(idx) {
-            *p = Pending { token: pkt.token, bytes: total, size_bu: posted.size_bu, sent_us: self.clock_us, timed_out: false };
+            *p = Pending {
+                token: pkt.token,
+                bytes: total,
+                size_bu: posted.size_bu,
+                sent_us: self.clock_us,
+                timed_out: false,
+            };
         }
         self.pend_tail = self.pend_tail.wrapping_add(1);
         if tso {
@@ -248,7 +306,15 @@ impl<P: Platform> TxQueue<P> {
     }
 
     /// Reap up to `budget` completions, in order.
-    pub fn poll<R: RegisterBar>(&mut self, plat: &P, bar: &R, db: &DoorbellPage, budget: u32, trigger: &ResetTrigger, done: &mut dyn FnMut(Token)) -> u32 {
+    pub fn poll<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar: &R,
+        db: &DoorbellPage,
+        budget: u32,
+        trigger: &ResetTrigger,
+        done: &mut dyn FnMut(Token),
+    ) -> u32 {
         let mut n = 0u32;
         while n < budget {
             let cqe = match self.cq.poll(plat) {
@@ -264,11 +330,15 @@ impl<P: Platform> TxQueue<P> {
                 self.fault(trigger, ResetReason::TxDescriptorMalformed);
                 break;
             }
-            let Ok((oob, _)) = TxCompOob::read_from_prefix(&cqe.data) else { break };
+            let Ok((oob, _)) = TxCompOob::read_from_prefix(&cqe.data) else {
+                break;
+            };
             match oob.header().cqe_type() {
                 cqe_type::TX_OKAY => {}
                 // Errors still complete the packet (Linux frees the skb and counts).
-                cqe_type::TX_SA_DROP..=cqe_type::TX_VLAN_TAGGING_VIOLATION => stats::inc(&mut self.stats.cq_err),
+                cqe_type::TX_SA_DROP..=cqe_type::TX_VLAN_TAGGING_VIOLATION => {
+                    stats::inc(&mut self.stats.cq_err)
+                }
                 cqe_type::TX_GDMA_ERR => {
                     // The device disabled the queue: complete, then recover by reset.
                     stats::inc(&mut self.stats.cq_err);
@@ -329,7 +399,11 @@ impl<P: Platform> TxQueue<P> {
 
     /// Send time of the oldest pending packet.
     pub fn oldest_pending_us(&self) -> Option<u64> {
-        (self.pend_head != self.pend_tail).then(|| self.pending.get((self.pend_head & self.pend_mask()) as usize).map_or(0, |p| p.sent_us))
+        (self.pend_head != self.pend_tail).then(|| {
+            self.pending
+                .get((self.pend_head & self.pend_mask()) as usize)
+                .map_or(0, |p| p.sent_us)
+        })
     }
 
     /// Mark packets older than `timeout_us` as overdue (health check); returns overdue pending.

@@ -13,10 +13,11 @@ use zerocopy::{FromZeros, IntoBytes};
 use cloudnic_common::{Error, Platform, RegisterBar};
 
 use crate::defs::eth::{
-    ConfigVportRxReq, ConfigVportRxResp, ConfigVportTxReq, CreateWqObjReq, DeregisterFilterReq, DeregisterHwPortReq,
-    DestroyWqObjReq, FenceRqReq, QueryDevConfigReq, QueryLinkConfigReq, QueryVportConfigReq, RegisterFilterReq,
-    RegisterHwPortReq, DEFAULT_ADAPTER_MTU, INVALID_MANA_HANDLE, MANA_HASH_KEY_SIZE, MANA_INDIRECT_TABLE_DEFAULT,
-    MANA_INDIRECT_TABLE_MAX, MANA_PROTO_MAJOR, MANA_PROTO_MICRO, MANA_PROTO_MINOR, MAX_PORTS_IN_MANA_DEV, MIN_ADAPTER_MTU,
+    ConfigVportRxReq, ConfigVportRxResp, ConfigVportTxReq, CreateWqObjReq, DeregisterFilterReq,
+    DeregisterHwPortReq, DestroyWqObjReq, FenceRqReq, QueryDevConfigReq, QueryLinkConfigReq,
+    QueryVportConfigReq, RegisterFilterReq, RegisterHwPortReq, DEFAULT_ADAPTER_MTU,
+    INVALID_MANA_HANDLE, MANA_HASH_KEY_SIZE, MANA_INDIRECT_TABLE_DEFAULT, MANA_INDIRECT_TABLE_MAX,
+    MANA_PROTO_MAJOR, MANA_PROTO_MICRO, MANA_PROTO_MINOR, MAX_PORTS_IN_MANA_DEV, MIN_ADAPTER_MTU,
     TRI_STATE_FALSE, TRI_STATE_TRUE, TRI_STATE_UNKNOWN,
 };
 use crate::defs::eth_stats::{QueryGfStatReq, QueryGfStatResp, GF_STAT_ALL};
@@ -141,16 +142,27 @@ fn tri(v: Option<bool>) -> u32 {
 
 impl<P: Platform> Gdma<P> {
     /// QUERY_DEV_CONFIG (request V1, response V3) with Linux's checks (mana.md §6.3).
-    pub fn query_dev_config<R: RegisterBar>(&mut self, plat: &P, bar: &R) -> Result<DevConfig, Error> {
+    pub fn query_dev_config<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar: &R,
+    ) -> Result<DevConfig, Error> {
         let dev = self.registration().dev;
-        let mut req = QueryDevConfigReq { hdr: QueryDevConfigReq::header(dev), ..Default::default() };
+        let mut req = QueryDevConfigReq {
+            hdr: QueryDevConfigReq::header(dev),
+            ..Default::default()
+        };
         req.proto_major_ver = MANA_PROTO_MAJOR;
         req.proto_minor_ver = MANA_PROTO_MINOR;
         req.proto_micro_ver = MANA_PROTO_MICRO;
         let mut resp = <QueryDevConfigReq as GdmaRequest>::Response::new_zeroed();
         let hdr = self.send_raw(plat, bar, |w| w.put(req.as_bytes()), resp.as_mut_bytes())?;
         status_result(hdr.status)?;
-        let adapter_mtu = if hdr.resp.msg_version >= GDMA_MESSAGE_V2 { u32::from(resp.adapter_mtu) } else { u32::from(DEFAULT_ADAPTER_MTU) };
+        let adapter_mtu = if hdr.resp.msg_version >= GDMA_MESSAGE_V2 {
+            u32::from(resp.adapter_mtu)
+        } else {
+            u32::from(DEFAULT_ADAPTER_MTU)
+        };
         if adapter_mtu < u32::from(MIN_ADAPTER_MTU) || resp.max_num_vports == 0 {
             return Err(Error::IncompatibleDevice);
         }
@@ -165,27 +177,65 @@ impl<P: Platform> Gdma<P> {
     }
 
     /// QUERY_VPORT_CONFIG for vPort `index`.
-    pub fn query_vport_config<R: RegisterBar>(&mut self, plat: &P, bar: &R, index: u32) -> Result<VportInfo, Error> {
+    pub fn query_vport_config<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar: &R,
+        index: u32,
+    ) -> Result<VportInfo, Error> {
         let dev = self.registration().dev;
-        let r = self.send(plat, bar, &QueryVportConfigReq { hdr: QueryVportConfigReq::header(dev), vport_index: index })?;
+        let r = self.send(
+            plat,
+            bar,
+            &QueryVportConfigReq {
+                hdr: QueryVportConfigReq::header(dev),
+                vport_index: index,
+            },
+        )?;
         if r.vport == INVALID_MANA_HANDLE || r.max_num_sq == 0 || r.max_num_rq == 0 {
             return Err(Error::IncompatibleDevice);
         }
         let n = r.num_indirection_ent;
-        let indir_entries = if n.is_power_of_two() && n <= MANA_INDIRECT_TABLE_MAX { n } else { MANA_INDIRECT_TABLE_DEFAULT };
-        Ok(VportInfo { index, max_sq: r.max_num_sq, max_rq: r.max_num_rq, indir_entries, mac: r.mac_addr, handle: r.vport })
+        let indir_entries = if n.is_power_of_two() && n <= MANA_INDIRECT_TABLE_MAX {
+            n
+        } else {
+            MANA_INDIRECT_TABLE_DEFAULT
+        };
+        Ok(VportInfo {
+            index,
+            max_sq: r.max_num_sq,
+            max_rq: r.max_num_rq,
+            indir_entries,
+            mac: r.mac_addr,
+            handle: r.vport,
+        })
     }
 
     /// CONFIG_VPORT_TX: take the vPort for TX; returns (vPort offset, short form allowed).
-    pub fn config_vport_tx<R: RegisterBar>(&mut self, plat: &P, bar: &R, vport: u64) -> Result<(u16, bool), Error> {
+    pub fn config_vport_tx<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar: &R,
+        vport: u64,
+    ) -> Result<(u16, bool), Error> {
         let reg = *self.registration();
-        let req = ConfigVportTxReq { hdr: ConfigVportTxReq::header(reg.dev), vport, pdid: reg.pdid, doorbell_pageid: reg.db_id };
+        let req = ConfigVportTxReq {
+            hdr: ConfigVportTxReq::header(reg.dev),
+            vport,
+            pdid: reg.pdid,
+            doorbell_pageid: reg.db_id,
+        };
         let r = self.send(plat, bar, &req)?;
         Ok((r.tx_vport_offset, r.short_form_allowed != 0))
     }
 
     /// CREATE_WQ_OBJ (V1): an SQ or RQ with its CQ. The DMA regions are consumed.
-    pub fn create_wq_obj<R: RegisterBar>(&mut self, plat: &P, bar: &R, s: &WqObjSpec) -> Result<WqObj, Error> {
+    pub fn create_wq_obj<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar: &R,
+        s: &WqObjSpec,
+    ) -> Result<WqObj, Error> {
         let dev = self.registration().dev;
         let req = CreateWqObjReq {
             hdr: CreateWqObjReq::header(dev),
@@ -201,8 +251,16 @@ impl<P: Platform> Gdma<P> {
         };
         let r = self.send(plat, bar, &req)?;
         let max_cqs = self.hwc.info().max_num_cqs;
-        let obj = WqObj { wq_id: r.wq_id, cq_id: r.cq_id, handle: r.wq_obj };
-        if obj.handle == INVALID_MANA_HANDLE || obj.wq_id > GDMA_QUEUE_ID_MASK || obj.cq_id > GDMA_QUEUE_ID_MASK || obj.cq_id >= max_cqs {
+        let obj = WqObj {
+            wq_id: r.wq_id,
+            cq_id: r.cq_id,
+            handle: r.wq_obj,
+        };
+        if obj.handle == INVALID_MANA_HANDLE
+            || obj.wq_id > GDMA_QUEUE_ID_MASK
+            || obj.cq_id > GDMA_QUEUE_ID_MASK
+            || obj.cq_id >= max_cqs
+        {
             // The object may exist on the device: try to destroy it.
             if obj.handle != INVALID_MANA_HANDLE {
                 let _ = self.destroy_wq_obj(plat, bar, s.wq_type, obj.handle);
@@ -213,20 +271,54 @@ impl<P: Platform> Gdma<P> {
     }
 
     /// DESTROY_WQ_OBJ.
-    pub fn destroy_wq_obj<R: RegisterBar>(&mut self, plat: &P, bar: &R, wq_type: u32, handle: u64) -> Result<(), Error> {
+    pub fn destroy_wq_obj<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar: &R,
+        wq_type: u32,
+        handle: u64,
+    ) -> Result<(), Error> {
         let dev = self.registration().dev;
-        self.send(plat, bar, &DestroyWqObjReq { hdr: DestroyWqObjReq::header(dev), wq_type, reserved: 0, wq_obj_handle: handle }).map(|_| ())
+        self.send(
+            plat,
+            bar,
+            &DestroyWqObjReq {
+                hdr: DestroyWqObjReq::header(dev),
+                wq_type,
+                reserved: 0,
+                wq_obj_handle: handle,
+            },
+        )
+        .map(|_| ())
     }
 
     /// FENCE_RQ: the device answers with an RX CQE of type FENCE on that RQ.
-    pub fn fence_rq<R: RegisterBar>(&mut self, plat: &P, bar: &R, handle: u64) -> Result<(), Error> {
+    pub fn fence_rq<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar: &R,
+        handle: u64,
+    ) -> Result<(), Error> {
         let dev = self.registration().dev;
-        self.send(plat, bar, &FenceRqReq { hdr: FenceRqReq::header(dev), wq_obj_handle: handle }).map(|_| ())
+        self.send(
+            plat,
+            bar,
+            &FenceRqReq {
+                hdr: FenceRqReq::header(dev),
+                wq_obj_handle: handle,
+            },
+        )
+        .map(|_| ())
     }
 
     /// CONFIG_VPORT_RX (V2): RX enable, RSS, key, table, default object.
     /// Returns the CQE coalescing timeout the device reports (ns, 0 if none).
-    pub fn config_vport_rx<R: RegisterBar>(&mut self, plat: &P, bar: &R, s: &RxSteering<'_>) -> Result<u32, Error> {
+    pub fn config_vport_rx<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar: &R,
+        s: &RxSteering<'_>,
+    ) -> Result<u32, Error> {
         let dev = self.registration().dev;
         let entries = s.table.map_or(&[][..], |t| t.entries);
         let handles = s.table.map_or(&[][..], |t| t.handles);
@@ -256,7 +348,9 @@ impl<P: Platform> Gdma<P> {
             bar,
             |w| {
                 w.put(req.as_bytes())?;
-                entries.iter().try_for_each(|q| w.put_u64(handles.get(usize::from(*q)).copied().unwrap_or(u64::MAX)))
+                entries.iter().try_for_each(|q| {
+                    w.put_u64(handles.get(usize::from(*q)).copied().unwrap_or(u64::MAX))
+                })
             },
             resp.as_mut_bytes(),
         )?;
@@ -267,26 +361,61 @@ impl<P: Platform> Gdma<P> {
     /// Most indirection entries one CONFIG_VPORT_RX can carry within the
     /// device's maximum request size.
     pub fn max_rss_table_entries(&self) -> u32 {
-        (self.hwc.max_request().saturating_sub(RX_CFG_FIXED as u32) / 8).min(MANA_INDIRECT_TABLE_MAX)
+        (self.hwc.max_request().saturating_sub(RX_CFG_FIXED as u32) / 8)
+            .min(MANA_INDIRECT_TABLE_MAX)
     }
 
     /// QUERY_GF_STAT: all 27 global-function counters.
-    pub fn query_gf_stats<R: RegisterBar>(&mut self, plat: &P, bar: &R) -> Result<QueryGfStatResp, Error> {
+    pub fn query_gf_stats<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar: &R,
+    ) -> Result<QueryGfStatResp, Error> {
         let dev = self.registration().dev;
-        self.send(plat, bar, &QueryGfStatReq { hdr: QueryGfStatReq::header(dev), req_stats: GF_STAT_ALL })
+        self.send(
+            plat,
+            bar,
+            &QueryGfStatReq {
+                hdr: QueryGfStatReq::header(dev),
+                req_stats: GF_STAT_ALL,
+            },
+        )
     }
 
     /// QUERY_LINK_CONFIG: link speed in Mbit/s, if configured.
-    pub fn query_link_speed<R: RegisterBar>(&mut self, plat: &P, bar: &R, vport: u64) -> Result<Option<u32>, Error> {
+    pub fn query_link_speed<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar: &R,
+        vport: u64,
+    ) -> Result<Option<u32>, Error> {
         let dev = self.registration().dev;
-        let r = self.send(plat, bar, &QueryLinkConfigReq { hdr: QueryLinkConfigReq::header(dev), vport })?;
-        Ok(if r.qos_unconfigured != 0 || r.qos_speed_mbps == 0 { None } else { Some(r.qos_speed_mbps) })
+        let r = self.send(
+            plat,
+            bar,
+            &QueryLinkConfigReq {
+                hdr: QueryLinkConfigReq::header(dev),
+                vport,
+            },
+        )?;
+        Ok(if r.qos_unconfigured != 0 || r.qos_speed_mbps == 0 {
+            None
+        } else {
+            Some(r.qos_speed_mbps)
+        })
     }
 
     /// PF only: REGISTER_HW_PORT; returns the hardware vPort handle.
     pub fn register_hw_port<R: RegisterBar>(&mut self, plat: &P, bar: &R) -> Result<u64, Error> {
         let dev = self.registration().dev;
-        let req = RegisterHwPortReq { hdr: RegisterHwPortReq::header(dev), attached_gfid: 1, is_pf_default_vport: 1, reserved1: 0, allow_all_ether_types: 1, reserved2: [0; 3] };
+        let req = RegisterHwPortReq {
+            hdr: RegisterHwPortReq::header(dev),
+            attached_gfid: 1,
+            is_pf_default_vport: 1,
+            reserved1: 0,
+            allow_all_ether_types: 1,
+            reserved2: [0; 3],
+        };
         let r = self.send(plat, bar, &req)?;
         if r.handle == INVALID_MANA_HANDLE {
             return Err(Error::Malformed);
@@ -295,15 +424,39 @@ impl<P: Platform> Gdma<P> {
     }
 
     /// PF only: DEREGISTER_HW_PORT.
-    pub fn deregister_hw_port<R: RegisterBar>(&mut self, plat: &P, bar: &R, handle: u64) -> Result<(), Error> {
+    pub fn deregister_hw_port<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar: &R,
+        handle: u64,
+    ) -> Result<(), Error> {
         let dev = self.registration().dev;
-        self.send(plat, bar, &DeregisterHwPortReq { hdr: DeregisterHwPortReq::header(dev), hw_vport_handle: handle }).map(|_| ())
+        self.send(
+            plat,
+            bar,
+            &DeregisterHwPortReq {
+                hdr: DeregisterHwPortReq::header(dev),
+                hw_vport_handle: handle,
+            },
+        )
+        .map(|_| ())
     }
 
     /// PF only: REGISTER_FILTER for the port's MAC; returns the filter handle.
-    pub fn register_filter<R: RegisterBar>(&mut self, plat: &P, bar: &R, vport: u64, mac: [u8; 6]) -> Result<u64, Error> {
+    pub fn register_filter<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar: &R,
+        vport: u64,
+        mac: [u8; 6],
+    ) -> Result<u64, Error> {
         let dev = self.registration().dev;
-        let req = RegisterFilterReq { hdr: RegisterFilterReq::header(dev), vport, mac_addr: mac, ..Default::default() };
+        let req = RegisterFilterReq {
+            hdr: RegisterFilterReq::header(dev),
+            vport,
+            mac_addr: mac,
+            ..Default::default()
+        };
         let r = self.send(plat, bar, &req)?;
         if r.handle == INVALID_MANA_HANDLE {
             return Err(Error::Malformed);
@@ -312,8 +465,21 @@ impl<P: Platform> Gdma<P> {
     }
 
     /// PF only: DEREGISTER_FILTER.
-    pub fn deregister_filter<R: RegisterBar>(&mut self, plat: &P, bar: &R, handle: u64) -> Result<(), Error> {
+    pub fn deregister_filter<R: RegisterBar>(
+        &mut self,
+        plat: &P,
+        bar: &R,
+        handle: u64,
+    ) -> Result<(), Error> {
         let dev = self.registration().dev;
-        self.send(plat, bar, &DeregisterFilterReq { hdr: DeregisterFilterReq::header(dev), filter_handle: handle }).map(|_| ())
+        self.send(
+            plat,
+            bar,
+            &DeregisterFilterReq {
+                hdr: DeregisterFilterReq::header(dev),
+                filter_handle: handle,
+            },
+        )
+        .map(|_| ())
     }
 }

@@ -11,8 +11,8 @@
 use cloudnic_common::{DmaRegion, Error, Platform};
 
 use crate::defs::queue::{
-    oob_size_code, sgl_offset, wqe_size, Sge, WqeHeader, WqeParams, MAX_RQ_WQE_SIZE, MAX_SQ_WQE_SIZE, MIN_QUEUE_SIZE,
-    SGE_SIZE, WQE_BU_SHIFT, WQE_BU_SIZE, WQE_HEADER_SIZE,
+    oob_size_code, sgl_offset, wqe_size, Sge, WqeHeader, WqeParams, MAX_RQ_WQE_SIZE,
+    MAX_SQ_WQE_SIZE, MIN_QUEUE_SIZE, SGE_SIZE, WQE_BU_SHIFT, WQE_BU_SIZE, WQE_HEADER_SIZE,
 };
 
 /// Which kind of work queue (sets the WQE size limit).
@@ -92,7 +92,14 @@ impl<P: Platform> WorkQueue<P> {
             return Err(Error::Unsupported);
         }
         let mem = plat.alloc_dma(size as usize, MIN_QUEUE_SIZE as usize)?;
-        Ok(WorkQueue { mem, size, kind, id: u32::MAX, head_bu: 0, tail_bu: 0 })
+        Ok(WorkQueue {
+            mem,
+            size,
+            kind,
+            id: u32::MAX,
+            head_bu: 0,
+            tail_bu: 0,
+        })
     }
 
     /// The ring memory (for the DMA region / SMC).
@@ -125,7 +132,10 @@ impl<P: Platform> WorkQueue<P> {
     }
     /// Bytes in use (saturates at the ring size if the counters disagree).
     pub fn used_bytes(&self) -> u32 {
-        self.head_bu.wrapping_sub(self.tail_bu).saturating_mul(WQE_BU_SIZE).min(self.size)
+        self.head_bu
+            .wrapping_sub(self.tail_bu)
+            .saturating_mul(WQE_BU_SIZE)
+            .min(self.size)
     }
     /// Free bytes: size − (head − tail) × 32 (mana.md §4.2).
     pub fn free_bytes(&self) -> u32 {
@@ -145,7 +155,10 @@ impl<P: Platform> WorkQueue<P> {
 
     /// Size in bytes a WQE with `oob_len` and `num_sge` would take, if legal here.
     pub fn wqe_size_for(&self, oob_len: u32, num_sge: usize) -> Result<u32, WqeError> {
-        if num_sge == 0 || oob_size_code(oob_len).is_none() || oob_len > WQE_BU_SIZE - WQE_HEADER_SIZE {
+        if num_sge == 0
+            || oob_size_code(oob_len).is_none()
+            || oob_len > WQE_BU_SIZE - WQE_HEADER_SIZE
+        {
             return Err(WqeError::Invalid);
         }
         let n = u32::try_from(num_sge).map_err(|_| WqeError::TooManySges)?;
@@ -158,15 +171,30 @@ impl<P: Platform> WorkQueue<P> {
     /// Write a WQE at the head and advance it. No doorbell.
     pub fn post(&mut self, req: &WqeRequest<'_>) -> Result<PostedWqe, WqeError> {
         let sgl = req.sgl;
-        self.post_sges(req.oob, sgl.len(), req.client_data_unit, req.oob_in_sgl, |i| sgl.get(i).copied().unwrap_or_default())
+        self.post_sges(
+            req.oob,
+            sgl.len(),
+            req.client_data_unit,
+            req.oob_in_sgl,
+            |i| sgl.get(i).copied().unwrap_or_default(),
+        )
     }
 
     /// [`WorkQueue::post`] with SGE `i` (of `num_sge`) produced by `sge_at`,
     /// so callers need not stage a full-size SGL array (TX hot path).
-    pub fn post_sges(&mut self, oob: &[u8], num_sge: usize, client_data_unit: u32, oob_in_sgl: bool, sge_at: impl Fn(usize) -> Sge) -> Result<PostedWqe, WqeError> {
+    pub fn post_sges(
+        &mut self,
+        oob: &[u8],
+        num_sge: usize,
+        client_data_unit: u32,
+        oob_in_sgl: bool,
+        sge_at: impl Fn(usize) -> Sge,
+    ) -> Result<PostedWqe, WqeError> {
         let oob_len = u32::try_from(oob.len()).map_err(|_| WqeError::Invalid)?;
         let size = self.wqe_size_for(oob_len, num_sge)?;
-        if self.kind == WqKind::Receive && (oob_len != 8 || oob.iter().any(|b| *b != 0) || oob_in_sgl) {
+        if self.kind == WqKind::Receive
+            && (oob_len != 8 || oob.iter().any(|b| *b != 0) || oob_in_sgl)
+        {
             return Err(WqeError::Invalid);
         }
         if client_data_unit > WqeParams::CDU_MASK || (oob_in_sgl && num_sge < 2) {
@@ -177,7 +205,11 @@ impl<P: Platform> WorkQueue<P> {
         }
         let code = oob_size_code(oob_len).ok_or(WqeError::Invalid)?;
         // Pad-by-SGE0: last_vbytes = SGE0 size (headers ≤ 255 bytes); num_sge ≥ 1 was checked.
-        let last_vbytes = if oob_in_sgl { u8::try_from(sge_at(0).size).map_err(|_| WqeError::Invalid)? } else { 0 };
+        let last_vbytes = if oob_in_sgl {
+            u8::try_from(sge_at(0).size).map_err(|_| WqeError::Invalid)?
+        } else {
+            0
+        };
         let params = WqeParams::new(num_sge as u8, code, oob_in_sgl, client_data_unit);
         // Header + OOB as whole little-endian words (every WQE field is
         // 8-byte aligned: BU-aligned start, 16/32-byte SGL offset, 16-byte
@@ -185,7 +217,10 @@ impl<P: Platform> WorkQueue<P> {
         let hdr = WqeHeader::new(last_vbytes, params);
         let mut head = [0u64; (WQE_BU_SIZE / WQE_HEADER_SIZE) as usize];
         head[0] = u64::from(hdr.dword0) | (u64::from(hdr.params) << 32);
-        for (w, chunk) in head[1..].iter_mut().zip(oob.chunks(WQE_HEADER_SIZE as usize)) {
+        for (w, chunk) in head[1..]
+            .iter_mut()
+            .zip(oob.chunks(WQE_HEADER_SIZE as usize))
+        {
             let mut b = [0u8; WQE_HEADER_SIZE as usize];
             b[..chunk.len()].copy_from_slice(chunk);
             *w = u64::from_le_bytes(b);
@@ -195,22 +230,32 @@ impl<P: Platform> WorkQueue<P> {
         let sgl_off = sgl_offset(oob_len);
         let head_words = (sgl_off.min(WQE_BU_SIZE) / WQE_HEADER_SIZE) as usize;
         for (i, w) in head.iter().take(head_words).enumerate() {
-            self.mem.write64(start as usize + i * WQE_HEADER_SIZE as usize, *w);
+            self.mem
+                .write64(start as usize + i * WQE_HEADER_SIZE as usize, *w);
         }
         let mask = self.size - 1;
         for i in 0..num_sge {
-            let off = (start.wrapping_add(sgl_off).wrapping_add(SGE_SIZE * i as u32) & mask) as usize;
+            let off = (start
+                .wrapping_add(sgl_off)
+                .wrapping_add(SGE_SIZE * i as u32)
+                & mask) as usize;
             self.write_sge(off, &sge_at(i));
         }
         let size_bu = size >> WQE_BU_SHIFT;
         self.head_bu = self.head_bu.wrapping_add(size_bu);
-        Ok(PostedWqe { offset: start, size_bu })
+        Ok(PostedWqe {
+            offset: start,
+            size_bu,
+        })
     }
 
     /// Store one SGE as two little-endian words at 8-aligned ring offset `off`.
     fn write_sge(&self, off: usize, sge: &Sge) {
         self.mem.write64(off, sge.address);
-        self.mem.write64(off + SGE_KEY_SIZE_OFFSET, u64::from(sge.mem_key) | (u64::from(sge.size) << 32));
+        self.mem.write64(
+            off + SGE_KEY_SIZE_OFFSET,
+            u64::from(sge.mem_key) | (u64::from(sge.size) << 32),
+        );
     }
 
     /// Receive fast path: the only RQ WQE shape (header, the 8-byte zero OOB
@@ -232,7 +277,10 @@ impl<P: Platform> WorkQueue<P> {
         self.write_sge(base + sgl_offset(RQ_OOB_SIZE) as usize, sge);
         let size_bu = RQ_WQE_SIZE >> WQE_BU_SHIFT;
         self.head_bu = self.head_bu.wrapping_add(size_bu);
-        Ok(PostedWqe { offset: start, size_bu })
+        Ok(PostedWqe {
+            offset: start,
+            size_bu,
+        })
     }
 
     /// Release `bu` basic units at the tail (their completion was consumed).

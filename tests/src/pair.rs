@@ -97,7 +97,15 @@ impl<N: Node> Pair<N> {
     pub fn teardown_and_check(mut self) {
         self.a.remove_and_check('a');
         self.b.remove_and_check('b');
-        assert_eq!(self.arena.faults(), 0, "device DMA outside driver-owned memory");
-        assert_eq!(self.arena.live_allocations(), self.live_at_start, "DMA memory leaked after removal");
+        assert_eq!(
+            self.arena.faults(),
+            0,
+            "device DMA outside driver-owned memory"
+        );
+        assert_eq!(
+            self.arena.live_allocations(),
+            self.live_at_start,
+            "DMA memory leaked after removal"
+        );
     }
 }

@@ -32,7 +32,11 @@ impl LogSink {
     }
     /// Number of lines containing `needle`.
     pub fn count(&self, needle: &str) -> usize {
-        self.lines.borrow().iter().filter(|(_, l)| l.contains(needle)).count()
+        self.lines
+            .borrow()
+            .iter()
+            .filter(|(_, l)| l.contains(needle))
+            .count()
     }
     /// Forget captured lines.
     pub fn clear(&self) {
@@ -68,7 +72,12 @@ pub type DeferredWrites = Rc<RefCell<Option<Vec<(u8, u64, u8, u64)>>>>;
 
 impl HostPlatform {
     /// A platform for `device`, logging with `prefix` (e.g. "ena 0000:00:05.0").
-    pub fn new(arena: Rc<Arena>, clock: Rc<VirtualClock>, device: SharedDevice, prefix: &str) -> Self {
+    pub fn new(
+        arena: Rc<Arena>,
+        clock: Rc<VirtualClock>,
+        device: SharedDevice,
+        prefix: &str,
+    ) -> Self {
         Self {
             arena,
             clock,
@@ -121,7 +130,11 @@ impl HostPlatform {
     }
     /// A register BAR of the device.
     pub fn bar(&self, bar: u8) -> HostBar {
-        HostBar { device: self.device.clone(), bar, deferred: self.deferred.clone() }
+        HostBar {
+            device: self.device.clone(),
+            bar,
+            deferred: self.deferred.clone(),
+        }
     }
     /// Fault injection: the `n`-th DMA allocation from now fails (1 = next).
     pub fn fail_dma_allocation(&self, n: u32) {
@@ -170,7 +183,13 @@ impl Platform for HostPlatform {
                 return Err(Error::NoMemory);
             }
         };
-        Ok(HostDma { arena: self.arena.clone(), cells, bus, len: size, word_end: size & !7 })
+        Ok(HostDma {
+            arena: self.arena.clone(),
+            cells,
+            bus,
+            len: size,
+            word_end: size & !7,
+        })
     }
 
     fn alloc_table<T>(&self, len: usize, init: impl FnMut(usize) -> T) -> Result<Box<[T]>, Error> {
@@ -220,13 +239,17 @@ impl HostBar {
             q.push((self.bar, offset, size, value));
             return;
         }
-        self.device.borrow_mut().mmio_write(self.bar, offset, size, value)
+        self.device
+            .borrow_mut()
+            .mmio_write(self.bar, offset, size, value)
     }
 }
 
 impl RegisterBar for HostBar {
     fn read32(&self, offset: u32) -> u32 {
-        self.device.borrow_mut().mmio_read(self.bar, offset as u64, 4) as u32
+        self.device
+            .borrow_mut()
+            .mmio_read(self.bar, offset as u64, 4) as u32
     }
     fn write32(&self, offset: u32, value: u32) {
         self.write(offset as u64, 4, value as u64)

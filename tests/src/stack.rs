@@ -7,8 +7,8 @@
 use std::collections::BTreeSet;
 
 use cloudnic_common::nic::{
-    DmaSegment, L3Proto, L4Proto, NetDevice, Released, RssHashType, RxBuffer, RxChecksum, RxPacket, TxError,
-    TxOffload, TxPacket,
+    DmaSegment, L3Proto, L4Proto, NetDevice, Released, RssHashType, RxBuffer, RxChecksum, RxPacket,
+    TxError, TxOffload, TxPacket,
 };
 use cloudnic_models::ledger::{BufKind, Ledger};
 use cloudnic_models::net::{self, L3};
@@ -47,9 +47,21 @@ pub struct TokenLedger {
 impl TokenLedger {
     /// Panic with `who` if anything is outstanding or was returned wrongly.
     pub fn assert_clean(&self, who: &str) {
-        assert!(self.violations.is_empty(), "{who}: ledger violations: {:?}", self.violations);
-        assert!(self.tx.is_empty(), "{who}: TX tokens never returned: {}", self.tx.len());
-        assert!(self.rx.is_empty(), "{who}: RX tokens never returned: {}", self.rx.len());
+        assert!(
+            self.violations.is_empty(),
+            "{who}: ledger violations: {:?}",
+            self.violations
+        );
+        assert!(
+            self.tx.is_empty(),
+            "{who}: TX tokens never returned: {}",
+            self.tx.len()
+        );
+        assert!(
+            self.rx.is_empty(),
+            "{who}: RX tokens never returned: {}",
+            self.rx.len()
+        );
     }
 }
 
@@ -81,8 +93,14 @@ impl StackIo<'_> {
         let space = dev.rx_space(q);
         let mut bufs = Vec::with_capacity(space as usize);
         for _ in 0..space {
-            let Some(addr) = self.arena.alloc(self.rx_buffer_size as usize, 64) else { break };
-            bufs.push(RxBuffer { addr, len: self.rx_buffer_size, token: addr });
+            let Some(addr) = self.arena.alloc(self.rx_buffer_size as usize, 64) else {
+                break;
+            };
+            bufs.push(RxBuffer {
+                addr,
+                len: self.rx_buffer_size,
+                token: addr,
+            });
         }
         if bufs.is_empty() {
             return;
@@ -113,10 +131,22 @@ impl StackIo<'_> {
         self.arena.store_bytes(buf, frame);
         let segments: Vec<DmaSegment> = (0..frame.len())
             .step_by(seg_len.max(1))
-            .map(|o| DmaSegment { addr: buf + o as u64, len: (frame.len() - o).min(seg_len) as u32 })
+            .map(|o| DmaSegment {
+                addr: buf + o as u64,
+                len: (frame.len() - o).min(seg_len) as u32,
+            })
             .collect();
-        let off = if offload { offload_for(frame, mss) } else { TxOffload::default() };
-        let pkt = TxPacket { segments: &segments, header: &frame[..frame.len().min(256)], offload: off, token: buf };
+        let off = if offload {
+            offload_for(frame, mss)
+        } else {
+            TxOffload::default()
+        };
+        let pkt = TxPacket {
+            segments: &segments,
+            header: &frame[..frame.len().min(256)],
+            offload: off,
+            token: buf,
+        };
         match dev.tx_post(q, &pkt) {
             Ok(()) => {
                 self.ledger.tx.insert(buf);
@@ -151,15 +181,27 @@ impl StackIo<'_> {
         });
         for t in done {
             if !self.ledger.tx.remove(&t) {
-                self.ledger.violations.push(format!("TX token {t:#x} completed but not in flight"));
+                self.ledger
+                    .violations
+                    .push(format!("TX token {t:#x} completed but not in flight"));
             }
             self.arena.free(t);
         }
-        for PolledRx { frags, offset, len, csum, hash, hash_type } in got {
+        for PolledRx {
+            frags,
+            offset,
+            len,
+            csum,
+            hash,
+            hash_type,
+        } in got
+        {
             let mut frame = Vec::with_capacity(len as usize);
             for (i, (tok, flen)) in frags.iter().enumerate() {
                 if !self.ledger.rx.remove(tok) {
-                    self.ledger.violations.push(format!("RX token {tok:#x} returned but not posted"));
+                    self.ledger
+                        .violations
+                        .push(format!("RX token {tok:#x} returned but not posted"));
                 }
                 let start = if i == 0 { offset } else { 0 };
                 let mut b = vec![0u8; *flen as usize];
@@ -168,7 +210,15 @@ impl StackIo<'_> {
                 self.arena.free(*tok);
             }
             frame.truncate(len as usize);
-            self.received.push(Received { port, queue: q, frame, csum, hash, hash_type, buffers: frags.len() });
+            self.received.push(Received {
+                port,
+                queue: q,
+                frame,
+                csum,
+                hash,
+                hash_type,
+                buffers: frags.len(),
+            });
         }
         if refill {
             self.refill(dev, q);
@@ -186,7 +236,9 @@ impl StackIo<'_> {
                 Released::Rx(t) => (&mut self.ledger.rx, t, "RX", &mut rx),
             };
             if !set.remove(&tok) {
-                self.ledger.violations.push(format!("{kind} token {tok:#x} released but not outstanding"));
+                self.ledger.violations.push(format!(
+                    "{kind} token {tok:#x} released but not outstanding"
+                ));
             }
             seen.insert(tok);
             self.arena.free(tok);
@@ -201,7 +253,11 @@ impl StackIo<'_> {
 /// inside the token's buffer (tokens are buffer start addresses).
 pub fn reconcile_model_ledger(model: &mut Ledger, released: &(BTreeSet<u64>, BTreeSet<u64>)) {
     for e in model.lost() {
-        let tokens = if e.key.kind == BufKind::Tx { &released.0 } else { &released.1 };
+        let tokens = if e.key.kind == BufKind::Tx {
+            &released.0
+        } else {
+            &released.1
+        };
         let owner = tokens.range(..=e.addr).next_back();
         if owner.is_some_and(|t| e.addr - t < 0x1_0000) {
             model.release(e.key.kind, e.key.queue, e.key.id);
@@ -212,13 +268,20 @@ pub fn reconcile_model_ledger(model: &mut Ledger, released: &(BTreeSet<u64>, BTr
 /// Offload request for a frame, the way Linux builds it for CHECKSUM_PARTIAL
 /// or GSO skbs (the IPv4 header checksum is left to the device too).
 pub fn offload_for(frame: &[u8], mss: u16) -> TxOffload {
-    let Some(p) = net::parse(frame) else { return TxOffload::default() };
+    let Some(p) = net::parse(frame) else {
+        return TxOffload::default();
+    };
     let (l3, df) = match p.l3 {
         L3::V4 { df, .. } => (L3Proto::Ipv4, df),
         L3::V6 { .. } => (L3Proto::Ipv6, false),
         L3::Other => return TxOffload::default(),
     };
-    let Some(l4h) = p.l4 else { return TxOffload { l3, ..Default::default() } };
+    let Some(l4h) = p.l4 else {
+        return TxOffload {
+            l3,
+            ..Default::default()
+        };
+    };
     let l4 = match l4h.proto {
         net::parse::IPPROTO_TCP => L4Proto::Tcp,
         net::parse::IPPROTO_UDP => L4Proto::Udp,

@@ -21,8 +21,8 @@ use cloudnic_models::{Arena, Device, InterruptSink, VirtualClock};
 
 use crate::pair::{Node, Pair};
 use crate::platform::{HostBar, HostPlatform, LogSink, SharedDevice};
-use crate::stack::{reconcile_model_ledger, StackIo};
 pub use crate::stack::{offload_for, Received, TokenLedger};
+use crate::stack::{reconcile_model_ledger, StackIo};
 
 pub mod mana;
 
@@ -84,11 +84,20 @@ pub struct NodeOptions {
 impl NodeOptions {
     /// Defaults: a model like an EC2 VF with LLQ off (host placement), 4 queues.
     pub fn new(name: &str) -> Self {
-        let model = EnaModelConfig { bar2_size: 0, ..Default::default() };
+        let model = EnaModelConfig {
+            bar2_size: 0,
+            ..Default::default()
+        };
         let mut driver = EnaConfig::new(os_type::LINUX);
         driver.max_queues = 4;
         driver.poll_base_us = 100;
-        NodeOptions { model, driver, name: name.into(), fail_dma_allocation: 0, faults: Vec::new() }
+        NodeOptions {
+            model,
+            driver,
+            name: name.into(),
+            fail_dma_allocation: 0,
+            faults: Vec::new(),
+        }
     }
 
     /// Same, with `fault` armed in the model before the probe.
@@ -107,7 +116,12 @@ impl NodeOptions {
 
     /// Queue pairs the driver will open (its limit and the model's).
     fn queues(&self) -> u64 {
-        u64::from(self.driver.max_queues.min(u16::try_from(self.model.max_queues).unwrap_or(u16::MAX)).max(1))
+        u64::from(
+            self.driver
+                .max_queues
+                .min(u16::try_from(self.model.max_queues).unwrap_or(u16::MAX))
+                .max(1),
+        )
     }
 
     /// Guest memory the node needs in steady state: every RX slot holding a
@@ -123,10 +137,20 @@ impl EnaNode {
     pub fn new(arena: &Rc<Arena>, clock: &Rc<VirtualClock>, port: Port, opts: NodeOptions) -> Self {
         let irq = Rc::new(InterruptSink::new());
         let model = Rc::new(RefCell::new(
-            EnaModel::new(opts.model.clone(), arena.clone(), clock.clone(), irq.clone()).with_port(port),
+            EnaModel::new(
+                opts.model.clone(),
+                arena.clone(),
+                clock.clone(),
+                irq.clone(),
+            )
+            .with_port(port),
         ));
         let shared: SharedDevice = model.clone();
-        let prefix = format!("ena 0000:00:{:02x}.0 {}", 4 + (opts.name.len() % 4), opts.name);
+        let prefix = format!(
+            "ena 0000:00:{:02x}.0 {}",
+            4 + (opts.name.len() % 4),
+            opts.name
+        );
         let plat = HostPlatform::new(arena.clone(), clock.clone(), shared, &prefix);
         let mut node = EnaNode {
             model,
@@ -207,7 +231,14 @@ impl EnaNode {
 
     /// Transmit `frame` on queue `q` the way Linux would describe it (see
     /// [`StackIo::send`]).
-    pub fn send(&mut self, q: u16, frame: &[u8], offload: bool, mss: u16, seg_len: usize) -> Result<(), TxError> {
+    pub fn send(
+        &mut self,
+        q: u16,
+        frame: &[u8],
+        offload: bool,
+        mss: u16,
+        seg_len: usize,
+    ) -> Result<(), TxError> {
         match self.io() {
             (mut io, Some(dev)) => io.send(dev, q, frame, offload, mss, seg_len),
             (_, None) => Err(TxError::NotRunning),
@@ -306,7 +337,6 @@ impl EnaNode {
         }
     }
 
-
     /// Counter by `ethtool -S` name.
     pub fn stat(&self, name: &str) -> Option<u64> {
         let mut v = None;
@@ -345,7 +375,10 @@ impl Pair<EnaNode> {
     /// Two default nodes with the smallest rings (256 entries, 4 queues):
     /// the quick rig for fault tests.
     pub fn small() -> Self {
-        Self::with(NodeOptions::new("eth0").with_rings(256, 256), NodeOptions::new("eth1").with_rings(256, 256))
+        Self::with(
+            NodeOptions::new("eth0").with_rings(256, 256),
+            NodeOptions::new("eth1").with_rings(256, 256),
+        )
     }
 
     /// Two nodes with the given options, probed and opened. Guest memory is
@@ -362,7 +395,9 @@ impl Pair<EnaNode> {
     pub fn arena_bytes(a: &NodeOptions, b: &NodeOptions) -> usize {
         let rings = a.guest_bytes() + b.guest_bytes();
         let need = rings + rings / 4 + ARENA_SLACK_BYTES as u64;
-        usize::try_from(need).unwrap_or(ARENA_MAX_BYTES).min(ARENA_MAX_BYTES)
+        usize::try_from(need)
+            .unwrap_or(ARENA_MAX_BYTES)
+            .min(ARENA_MAX_BYTES)
     }
 
     /// Two nodes with the given options and `arena_bytes` of guest memory,
@@ -380,23 +415,37 @@ impl Pair<EnaNode> {
         if b.dev.is_some() {
             b.open().expect("open b");
         }
-        let mut t = Pair { arena, clock, a, b, live_at_start };
+        let mut t = Pair {
+            arena,
+            clock,
+            a,
+            b,
+            live_at_start,
+        };
         t.settle();
         t
     }
 
     /// Send `frames` from `from` to the other side on queue `q` (with
     /// offloads), ring the doorbell, settle; returns the frames received.
-    pub fn transfer(&mut self, from: char, q: u16, frames: &[Vec<u8>], offload: bool, mss: u16) -> Vec<Received> {
+    pub fn transfer(
+        &mut self,
+        from: char,
+        q: u16,
+        frames: &[Vec<u8>],
+        offload: bool,
+        mss: u16,
+    ) -> Vec<Received> {
         for f in frames {
-            self.node(from).send(q, f, offload, mss, 4096).expect("tx_post");
+            self.node(from)
+                .send(q, f, offload, mss, 4096)
+                .expect("tx_post");
         }
         self.node(from).kick(q);
         self.settle();
         let to = if from == 'a' { 'b' } else { 'a' };
         self.node(to).take_received()
     }
-
 }
 
 impl Node for EnaNode {
@@ -419,7 +468,11 @@ impl Node for EnaNode {
         self.remove();
         self.ledger.assert_clean(&format!("node {side}"));
         let m = self.model.borrow();
-        assert!(m.ledger().violations().is_empty(), "model ledger violations: {:?}", m.ledger().violations());
+        assert!(
+            m.ledger().violations().is_empty(),
+            "model ledger violations: {:?}",
+            m.ledger().violations()
+        );
         if let Err(report) = m.ledger().check_clean(false) {
             panic!("model ledger of node {side}: {report}");
         }

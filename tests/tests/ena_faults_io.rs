@@ -41,10 +41,16 @@ fn send_from_a(t: &mut BackToBack, q: u16, frames: &[Vec<u8>]) {
 /// Withhold node a's TX completions, send `n` frames on queue 0, and let
 /// `seconds` health ticks pass; returns the resets run.
 fn withhold_tx(t: &mut BackToBack, n: usize, seconds: u64) -> Vec<(char, ResetReason)> {
-    t.a.model.borrow_mut().inject(EnaFault::TxCompletionsWithheld { sq: None });
+    t.a.model
+        .borrow_mut()
+        .inject(EnaFault::TxCompletionsWithheld { sq: None });
     send_from_a(t, 0, &frames(n, 1));
     t.settle();
-    assert_eq!(t.b.take_received().len(), n, "transmitted, only the completions are held");
+    assert_eq!(
+        t.b.take_received().len(),
+        n,
+        "transmitted, only the completions are held"
+    );
     assert_eq!(t.a.ledger.tx.len(), n);
     t.run_for(seconds * TICK_US)
 }
@@ -57,16 +63,25 @@ fn tx_completions_withheld_above_threshold_reset_with_missing_tx_cmpl() {
     let resets = withhold_tx(&mut t, n, 5);
     assert!(resets.is_empty(), "nothing is late before the 5 s timeout");
     let resets = t.run_for(TICK_US);
-    t.a.model.borrow_mut().clear_fault(EnaFault::TxCompletionsWithheld { sq: None });
+    t.a.model
+        .borrow_mut()
+        .clear_fault(EnaFault::TxCompletionsWithheld { sq: None });
     assert_eq!(resets, [('a', ResetReason::MissingTxCompletion)]);
     t.a.assert_reset_once(ResetReason::MissingTxCompletion);
     assert_eq!(t.a.stat("queue_0_tx_missed_tx"), Some(n as u64));
     let line = format!("The number of lost tx completions is above the threshold ({n} > 128)");
     assert!(t.a.log().contains(&line), "{line}");
-    assert!(t.a.log().contains(&format!("queue_0_tx_pending_timedout_pkts: {n}")), "dump shows the pending count");
+    assert!(
+        t.a.log()
+            .contains(&format!("queue_0_tx_pending_timedout_pkts: {n}")),
+        "dump shows the pending count"
+    );
     // The reset gave every held packet back.
     assert!(t.a.ledger.tx.is_empty());
-    assert!(t.run_for(7 * TICK_US).is_empty(), "no second reset for packets already released");
+    assert!(
+        t.run_for(7 * TICK_US).is_empty(),
+        "no second reset for packets already released"
+    );
     t.assert_traffic_both_ways(2);
     t.teardown_and_check();
 }
@@ -76,19 +91,31 @@ fn tx_completions_withheld_below_threshold_are_counted_but_do_not_reset() {
     let mut t = BackToBack::small();
     let n = MISSING_TX_THRESHOLD;
     let resets = withhold_tx(&mut t, n, 10);
-    assert!(resets.is_empty(), "{n} late packets is not above the threshold");
+    assert!(
+        resets.is_empty(),
+        "{n} late packets is not above the threshold"
+    );
     assert_eq!(t.a.stat("queue_0_tx_missed_tx"), Some(n as u64));
     assert_eq!(t.a.stat("queue_0_tx_pending_timedout_pkts"), Some(n as u64));
     assert_eq!(t.a.stat("missing_tx_cmpl"), Some(0));
     // The device finally completes them: the pending count drains.
-    t.a.model.borrow_mut().clear_fault(EnaFault::TxCompletionsWithheld { sq: None });
+    t.a.model
+        .borrow_mut()
+        .clear_fault(EnaFault::TxCompletionsWithheld { sq: None });
     t.settle();
-    assert!(t.a.ledger.tx.is_empty(), "late completions returned every token");
+    assert!(
+        t.a.ledger.tx.is_empty(),
+        "late completions returned every token"
+    );
     // Each late packet leaves the gauge as it completes.
     assert_eq!(t.a.stat("queue_0_tx_pending_timedout_pkts"), Some(0));
     assert!(t.run_for(TICK_US).is_empty());
     assert_eq!(t.a.stat("queue_0_tx_pending_timedout_pkts"), Some(0));
-    assert_eq!(t.a.stat("queue_0_tx_missed_tx"), Some(n as u64), "missed_tx is a history");
+    assert_eq!(
+        t.a.stat("queue_0_tx_missed_tx"),
+        Some(n as u64),
+        "missed_tx is a history"
+    );
     assert!(t.run_for(7 * TICK_US).is_empty());
     assert_eq!(t.a.stat("total_resets"), Some(0));
     t.assert_traffic_both_ways(2);
@@ -100,23 +127,39 @@ fn tx_completions_withheld_below_threshold_are_counted_but_do_not_reset() {
 #[test]
 fn pending_timedout_pkts_drops_to_zero_once_the_reset_released_the_packets() {
     let mut t = BackToBack::small();
-    t.a.model.borrow_mut().inject(EnaFault::TxCompletionsWithheld { sq: None });
+    t.a.model
+        .borrow_mut()
+        .inject(EnaFault::TxCompletionsWithheld { sq: None });
     send_from_a(&mut t, 0, &frames(200, 1));
     t.settle();
     let resets = t.run_for(6 * TICK_US);
-    t.a.model.borrow_mut().clear_fault(EnaFault::TxCompletionsWithheld { sq: None });
+    t.a.model
+        .borrow_mut()
+        .clear_fault(EnaFault::TxCompletionsWithheld { sq: None });
     assert_eq!(resets, [('a', ResetReason::MissingTxCompletion)]);
     assert!(t.a.ledger.tx.is_empty(), "the reset released all 200");
     t.run_for(2 * TICK_US);
-    assert_eq!(t.a.stat("queue_0_tx_pending_timedout_pkts"), Some(0), "nothing is pending any more");
-    assert_eq!(t.a.stat("queue_0_tx_missed_tx"), Some(200), "the history counter keeps its value");
+    assert_eq!(
+        t.a.stat("queue_0_tx_pending_timedout_pkts"),
+        Some(0),
+        "nothing is pending any more"
+    );
+    assert_eq!(
+        t.a.stat("queue_0_tx_missed_tx"),
+        Some(200),
+        "the history counter keeps its value"
+    );
     t.teardown_and_check();
 }
 
 #[test]
 fn bad_tx_req_id_resets_with_invalid_tx_req_id() {
     let mut t = BackToBack::small();
-    t.a.model.borrow_mut().inject(EnaFault::BadTxReqId { sq: None, req_id: None, count: 1 });
+    t.a.model.borrow_mut().inject(EnaFault::BadTxReqId {
+        sq: None,
+        req_id: None,
+        count: 1,
+    });
     send_from_a(&mut t, 0, &frames(3, 2));
     t.settle();
     assert_eq!(t.a.stat("queue_0_tx_bad_req_id"), Some(1));
@@ -126,7 +169,10 @@ fn bad_tx_req_id_resets_with_invalid_tx_req_id() {
     let resets = t.run_for(TICK_US);
     assert_eq!(resets, [('a', ResetReason::InvalidTxReqId)]);
     t.a.assert_reset_once(ResetReason::InvalidTxReqId);
-    assert!(t.a.ledger.tx.is_empty(), "the packet whose id was garbled came back at reset");
+    assert!(
+        t.a.ledger.tx.is_empty(),
+        "the packet whose id was garbled came back at reset"
+    );
     assert!(t.run_for(3 * TICK_US).is_empty());
     t.assert_traffic_both_ways(2);
     t.teardown_and_check();
@@ -135,7 +181,9 @@ fn bad_tx_req_id_resets_with_invalid_tx_req_id() {
 #[test]
 fn tx_completion_with_mbz_bits_resets_with_tx_descriptor_malformed() {
     let mut t = BackToBack::small();
-    t.a.model.borrow_mut().inject(EnaFault::TxCdescMbz { sq: None, count: 1 });
+    t.a.model
+        .borrow_mut()
+        .inject(EnaFault::TxCdescMbz { sq: None, count: 1 });
     send_from_a(&mut t, 0, &frames(2, 3));
     t.settle();
     let resets = t.run_for(TICK_US);
@@ -152,13 +200,22 @@ fn rx_fault_resets(fault: EnaFault, reason: ResetReason, queue_counter: Option<&
     let mut t = BackToBack::small();
     t.b.model.borrow_mut().inject(fault);
     let (sent, got) = t.exchange('a', 2);
-    assert!(got.len() < sent.len(), "the corrupted packet is not delivered");
+    assert!(
+        got.len() < sent.len(),
+        "the corrupted packet is not delivered"
+    );
     assert_eq!(t.b.dev().pending_reset(), Some(reason));
     if let Some(name) = queue_counter {
         // Counted on the one queue that got the packet (exactly once:
         // `one_bad_rx_completion_is_counted_once`).
-        let per_q: Vec<u64> = (0..4).map(|q| t.b.stat(&format!("queue_{q}_rx_{name}")).unwrap()).collect();
-        assert_eq!(per_q.iter().filter(|&&n| n > 0).count(), 1, "queue_N_rx_{name}: {per_q:?}");
+        let per_q: Vec<u64> = (0..4)
+            .map(|q| t.b.stat(&format!("queue_{q}_rx_{name}")).unwrap())
+            .collect();
+        assert_eq!(
+            per_q.iter().filter(|&&n| n > 0).count(),
+            1,
+            "queue_N_rx_{name}: {per_q:?}"
+        );
     }
     let resets = t.run_for(TICK_US);
     assert_eq!(resets, [('b', reason)]);
@@ -171,7 +228,9 @@ fn rx_fault_resets(fault: EnaFault, reason: ResetReason, queue_counter: Option<&
 
 /// Per-queue RX counter `name` of node b, summed over its 4 queues.
 fn rx_counter(t: &BackToBack, name: &str) -> u64 {
-    (0..4).map(|q| t.b.stat(&format!("queue_{q}_rx_{name}")).unwrap()).sum()
+    (0..4)
+        .map(|q| t.b.stat(&format!("queue_{q}_rx_{name}")).unwrap())
+        .sum()
 }
 
 /// While the reset a bad RX completion asked for is pending, the queue's
@@ -181,7 +240,14 @@ fn rx_counter(t: &BackToBack, name: &str) -> u64 {
 fn one_bad_rx_completion_is_counted_once() {
     for (fault, counter) in [
         (EnaFault::BadRxReqId { sq: None, count: 1 }, "bad_req_id"),
-        (EnaFault::RxMalformed { sq: None, kind: RxMalformation::TooManyDescs, count: 1 }, "bad_desc_num"),
+        (
+            EnaFault::RxMalformed {
+                sq: None,
+                kind: RxMalformation::TooManyDescs,
+                count: 1,
+            },
+            "bad_desc_num",
+        ),
     ] {
         let mut t = BackToBack::small();
         t.b.model.borrow_mut().inject(fault);
@@ -189,7 +255,11 @@ fn one_bad_rx_completion_is_counted_once() {
         // more interrupts (and polls) while its reset is pending.
         let _ = t.exchange('a', 4);
         assert!(t.b.dev().pending_reset().is_some());
-        assert_eq!(rx_counter(&t, counter), 1, "queue_N_rx_{counter}: one bad completion, one count");
+        assert_eq!(
+            rx_counter(&t, counter),
+            1,
+            "queue_N_rx_{counter}: one bad completion, one count"
+        );
         t.run_for(TICK_US);
         assert_eq!(rx_counter(&t, counter), 1, "still one after the reset");
         t.teardown_and_check();
@@ -208,7 +278,11 @@ fn bad_rx_req_id_resets_with_invalid_rx_req_id() {
 #[test]
 fn rx_packet_over_too_many_descriptors_resets_with_too_many_rx_descs() {
     rx_fault_resets(
-        EnaFault::RxMalformed { sq: None, kind: RxMalformation::TooManyDescs, count: 1 },
+        EnaFault::RxMalformed {
+            sq: None,
+            kind: RxMalformation::TooManyDescs,
+            count: 1,
+        },
         ResetReason::TooManyRxDescs,
         Some("bad_desc_num"),
     );
@@ -217,7 +291,11 @@ fn rx_packet_over_too_many_descriptors_resets_with_too_many_rx_descs() {
 #[test]
 fn rx_length_beyond_the_buffer_resets_with_rx_descriptor_malformed() {
     rx_fault_resets(
-        EnaFault::RxMalformed { sq: None, kind: RxMalformation::LengthBeyondBuffer, count: 1 },
+        EnaFault::RxMalformed {
+            sq: None,
+            kind: RxMalformation::LengthBeyondBuffer,
+            count: 1,
+        },
         ResetReason::RxDescriptorMalformed,
         None,
     );
@@ -226,7 +304,11 @@ fn rx_length_beyond_the_buffer_resets_with_rx_descriptor_malformed() {
 #[test]
 fn rx_mbz_bits_with_cdesc_mbz_capability_reset_with_rx_descriptor_malformed() {
     rx_fault_resets(
-        EnaFault::RxMalformed { sq: None, kind: RxMalformation::MbzSet, count: 1 },
+        EnaFault::RxMalformed {
+            sq: None,
+            kind: RxMalformation::MbzSet,
+            count: 1,
+        },
         ResetReason::RxDescriptorMalformed,
         None,
     );
@@ -235,7 +317,11 @@ fn rx_mbz_bits_with_cdesc_mbz_capability_reset_with_rx_descriptor_malformed() {
 #[test]
 fn rx_first_bit_on_a_later_buffer_resets_with_rx_descriptor_malformed() {
     rx_fault_resets(
-        EnaFault::RxMalformed { sq: None, kind: RxMalformation::FirstOnNonFirst, count: 1 },
+        EnaFault::RxMalformed {
+            sq: None,
+            kind: RxMalformation::FirstOnNonFirst,
+            count: 1,
+        },
         ResetReason::RxDescriptorMalformed,
         None,
     );
@@ -246,11 +332,18 @@ fn rx_mbz_bits_without_cdesc_mbz_capability_are_not_checked() {
     let mut o = NodeOptions::new("eth1").with_rings(256, 256);
     o.model.capabilities.remove(DeviceCaps::CDESC_MBZ);
     let mut t = BackToBack::with(NodeOptions::new("eth0").with_rings(256, 256), o);
-    t.b.model.borrow_mut().inject(EnaFault::RxMalformed { sq: None, kind: RxMalformation::MbzSet, count: 1 });
+    t.b.model.borrow_mut().inject(EnaFault::RxMalformed {
+        sq: None,
+        kind: RxMalformation::MbzSet,
+        count: 1,
+    });
     // Without the capability the bits carry no promise (ena.md §1.4 code
     // 16): the packet is delivered and nothing resets.
     t.assert_traffic_both_ways(2);
-    assert!(t.b.model.borrow().armed_faults().is_empty(), "the malformation was played");
+    assert!(
+        t.b.model.borrow().armed_faults().is_empty(),
+        "the malformation was played"
+    );
     assert!(t.run_for(3 * TICK_US).is_empty());
     t.teardown_and_check();
 }
@@ -259,12 +352,22 @@ fn rx_mbz_bits_without_cdesc_mbz_capability_are_not_checked() {
 fn one_lost_interrupt_is_remedied_by_rewriting_unmask_without_reset() {
     let mut t = BackToBack::small();
     // Queue 0 is on vector 1 (ena.md §5.1).
-    t.a.model.borrow_mut().inject(EnaFault::LostInterrupts { vector: Some(1), count: 1 });
+    t.a.model.borrow_mut().inject(EnaFault::LostInterrupts {
+        vector: Some(1),
+        count: 1,
+    });
     send_from_a(&mut t, 0, &frames(1, 4));
     t.settle();
     assert_eq!(t.a.model.borrow().counters().irq_dropped, 1);
-    assert_eq!(t.a.ledger.tx.len(), 1, "completion waits in the CQ, nobody polls");
-    assert!(t.a.model.borrow().vector_masked(1), "the device believes it delivered the MSI-X");
+    assert_eq!(
+        t.a.ledger.tx.len(),
+        1,
+        "completion waits in the CQ, nobody polls"
+    );
+    assert!(
+        t.a.model.borrow().vector_masked(1),
+        "the device believes it delivered the MSI-X"
+    );
     // Two consecutive checks with the CQ non-empty and the poll idle.
     assert!(t.run_for(2 * TICK_US).is_empty());
     assert_eq!(t.a.stat("queue_0_tx_lost_interrupt"), Some(1));
@@ -276,7 +379,10 @@ fn one_lost_interrupt_is_remedied_by_rewriting_unmask_without_reset() {
     send_from_a(&mut t, 0, &frames(1, 5));
     t.settle();
     assert!(t.a.ledger.tx.is_empty());
-    assert!(t.run_for(6 * TICK_US).is_empty(), "a lost interrupt is remedied, not reset");
+    assert!(
+        t.run_for(6 * TICK_US).is_empty(),
+        "a lost interrupt is remedied, not reset"
+    );
     assert_eq!(t.a.stat("total_resets"), Some(0));
     t.assert_traffic_both_ways(2);
     t.teardown_and_check();
@@ -286,15 +392,26 @@ fn one_lost_interrupt_is_remedied_by_rewriting_unmask_without_reset() {
 fn queue_without_any_interrupt_resets_with_missing_first_interrupt() {
     let mut t = BackToBack::small();
     for v in 1..=4 {
-        t.b.model.borrow_mut().inject(EnaFault::LostInterrupts { vector: Some(v), count: FOREVER });
+        t.b.model.borrow_mut().inject(EnaFault::LostInterrupts {
+            vector: Some(v),
+            count: FOREVER,
+        });
     }
     let (sent, got) = t.exchange('a', 1);
-    assert!(got.is_empty() && !sent.is_empty(), "RX completions wait without interrupt");
+    assert!(
+        got.is_empty() && !sent.is_empty(),
+        "RX completions wait without interrupt"
+    );
     // RX completions with no interrupt ever, on 3 consecutive checks (§6.4).
     assert!(t.run_for(2 * TICK_US).is_empty());
     let resets = t.run_for(TICK_US);
     for v in 1..=4 {
-        t.b.model.borrow_mut().clear_fault(EnaFault::LostInterrupts { vector: Some(v), count: 0 });
+        t.b.model
+            .borrow_mut()
+            .clear_fault(EnaFault::LostInterrupts {
+                vector: Some(v),
+                count: 0,
+            });
     }
     assert_eq!(resets, [('b', ResetReason::MissingFirstInterrupt)]);
     t.b.assert_reset_once(ResetReason::MissingFirstInterrupt);
@@ -314,14 +431,23 @@ fn llq_placement_recovers_from_withheld_tx_and_malformed_rx() {
     let mut t = BackToBack::with(llq("eth0"), llq("eth1"));
     assert!(t.a.dev().negotiated().llq.is_some(), "LLQ negotiated");
     let resets = withhold_tx(&mut t, MISSING_TX_THRESHOLD + 1, 6);
-    t.a.model.borrow_mut().clear_fault(EnaFault::TxCompletionsWithheld { sq: None });
+    t.a.model
+        .borrow_mut()
+        .clear_fault(EnaFault::TxCompletionsWithheld { sq: None });
     assert_eq!(resets, [('a', ResetReason::MissingTxCompletion)]);
     t.a.assert_reset_once(ResetReason::MissingTxCompletion);
-    t.b.model.borrow_mut().inject(EnaFault::RxMalformed { sq: None, kind: RxMalformation::TooManyDescs, count: 1 });
+    t.b.model.borrow_mut().inject(EnaFault::RxMalformed {
+        sq: None,
+        kind: RxMalformation::TooManyDescs,
+        count: 1,
+    });
     let _ = t.exchange('a', 2);
     assert_eq!(t.run_for(TICK_US), [('b', ResetReason::TooManyRxDescs)]);
     t.b.assert_reset_once(ResetReason::TooManyRxDescs);
-    assert!(t.a.dev().negotiated().llq.is_some(), "LLQ negotiated again at restore");
+    assert!(
+        t.a.dev().negotiated().llq.is_some(),
+        "LLQ negotiated again at restore"
+    );
     t.assert_traffic_both_ways(3);
     t.teardown_and_check();
 }
@@ -336,12 +462,24 @@ fn tx_completions_waiting_behind_lost_interrupts_reset_as_missing_interrupt() {
     send_from_a(&mut t, 0, &frames(1, 1)); // queue 0 has seen its first interrupt
     t.settle();
     assert!(t.a.ledger.tx.is_empty());
-    t.a.model.borrow_mut().inject(EnaFault::LostInterrupts { vector: Some(1), count: FOREVER });
+    t.a.model.borrow_mut().inject(EnaFault::LostInterrupts {
+        vector: Some(1),
+        count: FOREVER,
+    });
     send_from_a(&mut t, 0, &frames(200, 2));
     t.settle();
-    assert_eq!(t.a.ledger.tx.len(), 200, "completed by the device, never polled");
+    assert_eq!(
+        t.a.ledger.tx.len(),
+        200,
+        "completed by the device, never polled"
+    );
     let resets = t.run_for(6 * TICK_US);
-    t.a.model.borrow_mut().clear_fault(EnaFault::LostInterrupts { vector: None, count: 0 });
+    t.a.model
+        .borrow_mut()
+        .clear_fault(EnaFault::LostInterrupts {
+            vector: None,
+            count: 0,
+        });
     assert_eq!(resets, [('a', ResetReason::MissingInterrupt)]);
     t.a.assert_reset_once(ResetReason::MissingInterrupt);
     t.assert_traffic_both_ways(2);
@@ -354,11 +492,19 @@ fn tx_completions_waiting_behind_lost_interrupts_reset_as_missing_interrupt() {
 #[test]
 fn tx_queue_that_never_got_an_interrupt_resets_as_missing_first_interrupt() {
     let mut t = BackToBack::small();
-    t.a.model.borrow_mut().inject(EnaFault::LostInterrupts { vector: Some(1), count: FOREVER });
+    t.a.model.borrow_mut().inject(EnaFault::LostInterrupts {
+        vector: Some(1),
+        count: FOREVER,
+    });
     send_from_a(&mut t, 0, &frames(10, 1));
     t.settle();
     let resets = t.run_for(11 * TICK_US);
-    t.a.model.borrow_mut().clear_fault(EnaFault::LostInterrupts { vector: None, count: 0 });
+    t.a.model
+        .borrow_mut()
+        .clear_fault(EnaFault::LostInterrupts {
+            vector: None,
+            count: 0,
+        });
     assert_eq!(resets, [('a', ResetReason::MissingFirstInterrupt)]);
     t.a.assert_reset_once(ResetReason::MissingFirstInterrupt);
     t.assert_traffic_both_ways(2);

@@ -30,7 +30,8 @@ const OPCODE_SET_FEATURE: u8 = 9;
 const HEADER_OFFSET_IN_LINE: usize = 32;
 
 const FALLBACK_NOT_SUPPORTED: &str = "LLQ is not supported Fallback to host mode policy.";
-const FALLBACK_CONFIG_FAILED: &str = "Failed to configure the device mode. Fallback to host mode policy.";
+const FALLBACK_CONFIG_FAILED: &str =
+    "Failed to configure the device mode. Fallback to host mode policy.";
 const FALLBACK_NO_BAR: &str = "ENA device does not expose LLQ bar. Fallback to host mode policy.";
 
 /// Default node options with the model's BAR 2 (1 MiB) present.
@@ -67,7 +68,11 @@ fn find_in_bar2(node: &EnaNode, needle: &[u8]) -> Vec<usize> {
     for off in (0..size).step_by(8) {
         mem[off..off + 8].copy_from_slice(&m.mmio_read(MEM_BAR, off as u64, 8).to_le_bytes());
     }
-    mem.windows(needle.len()).enumerate().filter(|(_, w)| *w == needle).map(|(i, _)| i).collect()
+    mem.windows(needle.len())
+        .enumerate()
+        .filter(|(_, w)| *w == needle)
+        .map(|(i, _)| i)
+        .collect()
 }
 
 /// Frames that exercise the push path: shorter than, equal to and longer
@@ -87,10 +92,30 @@ fn partial_csum_frames() -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for i in 0..4u16 {
         let p = pattern(300 + usize::from(i) * 77, i as u8);
-        out.push(FrameBuilder::udp4([10, 0, 0, 1], [10, 0, 0, 2], 100 + i, 53).payload(&p).csum(CsumMode::Partial).build());
-        out.push(FrameBuilder::tcp4([10, 0, 0, 1], [10, 0, 0, 2], 200 + i, 80).payload(&p).csum(CsumMode::Partial).build());
-        out.push(FrameBuilder::udp6(v6a, v6b, 300 + i, 53).payload(&p).csum(CsumMode::Partial).build());
-        out.push(FrameBuilder::tcp6(v6a, v6b, 400 + i, 80).payload(&p).csum(CsumMode::Partial).build());
+        out.push(
+            FrameBuilder::udp4([10, 0, 0, 1], [10, 0, 0, 2], 100 + i, 53)
+                .payload(&p)
+                .csum(CsumMode::Partial)
+                .build(),
+        );
+        out.push(
+            FrameBuilder::tcp4([10, 0, 0, 1], [10, 0, 0, 2], 200 + i, 80)
+                .payload(&p)
+                .csum(CsumMode::Partial)
+                .build(),
+        );
+        out.push(
+            FrameBuilder::udp6(v6a, v6b, 300 + i, 53)
+                .payload(&p)
+                .csum(CsumMode::Partial)
+                .build(),
+        );
+        out.push(
+            FrameBuilder::tcp6(v6a, v6b, 400 + i, 80)
+                .payload(&p)
+                .csum(CsumMode::Partial)
+                .build(),
+        );
     }
     out
 }
@@ -114,8 +139,16 @@ fn full_traffic(t: &mut BackToBack, from: char) {
     let v6a = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xa];
     let v6b = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xb];
     let payload = pattern(60_000, 3);
-    for b in [FrameBuilder::tcp4([10, 0, 0, 1], [10, 0, 0, 2], 40000, 80), FrameBuilder::tcp6(v6a, v6b, 40001, 80)] {
-        let frame = b.macs(MAC_A, MAC_B).seq(7).payload(&payload).csum(CsumMode::Partial).build();
+    for b in [
+        FrameBuilder::tcp4([10, 0, 0, 1], [10, 0, 0, 2], 40000, 80),
+        FrameBuilder::tcp6(v6a, v6b, 40001, 80),
+    ] {
+        let frame = b
+            .macs(MAC_A, MAC_B)
+            .seq(7)
+            .payload(&payload)
+            .csum(CsumMode::Partial)
+            .build();
         let got = t.transfer(from, 2 % nq, &[frame], true, 1440);
         assert_eq!(got.len(), 60_000usize.div_ceil(1440));
         let mut joined = Vec::new();
@@ -132,7 +165,10 @@ fn full_traffic(t: &mut BackToBack, from: char) {
 fn assert_clean_llq_tx(node: &EnaNode) {
     let c = node.model.borrow().counters().clone();
     assert_eq!(c.tx_desc_errors, 0, "malformed LLQ descriptors");
-    assert_eq!(c.tx_meta_mismatch, 0, "offload request disagrees with the frame");
+    assert_eq!(
+        c.tx_meta_mismatch, 0,
+        "offload request disagrees with the frame"
+    );
     assert_eq!(c.tx_missing_meta, 0);
     assert_eq!(c.llq_burst_exceeded, 0);
     assert_eq!(c.tx_dropped, 0);
@@ -144,8 +180,16 @@ fn llq_is_negotiated_with_the_linux_default_geometry() {
     for side in ['a', 'b'] {
         let n = t.node(side);
         assert_eq!(llq_of(n), Some(DEFAULT_LLQ));
-        assert!(!n.log().contains("Fallback to host mode policy"), "{:?}", n.log().lines());
-        assert_eq!(n.dev().queue_config().tx_ring_size, 1024, "min(TX CQ depth, max LLQ depth)");
+        assert!(
+            !n.log().contains("Fallback to host mode policy"),
+            "{:?}",
+            n.log().lines()
+        );
+        assert_eq!(
+            n.dev().queue_config().tx_ring_size,
+            1024,
+            "min(TX CQ depth, max LLQ depth)"
+        );
         assert_eq!(n.dev().info().max_tx_ring_size, 1024);
     }
     t.teardown_and_check();
@@ -177,7 +221,10 @@ fn llq_pushes_the_header_inline_after_two_descriptors() {
     assert_eq!(at.len(), 1, "header pushed exactly once");
     assert_eq!(at[0] % 128, HEADER_OFFSET_IN_LINE);
     // The 97th byte onwards went by DMA, not into the line.
-    assert!(find_in_bar2(&t.a, &frame[..97]).is_empty(), "only 96 bytes fit inline");
+    assert!(
+        find_in_bar2(&t.a, &frame[..97]).is_empty(),
+        "only 96 bytes fit inline"
+    );
     t.teardown_and_check();
 }
 
@@ -186,15 +233,34 @@ fn large_llq_when_the_driver_asks_for_it() {
     let mut a = llq_node("eth0");
     a.driver.large_llq = true;
     let mut t = BackToBack::with(a, llq_node("eth1"));
-    let want = LlqConfig { entry_size: 256, descs_per_entry: 16, max_header_size: 224, ..DEFAULT_LLQ };
+    let want = LlqConfig {
+        entry_size: 256,
+        descs_per_entry: 16,
+        max_header_size: 224,
+        ..DEFAULT_LLQ
+    };
     assert_eq!(llq_of(&mut t.a), Some(want));
     assert_eq!(llq_of(&mut t.b), Some(DEFAULT_LLQ));
     // TX ring limited to the device's wide-LLQ depth (ena.md §5.8).
     let cfg = t.a.dev().queue_config();
     assert_eq!(cfg.tx_ring_size, 512);
     assert_eq!(t.a.dev().info().max_tx_ring_size, 512);
-    let e = reconfigure(&mut t.a, QueueConfig { tx_ring_size: 1024, ..cfg }).unwrap_err();
-    assert_eq!(e, Error::InvalidConfig(ConfigError::RingSizeOutOfRange { requested: 1024, min: 256, max: 512 }));
+    let e = reconfigure(
+        &mut t.a,
+        QueueConfig {
+            tx_ring_size: 1024,
+            ..cfg
+        },
+    )
+    .unwrap_err();
+    assert_eq!(
+        e,
+        Error::InvalidConfig(ConfigError::RingSizeOutOfRange {
+            requested: 1024,
+            min: 256,
+            max: 512
+        })
+    );
     full_traffic(&mut t, 'a');
     full_traffic(&mut t, 'b');
     assert_clean_llq_tx(&t.a);
@@ -254,10 +320,18 @@ fn llq_refused_by_the_device_falls_back_to_host_mode_with_aws_log_lines() {
     let opts = llq_node("eth1");
     let mut t = BackToBack::with(llq_node("eth0"), opts.clone());
     reprobe_b(&mut t, &opts, |n| {
-        n.model.borrow_mut().inject(EnaFault::FeatureRefused { feature: FEATURE_LLQ, hide: false })
+        n.model.borrow_mut().inject(EnaFault::FeatureRefused {
+            feature: FEATURE_LLQ,
+            hide: false,
+        })
     });
     assert_eq!(llq_of(&mut t.b), None);
-    assert!(t.b.log().contains(&format!("Feature {FEATURE_LLQ} isn't supported")), "{:?}", t.b.log().lines());
+    assert!(
+        t.b.log()
+            .contains(&format!("Feature {FEATURE_LLQ} isn't supported")),
+        "{:?}",
+        t.b.log().lines()
+    );
     assert!(t.b.log().contains(FALLBACK_NOT_SUPPORTED));
     full_traffic(&mut t, 'b');
     full_traffic(&mut t, 'a');
@@ -272,7 +346,10 @@ fn llq_absent_from_supported_features_falls_back_quietly() {
     assert_eq!(llq_of(&mut t.b), None);
     assert!(t.b.log().contains(FALLBACK_NOT_SUPPORTED));
     // The driver never asks for a feature the device does not list.
-    assert!(!t.b.log().contains(&format!("Feature {FEATURE_LLQ} isn't supported")));
+    assert!(!t
+        .b
+        .log()
+        .contains(&format!("Feature {FEATURE_LLQ} isn't supported")));
     full_traffic(&mut t, 'b');
     t.teardown_and_check();
 }
@@ -289,7 +366,11 @@ fn llq_set_feature_failure_falls_back_to_host_mode() {
         })
     });
     assert_eq!(llq_of(&mut t.b), None);
-    assert!(t.b.log().contains(FALLBACK_CONFIG_FAILED), "{:?}", t.b.log().lines());
+    assert!(
+        t.b.log().contains(FALLBACK_CONFIG_FAILED),
+        "{:?}",
+        t.b.log().lines()
+    );
     full_traffic(&mut t, 'b');
     t.teardown_and_check();
 }
@@ -300,7 +381,12 @@ fn llq_header_location_mismatch_falls_back_to_host_mode() {
     b.model.llq.header_location = LlqHeaderLocation::SEPARATE_RING;
     let mut t = BackToBack::with(llq_node("eth0"), b);
     assert_eq!(llq_of(&mut t.b), None);
-    assert!(t.b.log().contains("Invalid header location control, supported: 0x2"), "{:?}", t.b.log().lines());
+    assert!(
+        t.b.log()
+            .contains("Invalid header location control, supported: 0x2"),
+        "{:?}",
+        t.b.log().lines()
+    );
     assert!(t.b.log().contains(FALLBACK_CONFIG_FAILED));
     full_traffic(&mut t, 'b');
     t.teardown_and_check();
@@ -362,7 +448,11 @@ fn llq_queue_count_is_bounded_by_max_llq_num() {
     b.model.llq.max_llq_num = 2;
     let mut t = BackToBack::with(llq_node("eth0"), b);
     assert!(llq_of(&mut t.b).is_some());
-    assert_eq!(t.b.dev().info().max_queues, 2, "ena.md §6.2: TX SQ limit is max_llq_num with LLQ");
+    assert_eq!(
+        t.b.dev().info().max_queues,
+        2,
+        "ena.md §6.2: TX SQ limit is max_llq_num with LLQ"
+    );
     assert_eq!(t.b.dev().queue_config().num_queues, 2);
     full_traffic(&mut t, 'b');
     t.teardown_and_check();
@@ -373,8 +463,16 @@ fn llq_queues_are_recreated_by_reconfigure_under_traffic() {
     let mut t = llq_pair();
     let cfg = t.b.dev().queue_config();
     for want in [
-        QueueConfig { num_queues: 2, tx_ring_size: 256, ..cfg },
-        QueueConfig { num_queues: 4, tx_ring_size: 1024, ..cfg },
+        QueueConfig {
+            num_queues: 2,
+            tx_ring_size: 256,
+            ..cfg
+        },
+        QueueConfig {
+            num_queues: 4,
+            tx_ring_size: 1024,
+            ..cfg
+        },
     ] {
         for f in udp_frames(9, 30, 500) {
             t.b.send(0, &f, false, 0, 4096).unwrap();
@@ -382,7 +480,11 @@ fn llq_queues_are_recreated_by_reconfigure_under_traffic() {
         t.b.kick(0);
         reconfigure(&mut t.b, want).unwrap();
         t.settle();
-        assert_eq!(t.a.take_received().len(), 30, "pushed before the change, all sent");
+        assert_eq!(
+            t.a.take_received().len(),
+            30,
+            "pushed before the change, all sent"
+        );
         assert_eq!(t.b.dev().queue_config(), want);
         // LLQ ring of the new depth: depth − 1 single-line packets fit.
         assert_eq!(fill_tx_ring(&mut t.b, 1), want.tx_ring_size as usize - 1);

@@ -21,7 +21,11 @@ use common::*;
 /// Guest memory for two default nodes (4 queues, 1024-entry rings).
 fn rig() -> BackToBack {
     let o = NodeOptions::new("x");
-    BackToBack::with_arena(NodeOptions::new("eth0"), NodeOptions::new("eth1"), BackToBack::arena_bytes(&o, &o))
+    BackToBack::with_arena(
+        NodeOptions::new("eth0"),
+        NodeOptions::new("eth1"),
+        BackToBack::arena_bytes(&o, &o),
+    )
 }
 
 /// Everything the user configured on a node.
@@ -38,30 +42,59 @@ struct UserConfig {
 /// TX 100 µs / RX 40 µs.
 fn customise_b(t: &mut BackToBack) -> UserConfig {
     let base = t.b.dev().queue_config();
-    let queues = QueueConfig { num_queues: 3, tx_ring_size: 512, rx_ring_size: 512, mtu: 4000 };
+    let queues = QueueConfig {
+        num_queues: 3,
+        tx_ring_size: 512,
+        rx_ring_size: 512,
+        mtu: 4000,
+    };
     t.a.dev().set_mtu(4000).unwrap();
     t.b.dev().set_mtu(4000).unwrap();
     if t.b.dev().is_open() {
         reconfigure(&mut t.b, queues).unwrap();
     } else {
-        t.b.dev().reconfigure(queues, &mut |_| panic!("nothing to release while down")).unwrap();
+        t.b.dev()
+            .reconfigure(queues, &mut |_| panic!("nothing to release while down"))
+            .unwrap();
     }
     assert_ne!(base, queues);
     let key: Vec<u8> = (0..40u8).map(|i| i.wrapping_mul(29) ^ 0x5c).collect();
     let table: Vec<u16> = (0..128).map(|i| [2, 0, 1, 2, 2, 1][i % 6]).collect();
-    t.b.dev().set_rss(&RssConfig { key: Some(&key), table: Some(&table) }).unwrap();
-    let moderation = ModerationConfig { tx_usecs: 100, rx_usecs: 40, adaptive_rx: false };
+    t.b.dev()
+        .set_rss(&RssConfig {
+            key: Some(&key),
+            table: Some(&table),
+        })
+        .unwrap();
+    let moderation = ModerationConfig {
+        tx_usecs: 100,
+        rx_usecs: 40,
+        adaptive_rx: false,
+    };
     t.b.dev().set_moderation(moderation).unwrap();
     t.settle();
-    UserConfig { queues, key, table, moderation }
+    UserConfig {
+        queues,
+        key,
+        table,
+        moderation,
+    }
 }
 
 /// Node b runs with `want`, in the driver and in the device.
 fn assert_restored(t: &mut BackToBack, want: &UserConfig) {
     let b = &mut t.b;
     assert!(b.dev().is_open());
-    assert_eq!(b.dev().queue_config(), want.queues, "queue count, ring sizes, MTU");
-    assert_eq!(b.model.borrow().mtu(), want.queues.mtu, "device MTU re-sent");
+    assert_eq!(
+        b.dev().queue_config(),
+        want.queues,
+        "queue count, ring sizes, MTU"
+    );
+    assert_eq!(
+        b.model.borrow().mtu(),
+        want.queues.mtu,
+        "device MTU re-sent"
+    );
     let (key, table) = rss_of(b);
     assert_eq!((&key, &table), (&want.key, &want.table), "driver RSS state");
     assert_eq!(b.dev().moderation(), want.moderation);
@@ -69,17 +102,36 @@ fn assert_restored(t: &mut BackToBack, want: &UserConfig) {
     for q in 0..nq {
         b.dev().unmask_queue_interrupt(q);
         let m = b.model.borrow().moderation(q + 1);
-        assert_eq!(m, Some((want.moderation.rx_usecs, want.moderation.tx_usecs)), "vector {}", q + 1);
+        assert_eq!(
+            m,
+            Some((want.moderation.rx_usecs, want.moderation.tx_usecs)),
+            "vector {}",
+            q + 1
+        );
     }
     // RX rings refilled at the restored size; TX ring takes depth − 1.
-    assert_eq!(b.ledger.rx.len(), usize::from(nq) * (want.queues.rx_ring_size as usize - 1));
-    assert_eq!(fill_tx_ring(b, nq - 1), want.queues.tx_ring_size as usize - 1);
+    assert_eq!(
+        b.ledger.rx.len(),
+        usize::from(nq) * (want.queues.rx_ring_size as usize - 1)
+    );
+    assert_eq!(
+        fill_tx_ring(b, nq - 1),
+        want.queues.tx_ring_size as usize - 1
+    );
     t.settle();
-    assert_eq!(t.a.take_received().len(), want.queues.tx_ring_size as usize - 1);
+    assert_eq!(
+        t.a.take_received().len(),
+        want.queues.tx_ring_size as usize - 1
+    );
     // The device hashes with the restored key, fields and table.
     let got = t.transfer('a', 0, &mixed_flows(0xfeed, 32), false, 0);
     assert_rss_mapping(&got, &want.key, &want.table);
-    assert_eq!(per_queue(&got).len(), usize::from(nq), "{:?}", per_queue(&got));
+    assert_eq!(
+        per_queue(&got).len(),
+        usize::from(nq),
+        "{:?}",
+        per_queue(&got)
+    );
     // Jumbo frames at the restored MTU, both ways.
     let big = udp_frames(77, 6, want.queues.mtu as usize - 28);
     let got = t.transfer('a', 1, &big, false, 0);
@@ -110,11 +162,19 @@ fn user_reset_restores_mtu_queues_rings_rss_and_moderation() {
     let rx_dropped = t.b.model.borrow().counters().rx_dropped;
     leave_traffic_in_flight(&mut t, 1);
     reset(&mut t.b, ResetReason::UserTrigger);
-    assert!(t.b.ledger.tx.is_empty(), "in-flight TX tokens released by the reset");
+    assert!(
+        t.b.ledger.tx.is_empty(),
+        "in-flight TX tokens released by the reset"
+    );
     assert_eq!(t.b.stat("total_resets"), Some(1));
     assert_eq!(t.b.stat("reset_fail"), Some(0));
     // Reset with the reason, then re-init with NORMAL (ena.md §6.5 steps 4–5).
-    assert!(t.b.model.borrow().reset_reasons().ends_with(&[ResetReason::UserTrigger.code(), 0]));
+    assert!(t
+        .b
+        .model
+        .borrow()
+        .reset_reasons()
+        .ends_with(&[ResetReason::UserTrigger.code(), 0]));
     assert!(t.b.model.borrow().counters().resets > device_resets);
     assert!(t.b.log().contains("Trigger reset is on"));
     assert!(t.b.log().contains("Device reset completed successfully"));
@@ -147,7 +207,12 @@ fn keep_alive_loss_reset_restores_the_configuration() {
     assert!(t.b.log().contains("Keep alive watchdog timeout"));
     assert_eq!(t.b.stat("wd_expired"), Some(1));
     assert_eq!(t.b.stat("total_resets"), Some(1));
-    assert!(t.b.model.borrow().reset_reasons().ends_with(&[ResetReason::KeepAliveTimeout.code(), 0]));
+    assert!(t
+        .b
+        .model
+        .borrow()
+        .reset_reasons()
+        .ends_with(&[ResetReason::KeepAliveTimeout.code(), 0]));
     assert_restored(&mut t, &want);
     // Keep-alive is back: no further reset.
     assert!(t.run_for(8_000_000).is_empty());
@@ -180,7 +245,11 @@ fn reset_while_down_keeps_the_configuration_and_stays_down() {
     assert_eq!(t.b.dev().moderation(), want.moderation);
     assert_eq!(t.b.stat("total_resets"), Some(1));
     assert_eq!(t.b.stat("num_of_active_io_queues"), Some(0));
-    assert_eq!(t.b.model.borrow().mtu(), 1500, "device reset to its default; sent again at open");
+    assert_eq!(
+        t.b.model.borrow().mtu(),
+        1500,
+        "device reset to its default; sent again at open"
+    );
     assert!(t.b.ledger.rx.is_empty() && t.b.ledger.tx.is_empty());
     t.b.open().unwrap();
     t.settle();

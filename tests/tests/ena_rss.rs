@@ -33,12 +33,16 @@ fn default_table(len: usize, n: u16) -> Vec<u16> {
 
 /// A user key unlike the default one.
 fn custom_key() -> Vec<u8> {
-    (0..40u8).map(|i| i.wrapping_mul(73).wrapping_add(0x3c) ^ 0xa5).collect()
+    (0..40u8)
+        .map(|i| i.wrapping_mul(73).wrapping_add(0x3c) ^ 0xa5)
+        .collect()
 }
 
 /// A user table using every queue, in an order unlike the default fill.
 fn custom_table(len: usize, n: u16) -> Vec<u16> {
-    (0..len).map(|i| ((i / 3 + i % 5) % usize::from(n)) as u16).collect()
+    (0..len)
+        .map(|i| ((i / 3 + i % 5) % usize::from(n)) as u16)
+        .collect()
 }
 
 #[test]
@@ -57,7 +61,10 @@ fn default_rss_spreads_flows_over_all_4_queues_exactly_as_toeplitz_predicts() {
     assert_rss_mapping(&got, &key, &table);
     let spread = per_queue(&got);
     assert_eq!(spread.len(), 4, "every queue receives traffic: {spread:?}");
-    assert!(spread.values().all(|&n| n >= 32), "256 flows spread evenly enough: {spread:?}");
+    assert!(
+        spread.values().all(|&n| n >= 32),
+        "256 flows spread evenly enough: {spread:?}"
+    );
     assert_eq!(t.b.model.borrow().counters().rss_unmapped, 0);
     t.teardown_and_check();
 }
@@ -73,7 +80,12 @@ fn eight_queues_all_receive_and_mapping_holds_both_ways() {
     let (key, table) = rss_of(&mut t.b);
     assert_eq!(table, default_table(128, 8));
     assert_rss_mapping(&got, &key, &table);
-    assert_eq!(per_queue(&got).len(), 8, "all 8 queues: {:?}", per_queue(&got));
+    assert_eq!(
+        per_queue(&got).len(),
+        8,
+        "all 8 queues: {:?}",
+        per_queue(&got)
+    );
     // Same flows the other way: a's own RSS state predicts a's queues.
     let back = t.transfer('b', 2, &frames, false, 0);
     let (key_a, table_a) = rss_of(&mut t.a);
@@ -96,11 +108,23 @@ fn microsoft_verification_vectors_hold_end_to_end() {
         o
     }
     let cases: Vec<(Vec<u8>, u32)> = vec![
-        (ip_only_v4([66, 9, 149, 187], [161, 142, 100, 80]), 0x323e_8fc2),
-        (ip_only_v4([38, 27, 205, 30], [209, 142, 163, 6]), 0x8298_9176),
-        (ip_only_v4([153, 39, 163, 191], [202, 188, 127, 2]), 0x5d18_09c5),
         (
-            ip_only_v6(v6([0x3ffe, 0x501, 8, 0, 0x260, 0x97ff, 0xfe40, 0xefab]), v6([0xff02, 0, 0, 0, 0, 0, 0, 1])),
+            ip_only_v4([66, 9, 149, 187], [161, 142, 100, 80]),
+            0x323e_8fc2,
+        ),
+        (
+            ip_only_v4([38, 27, 205, 30], [209, 142, 163, 6]),
+            0x8298_9176,
+        ),
+        (
+            ip_only_v4([153, 39, 163, 191], [202, 188, 127, 2]),
+            0x5d18_09c5,
+        ),
+        (
+            ip_only_v6(
+                v6([0x3ffe, 0x501, 8, 0, 0x260, 0x97ff, 0xfe40, 0xefab]),
+                v6([0xff02, 0, 0, 0, 0, 0, 0, 1]),
+            ),
             0x0f0c_461c,
         ),
         (
@@ -170,24 +194,44 @@ fn both_directions_of_a_flow_hash_alike() {
 fn custom_key_and_table_change_the_mapping_exactly() {
     let mut t = BackToBack::new();
     let frames = mixed_flows(99, 48);
-    let before: BTreeMap<Vec<u8>, u32> =
-        t.transfer('a', 0, &frames, false, 0).into_iter().map(|g| (g.frame, g.hash)).collect();
+    let before: BTreeMap<Vec<u8>, u32> = t
+        .transfer('a', 0, &frames, false, 0)
+        .into_iter()
+        .map(|g| (g.frame, g.hash))
+        .collect();
     assert_eq!(before.len(), frames.len());
 
     // Key only.
     let key = custom_key();
-    t.b.dev().set_rss(&RssConfig { key: Some(&key), table: None }).unwrap();
+    t.b.dev()
+        .set_rss(&RssConfig {
+            key: Some(&key),
+            table: None,
+        })
+        .unwrap();
     let (k, table) = rss_of(&mut t.b);
     assert_eq!(k, key);
-    assert_eq!(table, default_table(128, 4), "table untouched by a key change");
+    assert_eq!(
+        table,
+        default_table(128, 4),
+        "table untouched by a key change"
+    );
     let got = t.transfer('a', 0, &frames, false, 0);
     assert_rss_mapping(&got, &key, &table);
     let changed = got.iter().filter(|g| before[&g.frame] != g.hash).count();
-    assert!(changed > frames.len() / 2, "a new key changes the hashes ({changed} changed)");
+    assert!(
+        changed > frames.len() / 2,
+        "a new key changes the hashes ({changed} changed)"
+    );
 
     // Table only.
     let table = custom_table(128, 4);
-    t.b.dev().set_rss(&RssConfig { key: None, table: Some(&table) }).unwrap();
+    t.b.dev()
+        .set_rss(&RssConfig {
+            key: None,
+            table: Some(&table),
+        })
+        .unwrap();
     assert_eq!(rss_of(&mut t.b), (key.clone(), table.clone()));
     let got = t.transfer('a', 0, &frames, false, 0);
     assert_rss_mapping(&got, &key, &table);
@@ -196,7 +240,12 @@ fn custom_key_and_table_change_the_mapping_exactly() {
     // Both at once, with a table that starves queues 0 and 2.
     let key2: Vec<u8> = key.iter().rev().copied().collect();
     let skewed: Vec<u16> = (0..128).map(|i| if i % 8 == 0 { 1 } else { 3 }).collect();
-    t.b.dev().set_rss(&RssConfig { key: Some(&key2), table: Some(&skewed) }).unwrap();
+    t.b.dev()
+        .set_rss(&RssConfig {
+            key: Some(&key2),
+            table: Some(&skewed),
+        })
+        .unwrap();
     let got = t.transfer('a', 0, &frames, false, 0);
     assert_rss_mapping(&got, &key2, &skewed);
     let spread = per_queue(&got);
@@ -204,7 +253,12 @@ fn custom_key_and_table_change_the_mapping_exactly() {
     assert!(spread[&3] > spread[&1]);
 
     // Back to the default key: the default hashes come back.
-    t.b.dev().set_rss(&RssConfig { key: Some(&DEFAULT_RSS_KEY), table: None }).unwrap();
+    t.b.dev()
+        .set_rss(&RssConfig {
+            key: Some(&DEFAULT_RSS_KEY),
+            table: None,
+        })
+        .unwrap();
     let got = t.transfer('a', 0, &frames, false, 0);
     assert!(got.iter().all(|g| before[&g.frame] == g.hash));
     assert_rss_mapping(&got, &DEFAULT_RSS_KEY, &skewed);
@@ -217,7 +271,12 @@ fn table_set_while_down_is_pushed_at_open() {
     t.b.close().unwrap();
     let table = custom_table(128, 4);
     let key = custom_key();
-    t.b.dev().set_rss(&RssConfig { key: Some(&key), table: Some(&table) }).unwrap();
+    t.b.dev()
+        .set_rss(&RssConfig {
+            key: Some(&key),
+            table: Some(&table),
+        })
+        .unwrap();
     t.b.open().unwrap();
     t.settle();
     let got = t.transfer('a', 0, &mixed_flows(5, 32), false, 0);
@@ -230,37 +289,113 @@ fn invalid_rss_config_is_refused_and_old_config_stays_in_force() {
     let mut t = BackToBack::new();
     let key = custom_key();
     let table = custom_table(128, 4);
-    t.b.dev().set_rss(&RssConfig { key: Some(&key), table: Some(&table) }).unwrap();
+    t.b.dev()
+        .set_rss(&RssConfig {
+            key: Some(&key),
+            table: Some(&table),
+        })
+        .unwrap();
     let frames = mixed_flows(31337, 32);
 
     let bad_table_len = default_table(64, 4);
     let mut bad_entry = table.clone();
     bad_entry[77] = 4; // queue 4 is not open (queues 0..=3)
     let other_key: Vec<u8> = vec![0x11; 40];
-    let key_len = |given: u32| Error::InvalidConfig(ConfigError::RssKeyLength { given, expected: 40 });
-    let bad_entry_err = Error::InvalidConfig(ConfigError::RssTable { index: 77, value: 4 });
-    let table_size = |given: u32| Error::InvalidConfig(ConfigError::RssTableSize { given, expected: 128 });
+    let key_len = |given: u32| {
+        Error::InvalidConfig(ConfigError::RssKeyLength {
+            given,
+            expected: 40,
+        })
+    };
+    let bad_entry_err = Error::InvalidConfig(ConfigError::RssTable {
+        index: 77,
+        value: 4,
+    });
+    let table_size = |given: u32| {
+        Error::InvalidConfig(ConfigError::RssTableSize {
+            given,
+            expected: 128,
+        })
+    };
     let cases: Vec<(RssConfig<'_>, &str, Error)> = vec![
-        (RssConfig { key: Some(&key[..39]), table: None }, "key 39 bytes", key_len(39)),
-        (RssConfig { key: Some(&[7u8; 52]), table: None }, "key 52 bytes", key_len(52)),
-        (RssConfig { key: Some(&[]), table: None }, "empty key", key_len(0)),
-        (RssConfig { key: None, table: Some(&bad_table_len) }, "table of 64 entries", table_size(64)),
-        (RssConfig { key: None, table: Some(&[]) }, "empty table", table_size(0)),
-        (RssConfig { key: None, table: Some(&bad_entry) }, "entry naming queue 4", bad_entry_err),
+        (
+            RssConfig {
+                key: Some(&key[..39]),
+                table: None,
+            },
+            "key 39 bytes",
+            key_len(39),
+        ),
+        (
+            RssConfig {
+                key: Some(&[7u8; 52]),
+                table: None,
+            },
+            "key 52 bytes",
+            key_len(52),
+        ),
+        (
+            RssConfig {
+                key: Some(&[]),
+                table: None,
+            },
+            "empty key",
+            key_len(0),
+        ),
+        (
+            RssConfig {
+                key: None,
+                table: Some(&bad_table_len),
+            },
+            "table of 64 entries",
+            table_size(64),
+        ),
+        (
+            RssConfig {
+                key: None,
+                table: Some(&[]),
+            },
+            "empty table",
+            table_size(0),
+        ),
+        (
+            RssConfig {
+                key: None,
+                table: Some(&bad_entry),
+            },
+            "entry naming queue 4",
+            bad_entry_err,
+        ),
         // A bad table must not let the good key through either.
-        (RssConfig { key: Some(&other_key), table: Some(&bad_entry) }, "good key + bad table", bad_entry_err),
+        (
+            RssConfig {
+                key: Some(&other_key),
+                table: Some(&bad_entry),
+            },
+            "good key + bad table",
+            bad_entry_err,
+        ),
     ];
     for (cfg, what, want) in cases {
         let e = t.b.dev().set_rss(&cfg).expect_err(what);
         assert_eq!(e, want, "{what}");
         assert_eq!(e.errno(), 22, "EINVAL");
-        assert_eq!(rss_of(&mut t.b), (key.clone(), table.clone()), "{what}: old config kept");
+        assert_eq!(
+            rss_of(&mut t.b),
+            (key.clone(), table.clone()),
+            "{what}: old config kept"
+        );
         let got = t.transfer('a', 0, &frames, false, 0);
         assert_same_frames(&got, &frames);
         assert_rss_mapping(&got, &key, &table);
     }
     // A no-op request is fine and changes nothing.
-    t.b.dev().set_rss(&RssConfig { key: None, table: None }).unwrap();
+    t.b.dev()
+        .set_rss(&RssConfig {
+            key: None,
+            table: None,
+        })
+        .unwrap();
     assert_eq!(rss_of(&mut t.b), (key, table));
     assert_traffic_both_ways(&mut t);
     t.teardown_and_check();
@@ -270,15 +405,31 @@ fn invalid_rss_config_is_refused_and_old_config_stays_in_force() {
 fn table_entry_above_queue_count_after_shrinking_is_refused() {
     let mut t = BackToBack::new();
     let cfg = t.b.dev().queue_config();
-    reconfigure(&mut t.b, QueueConfig { num_queues: 2, ..cfg }).unwrap();
+    reconfigure(
+        &mut t.b,
+        QueueConfig {
+            num_queues: 2,
+            ..cfg
+        },
+    )
+    .unwrap();
     t.settle();
     let (key, table) = rss_of(&mut t.b);
     assert_eq!(table, default_table(128, 2), "table refitted to 2 queues");
     let got = t.transfer('a', 0, &mixed_flows(8, 32), false, 0);
     assert_rss_mapping(&got, &key, &table);
     assert_eq!(per_queue(&got).len(), 2);
-    let e = t.b.dev().set_rss(&RssConfig { key: None, table: Some(&default_table(128, 4)) }).unwrap_err();
-    assert_eq!(e, Error::InvalidConfig(ConfigError::RssTable { index: 2, value: 2 }));
+    let e =
+        t.b.dev()
+            .set_rss(&RssConfig {
+                key: None,
+                table: Some(&default_table(128, 4)),
+            })
+            .unwrap_err();
+    assert_eq!(
+        e,
+        Error::InvalidConfig(ConfigError::RssTable { index: 2, value: 2 })
+    );
     assert_eq!(rss_of(&mut t.b).1, default_table(128, 2));
     t.teardown_and_check();
 }
@@ -292,14 +443,28 @@ fn key_refused_by_the_device_keeps_the_old_key_in_force() {
         count: 1,
     });
     let key = custom_key();
-    let e = t.b.dev().set_rss(&RssConfig { key: Some(&key), table: None }).unwrap_err();
+    let e =
+        t.b.dev()
+            .set_rss(&RssConfig {
+                key: Some(&key),
+                table: None,
+            })
+            .unwrap_err();
     assert_eq!(e, Error::DeviceStatus(5));
     let (k, table) = rss_of(&mut t.b);
-    assert_eq!(k, DEFAULT_RSS_KEY, "driver still reports the key the device uses");
+    assert_eq!(
+        k, DEFAULT_RSS_KEY,
+        "driver still reports the key the device uses"
+    );
     let got = t.transfer('a', 0, &mixed_flows(3, 32), false, 0);
     assert_rss_mapping(&got, &DEFAULT_RSS_KEY, &table);
     // The next attempt goes through.
-    t.b.dev().set_rss(&RssConfig { key: Some(&key), table: None }).unwrap();
+    t.b.dev()
+        .set_rss(&RssConfig {
+            key: Some(&key),
+            table: None,
+        })
+        .unwrap();
     let got = t.transfer('a', 0, &mixed_flows(3, 32), false, 0);
     assert_rss_mapping(&got, &key, &table);
     t.teardown_and_check();
@@ -337,7 +502,13 @@ fn vlan_tagged_flows_and_ipv4_fragments_follow_their_slots() {
     assert_same_frames(&got, &frames);
     let (key, table) = rss_of(&mut t.b);
     assert_rss_mapping(&got, &key, &table);
-    assert_eq!(got.iter().filter(|g| g.hash_type == RssHashType::L3).count(), 32, "fragments: L3 hash");
+    assert_eq!(
+        got.iter()
+            .filter(|g| g.hash_type == RssHashType::L3)
+            .count(),
+        32,
+        "fragments: L3 hash"
+    );
     assert_eq!(per_queue(&got).len(), 4);
     t.teardown_and_check();
 }
@@ -350,13 +521,32 @@ fn vlan_tagged_flows_and_ipv4_fragments_follow_their_slots() {
 fn default_table_respreads_when_queue_count_grows_again() {
     let mut t = BackToBack::new();
     let cfg = t.b.dev().queue_config();
-    reconfigure(&mut t.b, QueueConfig { num_queues: 2, ..cfg }).unwrap();
-    reconfigure(&mut t.b, QueueConfig { num_queues: 4, ..cfg }).unwrap();
+    reconfigure(
+        &mut t.b,
+        QueueConfig {
+            num_queues: 2,
+            ..cfg
+        },
+    )
+    .unwrap();
+    reconfigure(
+        &mut t.b,
+        QueueConfig {
+            num_queues: 4,
+            ..cfg
+        },
+    )
+    .unwrap();
     t.settle();
     let (key, table) = rss_of(&mut t.b);
     let got = t.transfer('a', 0, &mixed_flows(11, 64), false, 0);
     assert_rss_mapping(&got, &key, &table);
-    assert_eq!(per_queue(&got).len(), 4, "all 4 queues after growing back: {:?}", per_queue(&got));
+    assert_eq!(
+        per_queue(&got).len(),
+        4,
+        "all 4 queues after growing back: {:?}",
+        per_queue(&got)
+    );
     t.teardown_and_check();
 }
 
@@ -366,7 +556,13 @@ fn default_table_respreads_when_queue_count_grows_again() {
 fn wrong_table_size_error_names_both_sizes() {
     let mut t = BackToBack::new();
     let short = vec![0u16; 64];
-    let e = t.b.dev().set_rss(&RssConfig { key: None, table: Some(&short) }).unwrap_err();
+    let e =
+        t.b.dev()
+            .set_rss(&RssConfig {
+                key: None,
+                table: Some(&short),
+            })
+            .unwrap_err();
     assert_eq!(e.errno(), 22);
     let text = e.to_string();
     assert!(text.contains("64") && text.contains("128"), "{text}");
@@ -388,8 +584,18 @@ fn table_refused_by_the_device_is_not_reported_as_in_force() {
         count: 1,
     });
     let new: Vec<u16> = (0..128).map(|i| 3 - (i % 4) as u16).collect();
-    assert!(t.b.dev().set_rss(&RssConfig { key: None, table: Some(&new) }).is_err());
-    assert!(rss_of(&mut t.b).1 == old, "get_rss reports the refused table; the device still steers with the old one");
+    assert!(t
+        .b
+        .dev()
+        .set_rss(&RssConfig {
+            key: None,
+            table: Some(&new)
+        })
+        .is_err());
+    assert!(
+        rss_of(&mut t.b).1 == old,
+        "get_rss reports the refused table; the device still steers with the old one"
+    );
     let got = t.transfer('a', 0, &mixed_flows(21, 32), false, 0);
     assert_rss_mapping(&got, &key, &old);
     // A reset must restore what was in force, not the refused table.
@@ -412,7 +618,13 @@ fn table_the_device_does_not_support_is_refused_with_unsupported() {
         count: 1,
     });
     let new = custom_table(128, 4);
-    assert_eq!(t.b.dev().set_rss(&RssConfig { key: None, table: Some(&new) }), Err(Error::Unsupported));
+    assert_eq!(
+        t.b.dev().set_rss(&RssConfig {
+            key: None,
+            table: Some(&new)
+        }),
+        Err(Error::Unsupported)
+    );
     assert_eq!(rss_of(&mut t.b).1, old, "the refused table is not reported");
     let got = t.transfer('a', 0, &mixed_flows(22, 32), false, 0);
     assert_rss_mapping(&got, &key, &old);

@@ -25,7 +25,12 @@ fn assert_same_frames(got: &[cloudnic_tests::testbed::Received], sent: &[Vec<u8>
     a.sort();
     b.sort();
     for (i, (x, y)) in a.iter().zip(&b).enumerate() {
-        assert!(x == y, "frame {i} differs: got {} bytes, sent {} bytes", x.len(), y.len());
+        assert!(
+            x == y,
+            "frame {i} differs: got {} bytes, sent {} bytes",
+            x.len(),
+            y.len()
+        );
     }
 }
 
@@ -37,7 +42,11 @@ fn bring_up_reads_attributes_and_logs_like_aws() {
     assert!(info.max_mtu >= 9001);
     assert!(t.a.dev().is_open());
     let log = t.a.plat.log_sink();
-    assert!(log.contains("ena device version: 0.10"), "{:?}", log.lines());
+    assert!(
+        log.contains("ena device version: 0.10"),
+        "{:?}",
+        log.lines()
+    );
     assert!(log.contains("Elastic Network Adapter (ENA) found at mem"));
     assert!(t.a.dev().link_up());
     t.teardown_and_check();
@@ -46,7 +55,9 @@ fn bring_up_reads_attributes_and_logs_like_aws() {
 #[test]
 fn frames_cross_both_ways_intact() {
     let mut t = BackToBack::new();
-    let frames: Vec<Vec<u8>> = (0..200).map(|i| udp(64 + i * 7, i as u8, CsumMode::Full)).collect();
+    let frames: Vec<Vec<u8>> = (0..200)
+        .map(|i| udp(64 + i * 7, i as u8, CsumMode::Full))
+        .collect();
     let got = t.transfer('a', 0, &frames, false, 0);
     assert_same_frames(&got, &frames);
     assert!(got.iter().all(|g| g.csum == RxChecksum::Good));
@@ -64,7 +75,11 @@ fn checksum_offload_fills_partial_checksums() {
     let got = t.transfer('a', 2, &frames, true, 0);
     assert_eq!(got.len(), 20);
     for g in &got {
-        assert_eq!(g.csum, RxChecksum::Good, "device must have filled the checksum");
+        assert_eq!(
+            g.csum,
+            RxChecksum::Good,
+            "device must have filled the checksum"
+        );
         let p = net::parse(&g.frame).unwrap();
         assert_eq!(net::l4_csum_ok(&g.frame, &p), Some(true));
     }
@@ -102,6 +117,9 @@ fn jumbo_mtu_9001_spans_several_rx_buffers() {
     let frames: Vec<Vec<u8>> = (0..10).map(|i| udp(9001 - 28, i, CsumMode::Full)).collect();
     let got = t.transfer('a', 0, &frames, false, 0);
     assert_same_frames(&got, &frames);
-    assert!(got.iter().all(|g| g.buffers >= 3), "9015-byte frames in 4 KiB buffers span 3");
+    assert!(
+        got.iter().all(|g| g.buffers >= 3),
+        "9015-byte frames in 4 KiB buffers span 3"
+    );
     t.teardown_and_check();
 }

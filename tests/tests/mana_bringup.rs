@@ -2,7 +2,6 @@
 //! HWC init EQEs, GDMA negotiation, registration, vPort discovery, open and
 //! a clean teardown that leaves nothing on the device.
 
-
 use cloudnic_common::nic::NetDevice;
 use cloudnic_mana::defs::eth::code as eth;
 use cloudnic_mana::defs::gdma::{code as gdma, DriverCapFlags1, GDMA_OS_TYPE_LINUX};

@@ -3,7 +3,6 @@
 //! created on the device, no memory leaked, the old configuration kept; and
 //! a device whose own configuration is out of spec fails the probe cleanly.
 
-
 use std::rc::Rc;
 
 use cloudnic_common::nic::{ModerationConfig, NetDevice, QueueConfig, RssConfig};

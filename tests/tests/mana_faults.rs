@@ -5,7 +5,6 @@
 //! counters, the log, traffic both ways afterwards, and at teardown the
 //! ledgers, device objects and guest memory (`teardown_and_check`).
 
-
 use cloudnic_common::nic::{NetDevice, RssConfig};
 use cloudnic_common::{Error, ResetReason};
 use cloudnic_mana::defs::eth::code::{CONFIG_VPORT_RX, QUERY_GF_STAT};

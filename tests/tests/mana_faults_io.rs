@@ -4,7 +4,6 @@
 //! Recovered faults are checked for the reset reason, counters, traffic and
 //! clean ledgers and memory at teardown.
 
-
 use cloudnic_common::nic::{NetDevice, QueueConfig};
 use cloudnic_common::{Error, ResetReason};
 use cloudnic_models::mana::{CqeMalformation, CqeTarget, ManaFault, RegionFailure};

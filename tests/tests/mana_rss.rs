@@ -4,7 +4,6 @@
 //! over IPv4/IPv6 (L4 hash) and other IP (L3 hash); a new key and table
 //! from `set_rss` take effect at once.
 
-
 use std::collections::BTreeMap;
 
 use cloudnic_common::nic::{NetDevice, RssConfig, RssHashType};

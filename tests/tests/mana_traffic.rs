@@ -1,7 +1,6 @@
 //! MANA traffic between two device models through the real driver:
 //! checksum offload (IPv4/IPv6, TCP/UDP), TSO, jumbo MTU, several vPorts.
 
-
 use cloudnic_common::nic::{NetDevice, RxChecksum};
 use cloudnic_models::mana::ManaModelConfig;
 use cloudnic_models::net::offload::{ipv4_header_csum_ok, l4_csum_ok};

@@ -154,7 +154,11 @@ impl<P: Platform> RxRing<P> {
         // when the index wraps, as in `PhaseRing`); written back once.
         let mask = self.sq_pos.mask();
         let mut counter = self.sq_pos.counter();
-        let mut phase_bit = if self.sq_pos.phase() { DESC_Q0_PHASE } else { 0 };
+        let mut phase_bit = if self.sq_pos.phase() {
+            DESC_Q0_PHASE
+        } else {
+            0
+        };
         let mut ids = self.ids.run();
         let mut taken = 0u32;
         for b in bufs {

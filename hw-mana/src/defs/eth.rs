@@ -4,7 +4,10 @@
 use zerocopy_derive::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 use super::gdma::gdma_request;
-use super::msg::{GdmaGeneralResp, GdmaReqHdr, GdmaRequest, GdmaRespHdr, GDMA_MESSAGE_V1, GDMA_MESSAGE_V2, GDMA_MESSAGE_V3};
+use super::msg::{
+    GdmaGeneralResp, GdmaReqHdr, GdmaRequest, GdmaRespHdr, GDMA_MESSAGE_V1, GDMA_MESSAGE_V2,
+    GDMA_MESSAGE_V3,
+};
 
 /// MANA Ethernet command codes (mana.md §6.2).
 pub mod code {
@@ -92,7 +95,9 @@ bitflags::bitflags! {
 }
 
 /// QUERY_DEV_CONFIG request, 88 bytes (mana.md §6.3).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct QueryDevConfigReq {
     /// Request header.
@@ -118,7 +123,9 @@ pub struct QueryDevConfigReq {
 const _: () = assert!(core::mem::size_of::<QueryDevConfigReq>() == 88);
 
 /// QUERY_DEV_CONFIG response, 80 bytes (response V3; mana.md §6.3).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct QueryDevConfigResp {
     /// Response header.
@@ -148,10 +155,18 @@ pub struct QueryDevConfigResp {
 }
 /// MANA: QUERY_DEV_CONFIG response is 80 bytes (mana.md §6.3).
 const _: () = assert!(core::mem::size_of::<QueryDevConfigResp>() == 80);
-gdma_request!(QueryDevConfigReq, code::QUERY_DEV_CONFIG, QueryDevConfigResp, GDMA_MESSAGE_V1, GDMA_MESSAGE_V3);
+gdma_request!(
+    QueryDevConfigReq,
+    code::QUERY_DEV_CONFIG,
+    QueryDevConfigResp,
+    GDMA_MESSAGE_V1,
+    GDMA_MESSAGE_V3
+);
 
 /// QUERY_VPORT_CONFIG request, 44 bytes (mana.md §6.3).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct QueryVportConfigReq {
     /// Request header.
@@ -163,7 +178,9 @@ pub struct QueryVportConfigReq {
 const _: () = assert!(core::mem::size_of::<QueryVportConfigReq>() == 44);
 
 /// QUERY_VPORT_CONFIG response, 64 bytes (mana.md §6.3).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct QueryVportConfigResp {
     /// Response header.
@@ -185,10 +202,16 @@ pub struct QueryVportConfigResp {
 }
 /// MANA: QUERY_VPORT_CONFIG response is 64 bytes (mana.md §6.3).
 const _: () = assert!(core::mem::size_of::<QueryVportConfigResp>() == 64);
-gdma_request!(QueryVportConfigReq, code::QUERY_VPORT_CONFIG, QueryVportConfigResp);
+gdma_request!(
+    QueryVportConfigReq,
+    code::QUERY_VPORT_CONFIG,
+    QueryVportConfigResp
+);
 
 /// CONFIG_VPORT_TX request, 56 bytes (mana.md §6.3).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct ConfigVportTxReq {
     /// Request header.
@@ -204,7 +227,9 @@ pub struct ConfigVportTxReq {
 const _: () = assert!(core::mem::size_of::<ConfigVportTxReq>() == 56);
 
 /// CONFIG_VPORT_TX response, 36 bytes (mana.md §6.3).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct ConfigVportTxResp {
     /// Response header.
@@ -221,7 +246,9 @@ const _: () = assert!(core::mem::size_of::<ConfigVportTxResp>() == 36);
 gdma_request!(ConfigVportTxReq, code::CONFIG_VPORT_TX, ConfigVportTxResp);
 
 /// CREATE_WQ_OBJ request V1, 88 bytes (mana.md §6.3).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct CreateWqObjReq {
     /// Request header.
@@ -249,7 +276,9 @@ pub struct CreateWqObjReq {
 const _: () = assert!(core::mem::size_of::<CreateWqObjReq>() == 88);
 
 /// CREATE_WQ_OBJ request V3 with moderation fields, 96 bytes (mana.md §6.3, net-next).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct CreateWqObjReqV3 {
     /// The V1 part.
@@ -269,7 +298,9 @@ pub struct CreateWqObjReqV3 {
 const _: () = assert!(core::mem::size_of::<CreateWqObjReqV3>() == 96);
 
 /// CREATE_WQ_OBJ response, 48 bytes (mana.md §6.3).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct CreateWqObjResp {
     /// Response header.
@@ -286,7 +317,9 @@ const _: () = assert!(core::mem::size_of::<CreateWqObjResp>() == 48);
 gdma_request!(CreateWqObjReq, code::CREATE_WQ_OBJ, CreateWqObjResp);
 
 /// CREATE_WQ_OBJ response V2, 56 bytes (mana.md §6.3).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct CreateWqObjRespV2 {
     /// The V1 part.
@@ -302,10 +335,18 @@ pub struct CreateWqObjRespV2 {
 }
 /// MANA: CREATE_WQ_OBJ response V2 is 56 bytes (mana.md §6.3).
 const _: () = assert!(core::mem::size_of::<CreateWqObjRespV2>() == 56);
-gdma_request!(CreateWqObjReqV3, code::CREATE_WQ_OBJ, CreateWqObjRespV2, GDMA_MESSAGE_V3, GDMA_MESSAGE_V2);
+gdma_request!(
+    CreateWqObjReqV3,
+    code::CREATE_WQ_OBJ,
+    CreateWqObjRespV2,
+    GDMA_MESSAGE_V3,
+    GDMA_MESSAGE_V2
+);
 
 /// DESTROY_WQ_OBJ request, 56 bytes (mana.md §6.3).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct DestroyWqObjReq {
     /// Request header.
@@ -322,7 +363,9 @@ const _: () = assert!(core::mem::size_of::<DestroyWqObjReq>() == 56);
 gdma_request!(DestroyWqObjReq, code::DESTROY_WQ_OBJ, GdmaGeneralResp);
 
 /// FENCE_RQ request, 48 bytes (mana.md §6.3).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct FenceRqReq {
     /// Request header.
@@ -374,7 +417,9 @@ const _: () = assert!(core::mem::size_of::<ConfigVportRxReq>() == 120);
 pub const CONFIG_VPORT_RX_V1_SIZE: u16 = 112;
 
 /// CONFIG_VPORT_RX response V2, 40 bytes (mana.md §6.3).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct ConfigVportRxResp {
     /// Response header.
@@ -386,10 +431,18 @@ pub struct ConfigVportRxResp {
 }
 /// MANA: CONFIG_VPORT_RX response V2 is 40 bytes (mana.md §6.3).
 const _: () = assert!(core::mem::size_of::<ConfigVportRxResp>() == 40);
-gdma_request!(ConfigVportRxReq, code::CONFIG_VPORT_RX, ConfigVportRxResp, GDMA_MESSAGE_V2, GDMA_MESSAGE_V2);
+gdma_request!(
+    ConfigVportRxReq,
+    code::CONFIG_VPORT_RX,
+    ConfigVportRxResp,
+    GDMA_MESSAGE_V2,
+    GDMA_MESSAGE_V2
+);
 
 /// QUERY_LINK_CONFIG request, 48 bytes (mana.md §6.3).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct QueryLinkConfigReq {
     /// Request header.
@@ -401,7 +454,9 @@ pub struct QueryLinkConfigReq {
 const _: () = assert!(core::mem::size_of::<QueryLinkConfigReq>() == 48);
 
 /// QUERY_LINK_CONFIG response, 48 bytes (mana.md §6.3).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct QueryLinkConfigResp {
     /// Response header.
@@ -419,10 +474,18 @@ pub struct QueryLinkConfigResp {
 }
 /// MANA: QUERY_LINK_CONFIG response is 48 bytes (mana.md §6.3).
 const _: () = assert!(core::mem::size_of::<QueryLinkConfigResp>() == 48);
-gdma_request!(QueryLinkConfigReq, code::QUERY_LINK_CONFIG, QueryLinkConfigResp, GDMA_MESSAGE_V1, GDMA_MESSAGE_V2);
+gdma_request!(
+    QueryLinkConfigReq,
+    code::QUERY_LINK_CONFIG,
+    QueryLinkConfigResp,
+    GDMA_MESSAGE_V1,
+    GDMA_MESSAGE_V2
+);
 
 /// SET_BW_CLAMP request, 56 bytes (mana.md §6.3).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct SetBwClampReq {
     /// Request header.
@@ -438,7 +501,9 @@ pub struct SetBwClampReq {
 const _: () = assert!(core::mem::size_of::<SetBwClampReq>() == 56);
 
 /// SET_BW_CLAMP response, 40 bytes (mana.md §6.3).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct SetBwClampResp {
     /// Response header.
@@ -453,7 +518,9 @@ const _: () = assert!(core::mem::size_of::<SetBwClampResp>() == 40);
 gdma_request!(SetBwClampReq, code::SET_BW_CLAMP, SetBwClampResp);
 
 /// REGISTER_HW_PORT request (PF only), 48 bytes (mana.md §6.3).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct RegisterHwPortReq {
     /// Request header.
@@ -473,7 +540,9 @@ pub struct RegisterHwPortReq {
 const _: () = assert!(core::mem::size_of::<RegisterHwPortReq>() == 48);
 
 /// Response carrying one handle after the header, 40 bytes (REGISTER_HW_PORT, REGISTER_FILTER).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct HandleResp {
     /// Response header.
@@ -486,7 +555,9 @@ const _: () = assert!(core::mem::size_of::<HandleResp>() == 40);
 gdma_request!(RegisterHwPortReq, code::REGISTER_HW_PORT, HandleResp);
 
 /// DEREGISTER_HW_PORT request (PF only), 48 bytes (mana.md §6.3).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct DeregisterHwPortReq {
     /// Request header.
@@ -496,10 +567,16 @@ pub struct DeregisterHwPortReq {
 }
 /// MANA: DEREGISTER_HW_PORT request is 48 bytes (mana.md §6.3).
 const _: () = assert!(core::mem::size_of::<DeregisterHwPortReq>() == 48);
-gdma_request!(DeregisterHwPortReq, code::DEREGISTER_HW_PORT, GdmaGeneralResp);
+gdma_request!(
+    DeregisterHwPortReq,
+    code::DEREGISTER_HW_PORT,
+    GdmaGeneralResp
+);
 
 /// REGISTER_FILTER request (PF only), 72 bytes (mana.md §6.3).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct RegisterFilterReq {
     /// Request header.
@@ -518,7 +595,9 @@ const _: () = assert!(core::mem::size_of::<RegisterFilterReq>() == 72);
 gdma_request!(RegisterFilterReq, code::REGISTER_FILTER, HandleResp);
 
 /// DEREGISTER_FILTER request (PF only), 48 bytes (mana.md §6.3).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct DeregisterFilterReq {
     /// Request header.
@@ -528,4 +607,8 @@ pub struct DeregisterFilterReq {
 }
 /// MANA: DEREGISTER_FILTER request is 48 bytes (mana.md §6.3).
 const _: () = assert!(core::mem::size_of::<DeregisterFilterReq>() == 48);
-gdma_request!(DeregisterFilterReq, code::DEREGISTER_FILTER, GdmaGeneralResp);
+gdma_request!(
+    DeregisterFilterReq,
+    code::DEREGISTER_FILTER,
+    GdmaGeneralResp
+);

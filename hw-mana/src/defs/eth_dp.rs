@@ -19,7 +19,9 @@ pub const TX_LONG_VPORT_OFFSET_MAX: u16 = 0xFFF;
 pub const TX_TRANS_OFF_MAX: u32 = 0x3FF;
 
 /// Short TX OOB, 8 bytes (mana.md §6.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct TxShortOob {
     /// Bits 0–1 pkt_fmt, 2 outer IPv4, 3 outer IPv6, 4 IP csum, 5 TCP csum,
@@ -57,10 +59,29 @@ impl TxShortOob {
 
     /// Encode. `flags` are the `IS_*`/`COMP_*`/`SUPPRESS_*` bits; the SQ id
     /// supplies `vsq_frame` (its bits 10–23).
-    pub const fn new(fmt: u32, flags: u32, cq_id: u32, trans_off: u32, sq_id: u32, short_vport_offset: u8) -> Self {
+    pub const fn new(
+        fmt: u32,
+        flags: u32,
+        cq_id: u32,
+        trans_off: u32,
+        sq_id: u32,
+        short_vport_offset: u8,
+    ) -> Self {
         TxShortOob {
-            dword0: (fmt & Self::FMT_MASK) | (flags & Self::FLAGS_MASK) | put_bits(cq_id, Self::VCQ_SHIFT, Self::VCQ_MASK),
-            dword1: (trans_off & Self::TRANS_OFF_MASK) | put_bits(sq_id >> Self::VSQ_FRAME_SHIFT, Self::VSQ_FRAME_SHIFT, Self::VSQ_FRAME_MASK) | put_bits(short_vport_offset as u32, Self::VPORT_SHIFT, Self::VPORT_MASK),
+            dword0: (fmt & Self::FMT_MASK)
+                | (flags & Self::FLAGS_MASK)
+                | put_bits(cq_id, Self::VCQ_SHIFT, Self::VCQ_MASK),
+            dword1: (trans_off & Self::TRANS_OFF_MASK)
+                | put_bits(
+                    sq_id >> Self::VSQ_FRAME_SHIFT,
+                    Self::VSQ_FRAME_SHIFT,
+                    Self::VSQ_FRAME_MASK,
+                )
+                | put_bits(
+                    short_vport_offset as u32,
+                    Self::VPORT_SHIFT,
+                    Self::VPORT_MASK,
+                ),
         }
     }
     /// Packet format.
@@ -90,7 +111,9 @@ impl TxShortOob {
 }
 
 /// Long-format extension, 16 bytes (mana.md §6.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct TxLongOob {
     /// Bits 0 encap, 1 inner IPv6, 2 inner TCP options, 3 inject VLAN tag,
@@ -126,17 +149,35 @@ impl TxLongOob {
     /// Encode with an optional VLAN tag `(pcp, dei, vid)` and the vPort offset.
     pub const fn new(vlan: Option<(u8, bool, u16)>, long_vport_offset: u16) -> Self {
         let dword2 = match vlan {
-            Some((pcp, dei, vid)) => Self::INJECT_VLAN_TAG | put_bits(pcp as u32, Self::PCP_SHIFT, Self::PCP_MASK) | if dei { Self::DEI } else { 0 } | put_bits(vid as u32, Self::VLAN_SHIFT, Self::VLAN_MASK),
+            Some((pcp, dei, vid)) => {
+                Self::INJECT_VLAN_TAG
+                    | put_bits(pcp as u32, Self::PCP_SHIFT, Self::PCP_MASK)
+                    | if dei { Self::DEI } else { 0 }
+                    | put_bits(vid as u32, Self::VLAN_SHIFT, Self::VLAN_MASK)
+            }
             None => 0,
         };
-        TxLongOob { dword2, dword3: put_bits(long_vport_offset as u32, Self::VPORT_SHIFT, Self::VPORT_MASK), reserved3: 0, reserved4: 0 }
+        TxLongOob {
+            dword2,
+            dword3: put_bits(
+                long_vport_offset as u32,
+                Self::VPORT_SHIFT,
+                Self::VPORT_MASK,
+            ),
+            reserved3: 0,
+            reserved4: 0,
+        }
     }
     /// VLAN tag to insert, as `(pcp, dei, vid)`.
     pub const fn vlan(&self) -> Option<(u8, bool, u16)> {
         if self.dword2 & Self::INJECT_VLAN_TAG == 0 {
             return None;
         }
-        Some((get_bits(self.dword2, Self::PCP_SHIFT, Self::PCP_MASK) as u8, self.dword2 & Self::DEI != 0, get_bits(self.dword2, Self::VLAN_SHIFT, Self::VLAN_MASK) as u16))
+        Some((
+            get_bits(self.dword2, Self::PCP_SHIFT, Self::PCP_MASK) as u8,
+            self.dword2 & Self::DEI != 0,
+            get_bits(self.dword2, Self::VLAN_SHIFT, Self::VLAN_MASK) as u16,
+        ))
     }
     /// Long vPort offset.
     pub const fn long_vport_offset(&self) -> u16 {
@@ -145,7 +186,9 @@ impl TxLongOob {
 }
 
 /// Full (long-format) TX OOB, 24 bytes (mana.md §6.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct TxOob {
     /// Short part.
@@ -209,7 +252,11 @@ impl CqeHeader {
     const VENDOR_MASK: u32 = 0x00FF_FFFF;
     /// Encode.
     pub const fn new(cqe_type: u8, client_type: u32, vendor_err: u32) -> Self {
-        CqeHeader((cqe_type as u32 & Self::TYPE_MASK) | put_bits(client_type, Self::CLIENT_SHIFT, Self::CLIENT_MASK) | put_bits(vendor_err, Self::VENDOR_SHIFT, Self::VENDOR_MASK))
+        CqeHeader(
+            (cqe_type as u32 & Self::TYPE_MASK)
+                | put_bits(client_type, Self::CLIENT_SHIFT, Self::CLIENT_MASK)
+                | put_bits(vendor_err, Self::VENDOR_SHIFT, Self::VENDOR_MASK),
+        )
     }
     /// CQE type (`cqe_type::*`).
     pub const fn cqe_type(self) -> u8 {
@@ -226,7 +273,9 @@ impl CqeHeader {
 }
 
 /// TX completion OOB, the 60 CQE data bytes (mana.md §6.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct TxCompOob {
     /// [`CqeHeader`].
@@ -256,7 +305,9 @@ impl TxCompOob {
 pub const RXCOMP_OOB_NUM_PPI: usize = 4;
 
 /// Per-packet info of an RX completion, 12 bytes (mana.md §6.8).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct RxPerPktInfo {
     /// Packet length.
@@ -272,7 +323,9 @@ pub struct RxPerPktInfo {
 const _: () = assert!(core::mem::size_of::<RxPerPktInfo>() == 12);
 
 /// RX completion OOB, the 60 CQE data bytes (mana.md §6.8).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct RxCompOob {
     /// [`CqeHeader`].
@@ -331,7 +384,13 @@ impl RxCompFlags {
             Some(id) => (id as u32 & Self::VLAN_MASK) | Self::VLAN_PRESENT,
             None => 0,
         };
-        RxCompFlags(v | put_bits(hash_type.bits(), Self::HASH_SHIFT, Self::HASH_MASK) | (flags & !(Self::VLAN_MASK | Self::VLAN_PRESENT | (Self::HASH_MASK << Self::HASH_SHIFT))))
+        RxCompFlags(
+            v | put_bits(hash_type.bits(), Self::HASH_SHIFT, Self::HASH_MASK)
+                | (flags
+                    & !(Self::VLAN_MASK
+                        | Self::VLAN_PRESENT
+                        | (Self::HASH_MASK << Self::HASH_SHIFT))),
+        )
     }
     /// Stripped VLAN id.
     pub const fn vlan(self) -> Option<u16> {
@@ -378,9 +437,16 @@ bitflags::bitflags! {
 
 impl NdisHashType {
     /// Hash over L3 addresses only.
-    pub const L3: NdisHashType = NdisHashType::from_bits_truncate(Self::IPV4.bits() | Self::IPV6.bits() | Self::IPV6_EX.bits());
+    pub const L3: NdisHashType = NdisHashType::from_bits_truncate(
+        Self::IPV4.bits() | Self::IPV6.bits() | Self::IPV6_EX.bits(),
+    );
     /// Hash over L3 addresses and L4 ports.
     pub const L4: NdisHashType = NdisHashType::from_bits_truncate(
-        Self::TCP_IPV4.bits() | Self::UDP_IPV4.bits() | Self::TCP_IPV6.bits() | Self::UDP_IPV6.bits() | Self::TCP_IPV6_EX.bits() | Self::UDP_IPV6_EX.bits(),
+        Self::TCP_IPV4.bits()
+            | Self::UDP_IPV4.bits()
+            | Self::TCP_IPV6.bits()
+            | Self::UDP_IPV6.bits()
+            | Self::TCP_IPV6_EX.bits()
+            | Self::UDP_IPV6_EX.bits(),
     );
 }

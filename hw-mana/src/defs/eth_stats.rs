@@ -74,7 +74,9 @@ pub const GF_STAT_COUNT: usize = 27;
 pub const GF_STAT_ALL: u64 = (1 << GF_STAT_COUNT) - 1;
 
 /// QUERY_GF_STAT request, 48 bytes (mana.md §6.3).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct QueryGfStatReq {
     /// Request header.
@@ -87,7 +89,9 @@ const _: () = assert!(core::mem::size_of::<QueryGfStatReq>() == 48);
 
 /// QUERY_GF_STAT response, 256 bytes: reported mask then 27 counters in the
 /// Linux order (rx bcast before mcast; mana.md §8, §12 notes the doubt).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct QueryGfStatResp {
     /// Response header.
@@ -99,13 +103,21 @@ pub struct QueryGfStatResp {
 }
 /// MANA: QUERY_GF_STAT response is 256 bytes (mana.md §6.3).
 const _: () = assert!(core::mem::size_of::<QueryGfStatResp>() == 256);
-gdma_request!(QueryGfStatReq, code::QUERY_GF_STAT, QueryGfStatResp, GDMA_MESSAGE_V1, GDMA_MESSAGE_V2);
+gdma_request!(
+    QueryGfStatReq,
+    code::QUERY_GF_STAT,
+    QueryGfStatResp,
+    GDMA_MESSAGE_V1,
+    GDMA_MESSAGE_V2
+);
 
 /// Number of counters in the PHY statistics response (mana.md §8).
 pub const PHY_STAT_COUNT: usize = 50;
 
 /// QUERY_PHY_STAT request, 48 bytes (mana.md §6.3).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct QueryPhyStatReq {
     /// Request header.

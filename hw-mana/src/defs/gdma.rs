@@ -212,7 +212,9 @@ pub struct VerifyVersionReq {
 const _: () = assert!(core::mem::size_of::<VerifyVersionReq>() == 640);
 
 /// VERIFY_VF_DRIVER_VERSION response, 72 bytes (mana.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct VerifyVersionResp {
     /// Response header.
@@ -230,7 +232,11 @@ pub struct VerifyVersionResp {
 }
 /// MANA: VERIFY_VF_DRIVER_VERSION response is 72 bytes (mana.md §3.6).
 const _: () = assert!(core::mem::size_of::<VerifyVersionResp>() == 72);
-gdma_request!(VerifyVersionReq, code::VERIFY_VF_DRIVER_VERSION, VerifyVersionResp);
+gdma_request!(
+    VerifyVersionReq,
+    code::VERIFY_VF_DRIVER_VERSION,
+    VerifyVersionResp
+);
 
 header_only_request!(
     /// QUERY_MAX_RESOURCES request: header only (mana.md §3.6).
@@ -239,7 +245,9 @@ header_only_request!(
 );
 
 /// QUERY_MAX_RESOURCES response, 72 bytes (mana.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct QueryMaxResourcesResp {
     /// Response header.
@@ -267,7 +275,11 @@ pub struct QueryMaxResourcesResp {
 }
 /// MANA: QUERY_MAX_RESOURCES response is 72 bytes (mana.md §3.6).
 const _: () = assert!(core::mem::size_of::<QueryMaxResourcesResp>() == 72);
-gdma_request!(QueryMaxResourcesReq, code::QUERY_MAX_RESOURCES, QueryMaxResourcesResp);
+gdma_request!(
+    QueryMaxResourcesReq,
+    code::QUERY_MAX_RESOURCES,
+    QueryMaxResourcesResp
+);
 
 header_only_request!(
     /// LIST_DEVICES request: header only (mana.md §3.6).
@@ -302,7 +314,9 @@ header_only_request!(
 );
 
 /// REGISTER_DEVICE response, 44 bytes (mana.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct RegisterDeviceResp {
     /// Response header.
@@ -323,10 +337,16 @@ header_only_request!(
     DeregisterDeviceReq,
     "MANA: DEREGISTER_DEVICE request is the 40-byte header (mana.md §3.6)."
 );
-gdma_request!(DeregisterDeviceReq, code::DEREGISTER_DEVICE, GdmaGeneralResp);
+gdma_request!(
+    DeregisterDeviceReq,
+    code::DEREGISTER_DEVICE,
+    GdmaGeneralResp
+);
 
 /// GENERATE_TEST_EQE request, 44 bytes (mana.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct GenerateTestEqeReq {
     /// Request header (device id of the EQ's owner).
@@ -339,7 +359,9 @@ const _: () = assert!(core::mem::size_of::<GenerateTestEqeReq>() == 44);
 gdma_request!(GenerateTestEqeReq, code::GENERATE_TEST_EQE, GdmaGeneralResp);
 
 /// CREATE_QUEUE request, 96 bytes (mana.md §3.8).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct CreateQueueReq {
     /// Request header (device id of the owner).
@@ -381,7 +403,9 @@ pub struct CreateQueueReq {
 const _: () = assert!(core::mem::size_of::<CreateQueueReq>() == 96);
 
 /// CREATE_QUEUE response, 36 bytes (mana.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct CreateQueueResp {
     /// Response header.
@@ -394,7 +418,9 @@ const _: () = assert!(core::mem::size_of::<CreateQueueResp>() == 36);
 gdma_request!(CreateQueueReq, code::CREATE_QUEUE, CreateQueueResp);
 
 /// DISABLE_QUEUE request, 52 bytes (mana.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct DisableQueueReq {
     /// Request header.
@@ -419,7 +445,9 @@ pub const GDMA_INVALID_DMA_REGION: u64 = 0;
 
 /// CREATE_DMA_REGION request, fixed part of 64 bytes followed by
 /// `page_addr_list_len` u64 page addresses (mana.md §5).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct CreateDmaRegionReq {
     /// Request header.
@@ -439,7 +467,9 @@ pub struct CreateDmaRegionReq {
 const _: () = assert!(core::mem::size_of::<CreateDmaRegionReq>() == 64);
 
 /// CREATE_DMA_REGION response, 40 bytes (mana.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct CreateDmaRegionResp {
     /// Response header.
@@ -449,10 +479,16 @@ pub struct CreateDmaRegionResp {
 }
 /// MANA: CREATE_DMA_REGION response is 40 bytes (mana.md §3.6).
 const _: () = assert!(core::mem::size_of::<CreateDmaRegionResp>() == 40);
-gdma_request!(CreateDmaRegionReq, code::CREATE_DMA_REGION, CreateDmaRegionResp);
+gdma_request!(
+    CreateDmaRegionReq,
+    code::CREATE_DMA_REGION,
+    CreateDmaRegionResp
+);
 
 /// DMA_REGION_ADD_PAGES request, fixed part of 56 bytes followed by the page list (mana.md §5).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct DmaRegionAddPagesReq {
     /// Request header.
@@ -466,10 +502,16 @@ pub struct DmaRegionAddPagesReq {
 }
 /// MANA: DMA_REGION_ADD_PAGES fixed part is 56 bytes (mana.md §5).
 const _: () = assert!(core::mem::size_of::<DmaRegionAddPagesReq>() == 56);
-gdma_request!(DmaRegionAddPagesReq, code::DMA_REGION_ADD_PAGES, GdmaGeneralResp);
+gdma_request!(
+    DmaRegionAddPagesReq,
+    code::DMA_REGION_ADD_PAGES,
+    GdmaGeneralResp
+);
 
 /// DESTROY_DMA_REGION request, 48 bytes (mana.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct DestroyDmaRegionReq {
     /// Request header.
@@ -479,10 +521,16 @@ pub struct DestroyDmaRegionReq {
 }
 /// MANA: DESTROY_DMA_REGION request is 48 bytes (mana.md §3.6).
 const _: () = assert!(core::mem::size_of::<DestroyDmaRegionReq>() == 48);
-gdma_request!(DestroyDmaRegionReq, code::DESTROY_DMA_REGION, GdmaGeneralResp);
+gdma_request!(
+    DestroyDmaRegionReq,
+    code::DESTROY_DMA_REGION,
+    GdmaGeneralResp
+);
 
 /// QUERY_HWC_TIMEOUT request, 48 bytes (mana.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct QueryHwcTimeoutReq {
     /// Request header.
@@ -496,7 +544,9 @@ pub struct QueryHwcTimeoutReq {
 const _: () = assert!(core::mem::size_of::<QueryHwcTimeoutReq>() == 48);
 
 /// QUERY_HWC_TIMEOUT response, 40 bytes (mana.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct QueryHwcTimeoutResp {
     /// Response header.
@@ -508,4 +558,8 @@ pub struct QueryHwcTimeoutResp {
 }
 /// MANA: QUERY_HWC_TIMEOUT response is 40 bytes (mana.md §3.6).
 const _: () = assert!(core::mem::size_of::<QueryHwcTimeoutResp>() == 40);
-gdma_request!(QueryHwcTimeoutReq, code::QUERY_HWC_TIMEOUT, QueryHwcTimeoutResp);
+gdma_request!(
+    QueryHwcTimeoutReq,
+    code::QUERY_HWC_TIMEOUT,
+    QueryHwcTimeoutResp
+);

@@ -10,7 +10,9 @@ use super::gdma::{code, gdma_request};
 use super::msg::{GdmaGeneralResp, GdmaReqHdr, GdmaRequest, GdmaRespHdr};
 
 /// GENERATE_RESET_REQUEST_EQE request, 48 bytes (mana.md §3.6; OpenVMM only).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct GenerateResetRequestEqeReq {
     /// Request header.
@@ -22,13 +24,19 @@ pub struct GenerateResetRequestEqeReq {
 }
 /// MANA: GENERATE_RESET_REQUEST_EQE request is 48 bytes (mana.md §3.6).
 const _: () = assert!(core::mem::size_of::<GenerateResetRequestEqeReq>() == 48);
-gdma_request!(GenerateResetRequestEqeReq, code::GENERATE_RESET_REQUEST_EQE, GdmaGeneralResp);
+gdma_request!(
+    GenerateResetRequestEqeReq,
+    code::GENERATE_RESET_REQUEST_EQE,
+    GdmaGeneralResp
+);
 
 /// ALLOCATE_RESOURCE_RANGE / DESTROY_RESOURCE_RANGE resource type: doorbell page (mana.md §3.6).
 pub const GDMA_RESOURCE_DOORBELL_PAGE: u32 = 27;
 
 /// ALLOCATE_RESOURCE_RANGE request, 56 bytes (mana.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct AllocateResourceRangeReq {
     /// Request header.
@@ -46,7 +54,9 @@ pub struct AllocateResourceRangeReq {
 const _: () = assert!(core::mem::size_of::<AllocateResourceRangeReq>() == 56);
 
 /// ALLOCATE_RESOURCE_RANGE response, 36 bytes (mana.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct AllocateResourceRangeResp {
     /// Response header.
@@ -56,10 +66,16 @@ pub struct AllocateResourceRangeResp {
 }
 /// MANA: ALLOCATE_RESOURCE_RANGE response is 36 bytes (mana.md §3.6).
 const _: () = assert!(core::mem::size_of::<AllocateResourceRangeResp>() == 36);
-gdma_request!(AllocateResourceRangeReq, code::ALLOCATE_RESOURCE_RANGE, AllocateResourceRangeResp);
+gdma_request!(
+    AllocateResourceRangeReq,
+    code::ALLOCATE_RESOURCE_RANGE,
+    AllocateResourceRangeResp
+);
 
 /// DESTROY_RESOURCE_RANGE request, 52 bytes (mana.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct DestroyResourceRangeReq {
     /// Request header.
@@ -73,7 +89,11 @@ pub struct DestroyResourceRangeReq {
 }
 /// MANA: DESTROY_RESOURCE_RANGE request is 52 bytes (mana.md §3.6).
 const _: () = assert!(core::mem::size_of::<DestroyResourceRangeReq>() == 52);
-gdma_request!(DestroyResourceRangeReq, code::DESTROY_RESOURCE_RANGE, GdmaGeneralResp);
+gdma_request!(
+    DestroyResourceRangeReq,
+    code::DESTROY_RESOURCE_RANGE,
+    GdmaGeneralResp
+);
 
 bitflags::bitflags! {
     /// CREATE_PD flags (mana.md §3.6).
@@ -87,7 +107,9 @@ bitflags::bitflags! {
 }
 
 /// CREATE_PD request, 48 bytes (mana.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct CreatePdReq {
     /// Request header.
@@ -101,7 +123,9 @@ pub struct CreatePdReq {
 const _: () = assert!(core::mem::size_of::<CreatePdReq>() == 48);
 
 /// CREATE_PD response, 48 bytes (mana.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct CreatePdResp {
     /// Response header.
@@ -189,7 +213,9 @@ bitflags::bitflags! {
 /// CREATE_MR request, 88 bytes (mana.md §3.6). The 20-byte type-specific
 /// parameter block is packed in the wire format, so it is a byte array here
 /// with [`CreateMrReq::gva`] and [`CreateMrReq::zbva`] as encoders.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct CreateMrReq {
     /// Request header.
@@ -228,7 +254,9 @@ impl CreateMrReq {
 }
 
 /// CREATE_MR response, 48 bytes (mana.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct CreateMrResp {
     /// Response header.
@@ -245,7 +273,9 @@ const _: () = assert!(core::mem::size_of::<CreateMrResp>() == 48);
 gdma_request!(CreateMrReq, code::CREATE_MR, CreateMrResp);
 
 /// CHANGE_MSIX_FOR_EQ request, 56 bytes (mana.md §3.6; OpenVMM).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct ChangeMsixForEqReq {
     /// Request header.
@@ -261,10 +291,16 @@ pub struct ChangeMsixForEqReq {
 }
 /// MANA: CHANGE_MSIX_FOR_EQ request is 56 bytes (mana.md §3.6).
 const _: () = assert!(core::mem::size_of::<ChangeMsixForEqReq>() == 56);
-gdma_request!(ChangeMsixForEqReq, code::CHANGE_MSIX_FOR_EQ, GdmaGeneralResp);
+gdma_request!(
+    ChangeMsixForEqReq,
+    code::CHANGE_MSIX_FOR_EQ,
+    GdmaGeneralResp
+);
 
 /// ALLOC_DM request, 56 bytes (mana.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct AllocDmReq {
     /// Request header.
@@ -280,7 +316,9 @@ pub struct AllocDmReq {
 const _: () = assert!(core::mem::size_of::<AllocDmReq>() == 56);
 
 /// ALLOC_DM response, 40 bytes (mana.md §3.6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct AllocDmResp {
     /// Response header.

@@ -121,7 +121,9 @@ impl HwcSocService {
     const TYPE_SHIFT: u32 = 28;
     /// Encode.
     pub const fn new(service_type: u8, value: u32) -> Self {
-        HwcSocService((value & Self::VALUE_MASK) | put_bits(service_type as u32, Self::TYPE_SHIFT, 0xF))
+        HwcSocService(
+            (value & Self::VALUE_MASK) | put_bits(service_type as u32, Self::TYPE_SHIFT, 0xF),
+        )
     }
     /// Service type.
     pub const fn service_type(self) -> u8 {
@@ -134,7 +136,9 @@ impl HwcSocService {
 }
 
 /// Inline OOB of an HWC request WQE, 24 bytes (`hwc_tx_oob`, mana.md §3.3).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct HwcTxOob {
     /// Reserved.
@@ -166,11 +170,25 @@ impl HwcTxOob {
 
     /// The OOB a VF sends: its CQ and SQ ids, destinations 0 (mana.md §3.3).
     pub const fn vf(cq_id: u32, sq_id: u32) -> Self {
-        HwcTxOob { reserved1: 0, reserved2: 0, vrq: 0, vrcq: 0, vscq: cq_id & HWC_QUEUE_ID_MASK, vsq: sq_id & HWC_QUEUE_ID_MASK }
+        HwcTxOob {
+            reserved1: 0,
+            reserved2: 0,
+            vrq: 0,
+            vrcq: 0,
+            vscq: cq_id & HWC_QUEUE_ID_MASK,
+            vsq: sq_id & HWC_QUEUE_ID_MASK,
+        }
     }
     /// The OOB a PF sends, with the destination RQ/CQ from init data types 10/11.
     pub const fn pf(cq_id: u32, sq_id: u32, dest_rq: u32, dest_cq: u32) -> Self {
-        HwcTxOob { reserved1: 0, reserved2: 0, vrq: dest_rq & HWC_QUEUE_ID_MASK, vrcq: dest_cq & HWC_QUEUE_ID_MASK, vscq: (cq_id & HWC_QUEUE_ID_MASK) | Self::DEST_PF, vsq: sq_id & HWC_QUEUE_ID_MASK }
+        HwcTxOob {
+            reserved1: 0,
+            reserved2: 0,
+            vrq: dest_rq & HWC_QUEUE_ID_MASK,
+            vrcq: dest_cq & HWC_QUEUE_ID_MASK,
+            vscq: (cq_id & HWC_QUEUE_ID_MASK) | Self::DEST_PF,
+            vsq: sq_id & HWC_QUEUE_ID_MASK,
+        }
     }
     /// HWC CQ id (device model side).
     pub const fn cq_id(&self) -> u32 {
@@ -183,7 +201,9 @@ impl HwcTxOob {
 }
 
 /// CQE data of an HWC completion, 32 bytes (`hwc_rx_oob`, mana.md §3.3).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct HwcRxOob {
     /// Bits 0–5 type, 6 eom, 7 som, 8–15 vendor error.
@@ -230,6 +250,15 @@ impl HwcRxOob {
     /// A response completion (device model side): `size` bytes delivered
     /// into the RQ WQE at byte `wqe_offset`.
     pub const fn response(wqe_offset: u32, size: u32) -> Self {
-        HwcRxOob { flags: Self::EOM | Self::SOM, src: 0, reserved2: 0, wqe_offset, wqe_addr_high: 0, client_data_unit: 0, tx_oob_data_size: size, chunk_offset: 0 }
+        HwcRxOob {
+            flags: Self::EOM | Self::SOM,
+            src: 0,
+            reserved2: 0,
+            wqe_offset,
+            wqe_addr_high: 0,
+            client_data_unit: 0,
+            tx_oob_data_size: size,
+            chunk_offset: 0,
+        }
     }
 }

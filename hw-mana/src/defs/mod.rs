@@ -44,4 +44,3 @@ pub(crate) const fn get_bits(v: u32, shift: u32, mask: u32) -> u32 {
 pub(crate) const fn put_bits(value: u32, shift: u32, mask: u32) -> u32 {
     (value & mask) << shift
 }
-

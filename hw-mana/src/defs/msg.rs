@@ -43,7 +43,9 @@ pub const GDMA_DEVICE_MANA: u16 = 2;
 pub const GDMA_DEVICE_MANA_IB: u16 = 3;
 
 /// The common 16-byte message header (`gdma_msg_hdr`, mana.md §3.4).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct GdmaMsgHdr {
     /// [`GDMA_STANDARD_HEADER_TYPE`].
@@ -63,12 +65,20 @@ const _: () = assert!(core::mem::size_of::<GdmaMsgHdr>() == 16);
 impl GdmaMsgHdr {
     /// A standard header.
     pub const fn new(msg_type: u32, version: u16, size: u32) -> Self {
-        GdmaMsgHdr { hdr_type: GDMA_STANDARD_HEADER_TYPE, msg_type, msg_version: version, hwc_msg_id: 0, msg_size: size }
+        GdmaMsgHdr {
+            hdr_type: GDMA_STANDARD_HEADER_TYPE,
+            msg_type,
+            msg_version: version,
+            hwc_msg_id: 0,
+            msg_size: size,
+        }
     }
 }
 
 /// A GDMA device id (`gdma_dev_id`, 4 bytes, mana.md §3.4).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct GdmaDevId {
     /// Device type (`GDMA_DEVICE_*`).
@@ -81,9 +91,15 @@ const _: () = assert!(core::mem::size_of::<GdmaDevId>() == 4);
 
 impl GdmaDevId {
     /// Id 0: GDMA-level calls that target no device.
-    pub const NONE: GdmaDevId = GdmaDevId { dev_type: GDMA_DEVICE_NONE, instance: 0 };
+    pub const NONE: GdmaDevId = GdmaDevId {
+        dev_type: GDMA_DEVICE_NONE,
+        instance: 0,
+    };
     /// The hardware channel is always type 1 instance 0.
-    pub const HWC: GdmaDevId = GdmaDevId { dev_type: GDMA_DEVICE_HWC, instance: 0 };
+    pub const HWC: GdmaDevId = GdmaDevId {
+        dev_type: GDMA_DEVICE_HWC,
+        instance: 0,
+    };
     /// Build.
     pub const fn new(dev_type: u16, instance: u16) -> Self {
         GdmaDevId { dev_type, instance }
@@ -97,7 +113,9 @@ impl GdmaDevId {
 /// Request header (`gdma_req_hdr`, 40 bytes, mana.md §3.4): the request's
 /// own message header, the response the driver expects, the target device
 /// and the activity id the response must echo.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct GdmaReqHdr {
     /// The request's header.
@@ -123,13 +141,27 @@ impl GdmaReqHdr {
     /// Header for `code`: both message headers standard with the given
     /// versions and sizes (Linux `mana_gd_init_req_hdr`), activity id 0 (the
     /// HWC stamps it).
-    pub const fn new(code: u32, req_size: u32, resp_size: u32, req_version: u16, resp_version: u16, dev_id: GdmaDevId) -> Self {
-        GdmaReqHdr { req: GdmaMsgHdr::new(code, req_version, req_size), resp: GdmaMsgHdr::new(code, resp_version, resp_size), dev_id, activity_id: 0 }
+    pub const fn new(
+        code: u32,
+        req_size: u32,
+        resp_size: u32,
+        req_version: u16,
+        resp_version: u16,
+        dev_id: GdmaDevId,
+    ) -> Self {
+        GdmaReqHdr {
+            req: GdmaMsgHdr::new(code, req_version, req_size),
+            resp: GdmaMsgHdr::new(code, resp_version, resp_size),
+            dev_id,
+            activity_id: 0,
+        }
     }
 }
 
 /// Response header (`gdma_resp_hdr`, 32 bytes, mana.md §3.4).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct GdmaRespHdr {
     /// The response's message header.
@@ -170,6 +202,13 @@ pub trait GdmaRequest: IntoBytes + FromBytes + Immutable + KnownLayout + Sized {
     }
     /// The header of a request of `req_size` bytes (fixed part + trailing list).
     fn header_sized(dev_id: GdmaDevId, req_size: usize) -> GdmaReqHdr {
-        GdmaReqHdr::new(Self::CODE, req_size as u32, core::mem::size_of::<Self::Response>() as u32, Self::REQ_VERSION, Self::RESP_VERSION, dev_id)
+        GdmaReqHdr::new(
+            Self::CODE,
+            req_size as u32,
+            core::mem::size_of::<Self::Response>() as u32,
+            Self::REQ_VERSION,
+            Self::RESP_VERSION,
+            dev_id,
+        )
     }
 }

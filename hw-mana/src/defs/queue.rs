@@ -85,7 +85,9 @@ pub const fn oob_size_code(oob_size: u32) -> Option<u32> {
 }
 
 /// The 8-byte GDMA WQE header (mana.md §4.2).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct WqeHeader {
     /// Bits 24–31 `last_vbytes` (size of SGE0 data with pad-by-SGE0).
@@ -115,7 +117,16 @@ impl WqeParams {
 
     /// Encode. `oob_code` is [`oob_size_code`]; `client_data_unit` ≤ 0x3FFF.
     pub const fn new(num_sge: u8, oob_code: u32, oob_in_sgl: bool, client_data_unit: u32) -> Self {
-        WqeParams(num_sge as u32 | put_bits(oob_code, Self::OOB_SHIFT, Self::OOB_MASK) | if oob_in_sgl { Self::CLIENT_OOB_IN_SGL } else { 0 } | put_bits(client_data_unit, Self::CDU_SHIFT, Self::CDU_MASK))
+        WqeParams(
+            num_sge as u32
+                | put_bits(oob_code, Self::OOB_SHIFT, Self::OOB_MASK)
+                | if oob_in_sgl {
+                    Self::CLIENT_OOB_IN_SGL
+                } else {
+                    0
+                }
+                | put_bits(client_data_unit, Self::CDU_SHIFT, Self::CDU_MASK),
+        )
     }
     /// SGE count.
     pub const fn num_sge(self) -> u32 {
@@ -141,7 +152,10 @@ pub const WQE_LAST_VBYTES_SHIFT: u32 = 24;
 impl WqeHeader {
     /// Build.
     pub const fn new(last_vbytes: u8, params: WqeParams) -> Self {
-        WqeHeader { dword0: (last_vbytes as u32) << WQE_LAST_VBYTES_SHIFT, params: params.0 }
+        WqeHeader {
+            dword0: (last_vbytes as u32) << WQE_LAST_VBYTES_SHIFT,
+            params: params.0,
+        }
     }
     /// Decoded dword 1.
     pub const fn params(&self) -> WqeParams {
@@ -154,7 +168,9 @@ impl WqeHeader {
 }
 
 /// Scatter-gather entry, 16 bytes (mana.md §4.2).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct Sge {
     /// Bus address.
@@ -198,7 +214,11 @@ impl CqeInfo {
 
     /// Encode.
     pub const fn new(wq_num: u32, is_sq: bool, owner: u32) -> Self {
-        CqeInfo((wq_num & GDMA_QUEUE_ID_MASK) | if is_sq { Self::IS_SQ } else { 0 } | put_bits(owner, Self::OWNER_SHIFT, OWNER_MASK))
+        CqeInfo(
+            (wq_num & GDMA_QUEUE_ID_MASK)
+                | if is_sq { Self::IS_SQ } else { 0 }
+                | put_bits(owner, Self::OWNER_SHIFT, OWNER_MASK),
+        )
     }
     /// WQ number.
     pub const fn wq_num(self) -> u32 {
@@ -222,7 +242,9 @@ impl Cqe {
 }
 
 /// An event queue entry, 16 bytes (mana.md §4.4).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct Eqe {
     /// Event details.

@@ -75,7 +75,9 @@ pub const REG_DEVICE_GONE: u32 = 0xFFFF_FFFF;
 
 /// The VF register map at BAR0 offset 0, 40 bytes (mana.md §1.3; layout of
 /// the OpenVMM `RegMap`). Used by the device model to publish the registers.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct VfRegMap {
     /// Micro version.
@@ -117,7 +119,11 @@ impl RegVersion {
     pub const BYTE_MASK: u32 = 0xFF;
     /// Encode major.minor.micro.
     pub const fn new(major: u8, minor: u8, micro: u16) -> Self {
-        RegVersion(put_bits(major as u32, Self::MAJOR_SHIFT, Self::BYTE_MASK) | put_bits(minor as u32, Self::MINOR_SHIFT, Self::BYTE_MASK) | micro as u32)
+        RegVersion(
+            put_bits(major as u32, Self::MAJOR_SHIFT, Self::BYTE_MASK)
+                | put_bits(minor as u32, Self::MINOR_SHIFT, Self::BYTE_MASK)
+                | micro as u32,
+        )
     }
     /// Major version.
     pub const fn major(self) -> u8 {
@@ -185,7 +191,11 @@ impl WqDoorbell {
     }
     /// RQ doorbell with `wqe_cnt` (Linux 0, DPDK/rdma-core the count; mana.md §12).
     pub const fn rq(queue_id: u32, wqe_cnt: u8, tail_bytes: u32) -> Self {
-        WqDoorbell((queue_id as u64 & DB_QUEUE_ID_MASK) | (wqe_cnt as u64) << DB_WQE_CNT_SHIFT | (tail_bytes as u64) << DB_TAIL_SHIFT)
+        WqDoorbell(
+            (queue_id as u64 & DB_QUEUE_ID_MASK)
+                | (wqe_cnt as u64) << DB_WQE_CNT_SHIFT
+                | (tail_bytes as u64) << DB_TAIL_SHIFT,
+        )
     }
     /// Queue id.
     pub const fn queue_id(self) -> u32 {
@@ -209,7 +219,11 @@ pub struct CqDoorbell(pub u64);
 impl CqDoorbell {
     /// Encode; `index` is truncated to 31 bits.
     pub const fn new(queue_id: u32, index: u32, arm: bool) -> Self {
-        CqDoorbell((queue_id as u64 & DB_QUEUE_ID_MASK) | (index as u64 & DB_CQ_EQ_INDEX_MASK) << DB_TAIL_SHIFT | if arm { DB_ARM } else { 0 })
+        CqDoorbell(
+            (queue_id as u64 & DB_QUEUE_ID_MASK)
+                | (index as u64 & DB_CQ_EQ_INDEX_MASK) << DB_TAIL_SHIFT
+                | if arm { DB_ARM } else { 0 },
+        )
     }
     /// Queue id.
     pub const fn queue_id(self) -> u32 {
@@ -232,7 +246,11 @@ pub struct EqDoorbell(pub u64);
 impl EqDoorbell {
     /// Encode; `queue_id` is truncated to 16 bits, `index` to 31.
     pub const fn new(queue_id: u32, index: u32, arm: bool) -> Self {
-        EqDoorbell((queue_id as u64 & DB_EQ_ID_MASK) | (index as u64 & DB_CQ_EQ_INDEX_MASK) << DB_TAIL_SHIFT | if arm { DB_ARM } else { 0 })
+        EqDoorbell(
+            (queue_id as u64 & DB_EQ_ID_MASK)
+                | (index as u64 & DB_CQ_EQ_INDEX_MASK) << DB_TAIL_SHIFT
+                | if arm { DB_ARM } else { 0 },
+        )
     }
     /// Queue id.
     pub const fn queue_id(self) -> u32 {
@@ -307,7 +325,9 @@ pub struct RqClientDoorbell(pub u64);
 impl RqClientDoorbell {
     /// Encode.
     pub const fn new(queue_id: u32, high: u8, low: u32) -> Self {
-        RqClientDoorbell((queue_id as u64 & DB_QUEUE_ID_MASK) | (high as u64) << 24 | (low as u64) << 32)
+        RqClientDoorbell(
+            (queue_id as u64 & DB_QUEUE_ID_MASK) | (high as u64) << 24 | (low as u64) << 32,
+        )
     }
 }
 
@@ -323,7 +343,11 @@ impl ShortCqEqDoorbell {
     const ARM: u32 = 1 << 31;
     /// Encode.
     pub const fn new(queue_id: u32, increment: u16, arm: bool) -> Self {
-        ShortCqEqDoorbell(increment as u32 | put_bits(queue_id, Self::ID_SHIFT, Self::ID_MASK) | if arm { Self::ARM } else { 0 })
+        ShortCqEqDoorbell(
+            increment as u32
+                | put_bits(queue_id, Self::ID_SHIFT, Self::ID_MASK)
+                | if arm { Self::ARM } else { 0 },
+        )
     }
     /// Tail increment.
     pub const fn increment(self) -> u16 {

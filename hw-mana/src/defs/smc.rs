@@ -40,7 +40,9 @@ pub const SMC_MSG_REPORT_HWC_TIMEOUT_VERSION: u8 = 1;
 
 /// The SMC header dword (mana.md §2): bits 0–2 type, 3–5 version, 7
 /// is_response, 8–15 status, 24 reset_vf, 31 owner_is_pf.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(transparent)]
 pub struct SmcHeader(pub u32);
 /// MANA: the SMC header is dword 7 of the window (mana.md §2).
@@ -61,11 +63,20 @@ impl SmcHeader {
 
     /// A request header (direction 0, status 0, owner bit clear as written by the VF).
     pub const fn request(msg_type: u8, version: u8, reset_vf: bool) -> Self {
-        SmcHeader(put_bits(msg_type as u32, 0, Self::TYPE_MASK) | put_bits(version as u32, Self::VERSION_SHIFT, Self::VERSION_MASK) | if reset_vf { Self::RESET_VF } else { 0 })
+        SmcHeader(
+            put_bits(msg_type as u32, 0, Self::TYPE_MASK)
+                | put_bits(version as u32, Self::VERSION_SHIFT, Self::VERSION_MASK)
+                | if reset_vf { Self::RESET_VF } else { 0 },
+        )
     }
     /// A response header (device model side).
     pub const fn response(msg_type: u8, version: u8, status: u8) -> Self {
-        SmcHeader(put_bits(msg_type as u32, 0, Self::TYPE_MASK) | put_bits(version as u32, Self::VERSION_SHIFT, Self::VERSION_MASK) | Self::IS_RESPONSE | put_bits(status as u32, Self::STATUS_SHIFT, Self::STATUS_MASK))
+        SmcHeader(
+            put_bits(msg_type as u32, 0, Self::TYPE_MASK)
+                | put_bits(version as u32, Self::VERSION_SHIFT, Self::VERSION_MASK)
+                | Self::IS_RESPONSE
+                | put_bits(status as u32, Self::STATUS_SHIFT, Self::STATUS_MASK),
+        )
     }
     /// Message type.
     pub const fn msg_type(self) -> u8 {
@@ -94,7 +105,10 @@ impl SmcHeader {
     /// Linux's response check (mana.md §2): same type, version not newer than
     /// the request's, response direction, status 0.
     pub const fn is_valid_response_to(self, req: SmcHeader) -> bool {
-        self.msg_type() == req.msg_type() && self.version() <= req.version() && self.is_response() && self.status() == 0
+        self.msg_type() == req.msg_type()
+            && self.version() <= req.version()
+            && self.is_response()
+            && self.status() == 0
     }
 }
 
@@ -108,7 +122,9 @@ pub const PFN_HIGH_MASK: u64 = 0xF;
 pub const PFN_MAX: u64 = (1 << 52) - 1;
 
 /// ESTABLISH_HWC message, the whole 32-byte window (mana.md §2).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct SmcEstablishHwc {
     /// EQ PFN bits 0–47.
@@ -186,7 +202,9 @@ impl SmcEstablishHwc {
 
 /// REPORT_HWC_TIMEOUT message, the whole 32-byte window (mana.md §2; the
 /// OpenVMM driver packs it by hand, here it is a struct).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct SmcReportHwcTimeout {
     /// HWC RQ tail.
@@ -216,8 +234,26 @@ impl SmcReportHwcTimeout {
     pub const INTERRUPT_LOSS: u32 = 1 << 25;
 
     /// Build; `elapsed_ms` saturates at the 24-bit maximum.
-    pub fn new(rq_tail: u32, sq_tail: u32, cq_next: u32, eq_next: u32, elapsed_ms: u32, last_cmd_failed: bool, interrupt_loss: bool) -> Self {
-        let flags = elapsed_ms.min(Self::ELAPSED_MS_MASK) | if last_cmd_failed { Self::LAST_CMD_FAILED } else { 0 } | if interrupt_loss { Self::INTERRUPT_LOSS } else { 0 };
+    pub fn new(
+        rq_tail: u32,
+        sq_tail: u32,
+        cq_next: u32,
+        eq_next: u32,
+        elapsed_ms: u32,
+        last_cmd_failed: bool,
+        interrupt_loss: bool,
+    ) -> Self {
+        let flags = elapsed_ms.min(Self::ELAPSED_MS_MASK)
+            | if last_cmd_failed {
+                Self::LAST_CMD_FAILED
+            } else {
+                0
+            }
+            | if interrupt_loss {
+                Self::INTERRUPT_LOSS
+            } else {
+                0
+            };
         SmcReportHwcTimeout {
             rq_tail,
             sq_tail,
@@ -225,7 +261,11 @@ impl SmcReportHwcTimeout {
             eq_next,
             reserved: [0; 2],
             flags,
-            header: SmcHeader::request(SMC_MSG_REPORT_HWC_TIMEOUT, SMC_MSG_REPORT_HWC_TIMEOUT_VERSION, false),
+            header: SmcHeader::request(
+                SMC_MSG_REPORT_HWC_TIMEOUT,
+                SMC_MSG_REPORT_HWC_TIMEOUT_VERSION,
+                false,
+            ),
         }
     }
 }

@@ -22,11 +22,25 @@ fn le32(b: &[u8], off: usize) -> u32 {
 #[test]
 fn vf_regmap_offsets() {
     // mana.md §1.3: 0x08 db page offset, 0x10 db page size, 0x18 SMC offset, 0x20 SMC size.
-    assert_eq!(offset_of!(VfRegMap, db_page_offset), offset::DB_PAGE_OFFSET as usize);
-    assert_eq!(offset_of!(VfRegMap, db_page_size), offset::DB_PAGE_SIZE as usize);
-    assert_eq!(offset_of!(VfRegMap, shm_offset), offset::SHM_OFFSET as usize);
+    assert_eq!(
+        offset_of!(VfRegMap, db_page_offset),
+        offset::DB_PAGE_OFFSET as usize
+    );
+    assert_eq!(
+        offset_of!(VfRegMap, db_page_size),
+        offset::DB_PAGE_SIZE as usize
+    );
+    assert_eq!(
+        offset_of!(VfRegMap, shm_offset),
+        offset::SHM_OFFSET as usize
+    );
     assert_eq!(offset_of!(VfRegMap, shm_size), offset::SHM_SIZE as usize);
-    let m = VfRegMap { micro_version: 1, minor_version: 0, major_version: 1, ..Default::default() };
+    let m = VfRegMap {
+        micro_version: 1,
+        minor_version: 0,
+        major_version: 1,
+        ..Default::default()
+    };
     assert_eq!(RegVersion(le32(m.as_bytes(), 0)), RegVersion::new(1, 0, 1));
     assert_eq!(RegVersion::new(1, 2, 3).major(), 1);
     assert_eq!(RegVersion::new(1, 2, 3).minor(), 2);
@@ -69,14 +83,20 @@ fn doorbells() {
     assert_eq!((s.queue_id(), s.increment(), s.arm()), (0x123, 5, true));
     assert_eq!(ShortWqDoorbell::new(0x45, 64).0, 0x0045_0040);
     // Offsets in the page (mana.md §1.4).
-    assert_eq!((db_offset::SQ, db_offset::RQ, db_offset::CQ, db_offset::EQ), (0, 0x400, 0x800, 0xFF8));
+    assert_eq!(
+        (db_offset::SQ, db_offset::RQ, db_offset::CQ, db_offset::EQ),
+        (0, 0x400, 0x800, 0xFF8)
+    );
 }
 
 #[test]
 fn smc_header_and_establish() {
     let h = SmcHeader::request(SMC_MSG_ESTABLISH_HWC, 0, false);
     assert_eq!(h.0, 1);
-    assert_eq!(SmcHeader::request(SMC_MSG_REPORT_HWC_TIMEOUT, 1, true).0, 4 | 1 << 3 | 1 << 24);
+    assert_eq!(
+        SmcHeader::request(SMC_MSG_REPORT_HWC_TIMEOUT, 1, true).0,
+        4 | 1 << 3 | 1 << 24
+    );
     let r = SmcHeader::response(1, 0, 0);
     assert_eq!(r.0, 1 | 1 << 7);
     assert!(r.is_valid_response_to(h));
@@ -101,7 +121,10 @@ fn smc_header_and_establish() {
     assert_eq!(u16::from_le_bytes([b[24], b[25]]), 0x4000);
     assert_eq!(u16::from_le_bytes([b[26], b[27]]), 0x77);
     assert_eq!(le32(b, 28), 1);
-    assert_eq!((m.eq_addr(), m.cq_addr(), m.rq_addr(), m.sq_addr()), (eq, cq, rq, sq));
+    assert_eq!(
+        (m.eq_addr(), m.cq_addr(), m.rq_addr(), m.sq_addr()),
+        (eq, cq, rq, sq)
+    );
     let dw = window_dwords(b.try_into().unwrap());
     assert_eq!(dw[7], 1);
     assert!(SmcEstablishHwc::address_ok(0x3000));
@@ -109,14 +132,24 @@ fn smc_header_and_establish() {
 
     let t = SmcReportHwcTimeout::new(1, 2, 3, 4, 0x0200_0000, true, true);
     let b = t.as_bytes();
-    assert_eq!((le32(b, 0), le32(b, 4), le32(b, 8), le32(b, 12)), (1, 2, 3, 4));
+    assert_eq!(
+        (le32(b, 0), le32(b, 4), le32(b, 8), le32(b, 12)),
+        (1, 2, 3, 4)
+    );
     assert_eq!(le32(b, 24), 0x00FF_FFFF | 1 << 24 | 1 << 25);
     assert_eq!(le32(b, 28), 4 | 1 << 3);
 }
 
 #[test]
 fn message_headers() {
-    let h = GdmaReqHdr::new(super::gdma::code::LIST_DEVICES, 40, 296, 1, 1, GdmaDevId::HWC);
+    let h = GdmaReqHdr::new(
+        super::gdma::code::LIST_DEVICES,
+        40,
+        296,
+        1,
+        1,
+        GdmaDevId::HWC,
+    );
     let b = h.as_bytes();
     assert_eq!(le32(b, 0), GDMA_STANDARD_HEADER_TYPE);
     assert_eq!(le32(b, 4), 3);
@@ -126,12 +159,23 @@ fn message_headers() {
     assert_eq!(le32(b, 16 + 12), 296);
     assert_eq!(u16::from_le_bytes([b[32], b[33]]), GDMA_DEVICE_HWC);
     assert_eq!(offset_of!(GdmaReqHdr, activity_id), REQ_ACTIVITY_ID_OFFSET);
-    assert_eq!(offset_of!(GdmaReqHdr, req) + offset_of!(GdmaMsgHdr, hwc_msg_id), REQ_HWC_MSG_ID_OFFSET);
+    assert_eq!(
+        offset_of!(GdmaReqHdr, req) + offset_of!(GdmaMsgHdr, hwc_msg_id),
+        REQ_HWC_MSG_ID_OFFSET
+    );
     assert_eq!(offset_of!(GdmaRespHdr, activity_id), 20);
     assert_eq!(offset_of!(GdmaRespHdr, status), 24);
     // The trait picks sizes and versions.
     let h = QueryDevConfigReq::header(GdmaDevId::new(GDMA_DEVICE_MANA, 1));
-    assert_eq!((h.req.msg_size, h.resp.msg_size, h.req.msg_version, h.resp.msg_version), (88, 80, 1, 3));
+    assert_eq!(
+        (
+            h.req.msg_size,
+            h.resp.msg_size,
+            h.req.msg_version,
+            h.resp.msg_version
+        ),
+        (88, 80, 1, 3)
+    );
     let h = CreateDmaRegionReq::header_sized(GdmaDevId::NONE, 64 + 8 * 3);
     assert_eq!((h.req.msg_size, h.resp.msg_size), (88, 40));
 }
@@ -193,10 +237,16 @@ fn hwc_formats() {
     let d = HwcTypeData::new(init_data::MAX_NUM_CQS, 0x1234);
     assert_eq!(d.0, 0x0700_1234);
     assert_eq!((d.data_type(), d.value()), (7, 0x1234));
-    assert_eq!(HwcSocService::new(soc_service::RDMA_RESUME, 5).0, 0x2000_0005);
+    assert_eq!(
+        HwcSocService::new(soc_service::RDMA_RESUME, 5).0,
+        0x2000_0005
+    );
     let o = HwcTxOob::vf(0x11, 0x22);
     let b = o.as_bytes();
-    assert_eq!((le32(b, 8), le32(b, 12), le32(b, 16), le32(b, 20)), (0, 0, 0x11, 0x22));
+    assert_eq!(
+        (le32(b, 8), le32(b, 12), le32(b, 16), le32(b, 20)),
+        (0, 0, 0x11, 0x22)
+    );
     assert_eq!(le32(HwcTxOob::pf(1, 2, 3, 4).as_bytes(), 16), 1 | 1 << 26);
     let r = HwcRxOob::response(0x40, 72);
     let b = r.as_bytes();
@@ -218,17 +268,32 @@ fn wqe_and_completion_formats() {
     assert_eq!(oob_size_code(12), None);
     let p = WqeParams::new(2, 6, true, 1448);
     assert_eq!(p.0, 2 | 6 << 8 | 1 << 11 | 1448 << 16);
-    assert_eq!((p.num_sge(), p.oob_size(), p.oob_in_sgl(), p.client_data_unit()), (2, 24, true, 1448));
+    assert_eq!(
+        (
+            p.num_sge(),
+            p.oob_size(),
+            p.oob_in_sgl(),
+            p.client_data_unit()
+        ),
+        (2, 24, true, 1448)
+    );
     let h = WqeHeader::new(54, p);
     assert_eq!(le32(h.as_bytes(), 0), 54 << 24);
-    let s = Sge { address: 0x1122_3344_5566_7788, mem_key: 9, size: 1500 };
+    let s = Sge {
+        address: 0x1122_3344_5566_7788,
+        mem_key: 9,
+        size: 1500,
+    };
     assert_eq!(&s.as_bytes()[0..8], &0x1122_3344_5566_7788u64.to_le_bytes());
     assert_eq!(le32(s.as_bytes(), 8), 9);
     assert_eq!(le32(s.as_bytes(), 12), 1500);
 
     let info = CqeInfo::new(0x12_3456, true, 5);
     assert_eq!(info.0, 0x12_3456 | 1 << 24 | 5 << 29);
-    assert_eq!((info.wq_num(), info.is_sq(), info.owner()), (0x12_3456, true, 5));
+    assert_eq!(
+        (info.wq_num(), info.is_sq(), info.owner()),
+        (0x12_3456, true, 5)
+    );
     let e = EqeInfo::new(eqe_type::HWC_RESET_REQUEST, 7);
     assert_eq!(e.0, 135 | 7 << 29);
     assert_eq!(EqeInfo(2 << 16).client_id(), 2);
@@ -262,7 +327,10 @@ fn eth_bodies() {
     assert_eq!(offset_of!(ConfigVportRxReq, update_default_rxobj), 60);
     assert_eq!(offset_of!(ConfigVportRxReq, default_rxobj), 64);
     assert_eq!(offset_of!(ConfigVportRxReq, hashkey), 72);
-    assert_eq!(offset_of!(ConfigVportRxReq, cqe_coalescing_enable), CONFIG_VPORT_RX_V1_SIZE as usize);
+    assert_eq!(
+        offset_of!(ConfigVportRxReq, cqe_coalescing_enable),
+        CONFIG_VPORT_RX_V1_SIZE as usize
+    );
     assert_eq!(offset_of!(QueryLinkConfigResp, link_speed_mbps), 40);
     assert_eq!(offset_of!(SetBwClampReq, link_speed_mbps), 52);
     assert_eq!(offset_of!(QueryGfStatResp, counters), 40);
@@ -279,7 +347,15 @@ fn tx_oob_formats() {
     assert_eq!(s.dword0, 0x14 | 0x20 | 0xAB_CDEF << 8);
     // vsq_frame = SQ id bits 10–23 = 0x48D.
     assert_eq!(s.dword1, 34 | 0x48D << 10 | 0x7F << 24);
-    assert_eq!((s.cq_id(), s.trans_off(), s.vsq_frame(), s.short_vport_offset()), (0xAB_CDEF, 34, 0x48D, 0x7F));
+    assert_eq!(
+        (
+            s.cq_id(),
+            s.trans_off(),
+            s.vsq_frame(),
+            s.short_vport_offset()
+        ),
+        (0xAB_CDEF, 34, 0x48D, 0x7F)
+    );
     let l = TxLongOob::new(Some((5, true, 0xFFE)), 0x123);
     assert_eq!(l.dword2, 1 << 3 | 5 << 16 | 1 << 19 | 0xFFE << 20);
     assert_eq!(l.dword3, 0x123 << 16);
@@ -293,7 +369,10 @@ fn tx_oob_formats() {
 fn completion_oobs() {
     let h = CqeHeader::new(cqe_type::TX_MTU_DROP, MANA_CQE_COMPLETION, 0x12);
     assert_eq!(h.0, 34 | 1 << 6 | 0x12 << 8);
-    assert_eq!((h.cqe_type(), h.client_type(), h.vendor_err()), (34, 1, 0x12));
+    assert_eq!(
+        (h.cqe_type(), h.client_type(), h.vendor_err()),
+        (34, 1, 0x12)
+    );
     let mut data = [0u8; 60];
     data[0..4].copy_from_slice(&CqeHeader::new(cqe_type::TX_OKAY, 1, 0).0.to_le_bytes());
     data[8..12].copy_from_slice(&(0x40u32 << 5 | 3).to_le_bytes());
@@ -301,14 +380,23 @@ fn completion_oobs() {
     assert_eq!(t.tx_wqe_offset(), 0x40);
     assert_eq!(t.header().cqe_type(), 32);
 
-    let flags = RxCompFlags::new(Some(100), NdisHashType::TCP_IPV4, RxCompFlags::IP_CSUM_OK | RxCompFlags::TCP_CSUM_OK);
+    let flags = RxCompFlags::new(
+        Some(100),
+        NdisHashType::TCP_IPV4,
+        RxCompFlags::IP_CSUM_OK | RxCompFlags::TCP_CSUM_OK,
+    );
     assert_eq!(flags.0, 100 | 1 << 12 | 2 << 16 | 1 << 25 | 1 << 27);
     assert_eq!(flags.vlan(), Some(100));
     assert_eq!(flags.hash_type(), NdisHashType::TCP_IPV4);
     let mut rx = RxCompOob::new_zeroed();
     rx.cqe_hdr = CqeHeader::new(cqe_type::RX_COALESCED_4, 1, 0).0;
     rx.flags = flags.0;
-    rx.ppi[1] = RxPerPktInfo { pkt_len: 1514, reserved1: 0, reserved2: 0, pkt_hash: 0xDEAD_BEEF };
+    rx.ppi[1] = RxPerPktInfo {
+        pkt_len: 1514,
+        reserved1: 0,
+        reserved2: 0,
+        pkt_hash: 0xDEAD_BEEF,
+    };
     rx.rx_wqe_offset = 0x1000;
     let b = rx.as_bytes();
     assert_eq!(u16::from_le_bytes([b[20], b[21]]), 1514);

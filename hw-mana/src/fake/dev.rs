@@ -9,11 +9,18 @@ use std::vec::Vec;
 use zerocopy::{FromBytes, IntoBytes};
 
 use super::Mem;
-use crate::defs::eth_dp::{cqe_type, CqeHeader, RxCompFlags, RxCompOob, RxPerPktInfo, TxCompOob, MANA_CQE_COMPLETION};
+use crate::defs::eth_dp::{
+    cqe_type, CqeHeader, RxCompFlags, RxCompOob, RxPerPktInfo, TxCompOob, MANA_CQE_COMPLETION,
+};
 use crate::defs::hwc::{init_data, HwcInitEqIdDb, HwcRxOob, HwcTypeData};
-use crate::defs::queue::{eqe_type, sgl_offset, wqe_size, CqeInfo, EqeInfo, Sge, WqeHeader, CQE_SIZE, EQE_SIZE};
+use crate::defs::queue::{
+    eqe_type, sgl_offset, wqe_size, CqeInfo, EqeInfo, Sge, WqeHeader, CQE_SIZE, EQE_SIZE,
+};
 use crate::defs::regs::{db_offset, offset, CqDoorbell, EqDoorbell, WqDoorbell};
-use crate::defs::smc::{SmcEstablishHwc, SmcHeader, SMC_MSG_DESTROY_HWC, SMC_MSG_ESTABLISH_HWC, SMC_MSG_REPORT_HWC_TIMEOUT};
+use crate::defs::smc::{
+    SmcEstablishHwc, SmcHeader, SMC_MSG_DESTROY_HWC, SMC_MSG_ESTABLISH_HWC,
+    SMC_MSG_REPORT_HWC_TIMEOUT,
+};
 
 /// BAR0 size of the fake.
 pub const FAKE_BAR_LEN: u64 = 0x4000;
@@ -123,7 +130,16 @@ pub struct DevCfg {
 
 impl Default for DevCfg {
     fn default() -> Self {
-        DevCfg { vports: std::vec![[0x00, 0x15, 0x5d, 0, 0, 1]], adapter_mtu: 9014, pf_caps: 0, hwc_depth: 1, max_request: 4096, vport_offset: 0, indir_entries: 64, max_queues: 16 }
+        DevCfg {
+            vports: std::vec![[0x00, 0x15, 0x5d, 0, 0, 1]],
+            adapter_mtu: 9014,
+            pf_caps: 0,
+            hwc_depth: 1,
+            max_request: 4096,
+            vport_offset: 0,
+            indir_entries: 64,
+            max_queues: 16,
+        }
     }
 }
 
@@ -187,7 +203,11 @@ pub struct FakeDev {
 impl FakeDev {
     /// A device with default configuration.
     pub fn new() -> Self {
-        FakeDev { next_id: 24, next_handle: 1, ..Default::default() }
+        FakeDev {
+            next_id: 24,
+            next_handle: 1,
+            ..Default::default()
+        }
     }
 
     /// MMIO read.
@@ -250,13 +270,63 @@ impl FakeDev {
     }
 
     fn establish(&mut self, mem: &mut Mem, eq: u64, cq: u64, rq: u64, sq: u64) {
-        let (eq_id, cq_id, rq_id, sq_id) = (self.alloc_id(), self.alloc_id(), self.alloc_id(), self.alloc_id());
-        self.eqs.insert(eq_id, Ring { base: eq, entries: 4096 / EQE_SIZE, tail: 4096 / EQE_SIZE, armed: false, eq: 0, irqs: 0 });
-        self.cqs.insert(cq_id, Ring { base: cq, entries: 4096 / CQE_SIZE, tail: 4096 / CQE_SIZE, armed: false, eq: eq_id, irqs: 0 });
-        self.wqs.insert(rq_id, Wq { base: rq, size: 4096, head: 0, tail: 0, cq: cq_id, is_sq: false });
-        self.wqs.insert(sq_id, Wq { base: sq, size: 4096, head: 0, tail: 0, cq: cq_id, is_sq: true });
+        let (eq_id, cq_id, rq_id, sq_id) = (
+            self.alloc_id(),
+            self.alloc_id(),
+            self.alloc_id(),
+            self.alloc_id(),
+        );
+        self.eqs.insert(
+            eq_id,
+            Ring {
+                base: eq,
+                entries: 4096 / EQE_SIZE,
+                tail: 4096 / EQE_SIZE,
+                armed: false,
+                eq: 0,
+                irqs: 0,
+            },
+        );
+        self.cqs.insert(
+            cq_id,
+            Ring {
+                base: cq,
+                entries: 4096 / CQE_SIZE,
+                tail: 4096 / CQE_SIZE,
+                armed: false,
+                eq: eq_id,
+                irqs: 0,
+            },
+        );
+        self.wqs.insert(
+            rq_id,
+            Wq {
+                base: rq,
+                size: 4096,
+                head: 0,
+                tail: 0,
+                cq: cq_id,
+                is_sq: false,
+            },
+        );
+        self.wqs.insert(
+            sq_id,
+            Wq {
+                base: sq,
+                size: 4096,
+                head: 0,
+                tail: 0,
+                cq: cq_id,
+                is_sq: true,
+            },
+        );
         self.hwc = Some((eq_id, cq_id, rq_id, sq_id));
-        self.post_eqe(mem, eq_id, eqe_type::HWC_INIT_EQ_ID_DB, HwcInitEqIdDb::new(eq_id as u16, HWC_DB_ID as u16).0);
+        self.post_eqe(
+            mem,
+            eq_id,
+            eqe_type::HWC_INIT_EQ_ID_DB,
+            HwcInitEqIdDb::new(eq_id as u16, HWC_DB_ID as u16).0,
+        );
         let items = [
             (init_data::CQID, cq_id),
             (init_data::RQID, rq_id),
@@ -269,7 +339,12 @@ impl FakeDev {
             (init_data::GPA_MKEY, 0x77),
         ];
         for (t, v) in items {
-            self.post_eqe(mem, eq_id, eqe_type::HWC_INIT_DATA, HwcTypeData::new(t, v).0);
+            self.post_eqe(
+                mem,
+                eq_id,
+                eqe_type::HWC_INIT_DATA,
+                HwcTypeData::new(t, v).0,
+            );
         }
         if !self.faults.no_init_done {
             self.post_eqe(mem, eq_id, eqe_type::HWC_INIT_DONE, 0);
@@ -278,7 +353,9 @@ impl FakeDev {
 
     /// Post an EQE (raises the "interrupt" if armed).
     pub fn post_eqe(&mut self, mem: &mut Mem, eq: u32, ty: u8, d0: u32) {
-        let Some(r) = self.eqs.get_mut(&eq) else { return };
+        let Some(r) = self.eqs.get_mut(&eq) else {
+            return;
+        };
         let idx = r.tail % r.entries;
         let owner = (r.tail / r.entries) & 7;
         let mut e = [0u8; 16];
@@ -294,7 +371,9 @@ impl FakeDev {
 
     /// Post a CQE (and a COMPLETION EQE if the CQ is armed).
     pub fn post_cqe(&mut self, mem: &mut Mem, cq: u32, data: &[u8], wq_num: u32, is_sq: bool) {
-        let Some(r) = self.cqs.get_mut(&cq) else { return };
+        let Some(r) = self.cqs.get_mut(&cq) else {
+            return;
+        };
         let idx = r.tail % r.entries;
         let mut owner = (r.tail / r.entries) & 7;
         if self.faults.bad_owner && !is_sq {
@@ -381,7 +460,9 @@ impl FakeDev {
 
     fn process_data_sq(&mut self, mem: &mut Mem, sq: u32) {
         loop {
-            let Some(w) = self.wqs.get(&sq).cloned() else { return };
+            let Some(w) = self.wqs.get(&sq).cloned() else {
+                return;
+            };
             if w.head == w.tail {
                 return;
             }
@@ -394,10 +475,25 @@ impl FakeDev {
             }
             let offset = w.head & (w.size - 1);
             self.wqs.get_mut(&sq).unwrap().head = w.head.wrapping_add(size);
-            self.tx_log.push(TxRecord { sq, hdr, oob, sgl, data: data.clone() });
+            self.tx_log.push(TxRecord {
+                sq,
+                hdr,
+                oob,
+                sgl,
+                data: data.clone(),
+            });
             if !self.faults.withhold_tx_cqe {
-                let comp = TxCompOob { cqe_hdr: CqeHeader::new(cqe_type::TX_OKAY, MANA_CQE_COMPLETION, 0).0, tx_data_offset: 0, tx_offsets: offset << 5, reserved: [0; 12] };
-                let wq_num = if self.faults.bad_tx_wq_num { sq + 1000 } else { sq };
+                let comp = TxCompOob {
+                    cqe_hdr: CqeHeader::new(cqe_type::TX_OKAY, MANA_CQE_COMPLETION, 0).0,
+                    tx_data_offset: 0,
+                    tx_offsets: offset << 5,
+                    reserved: [0; 12],
+                };
+                let wq_num = if self.faults.bad_tx_wq_num {
+                    sq + 1000
+                } else {
+                    sq
+                };
                 self.post_cqe(mem, w.cq, comp.as_bytes(), wq_num, true);
             }
             if self.loopback && self.rx_cfg.enabled {
@@ -411,8 +507,17 @@ impl FakeDev {
 
     /// Put `data` into the next posted buffer of `rq` and post an RX CQE.
     /// Returns false if no buffer is posted.
-    pub fn deliver_rx(&mut self, mem: &mut Mem, rq: u32, data: &[u8], flags: RxCompFlags, hash: u32) -> bool {
-        let Some(w) = self.wqs.get(&rq).cloned() else { return false };
+    pub fn deliver_rx(
+        &mut self,
+        mem: &mut Mem,
+        rq: u32,
+        data: &[u8],
+        flags: RxCompFlags,
+        hash: u32,
+    ) -> bool {
+        let Some(w) = self.wqs.get(&rq).cloned() else {
+            return false;
+        };
         if w.head == w.tail {
             return false;
         }
@@ -422,16 +527,32 @@ impl FakeDev {
         mem.write(buf.address, &data[..n]);
         let offset = w.head & (w.size - 1);
         self.wqs.get_mut(&rq).unwrap().head = w.head.wrapping_add(size);
-        let (ty, len) = if data.len() > buf.size as usize && !self.faults.rx_len_too_big { (cqe_type::RX_TRUNCATED, n) } else { (cqe_type::RX_OKAY, data.len()) };
-        let mut oob = RxCompOob { cqe_hdr: CqeHeader::new(ty, MANA_CQE_COMPLETION, 0).0, flags: flags.0, rx_wqe_offset: offset, ..Default::default() };
-        oob.ppi[0] = RxPerPktInfo { pkt_len: len as u16, reserved1: 0, reserved2: 0, pkt_hash: hash };
+        let (ty, len) = if data.len() > buf.size as usize && !self.faults.rx_len_too_big {
+            (cqe_type::RX_TRUNCATED, n)
+        } else {
+            (cqe_type::RX_OKAY, data.len())
+        };
+        let mut oob = RxCompOob {
+            cqe_hdr: CqeHeader::new(ty, MANA_CQE_COMPLETION, 0).0,
+            flags: flags.0,
+            rx_wqe_offset: offset,
+            ..Default::default()
+        };
+        oob.ppi[0] = RxPerPktInfo {
+            pkt_len: len as u16,
+            reserved1: 0,
+            reserved2: 0,
+            pkt_hash: hash,
+        };
         self.post_cqe(mem, w.cq, oob.as_bytes(), rq, false);
         true
     }
 
     /// Post a raw RX completion on `rq`'s CQ without consuming a WQE (coalesced/fence tests).
     pub fn post_rx_oob(&mut self, mem: &mut Mem, rq: u32, oob: &RxCompOob, consume: u32) {
-        let Some(w) = self.wqs.get(&rq).cloned() else { return };
+        let Some(w) = self.wqs.get(&rq).cloned() else {
+            return;
+        };
         let mut head = w.head;
         for _ in 0..consume {
             let (_, _, _, size) = Self::read_wqe(mem, &w, head);
@@ -457,7 +578,9 @@ impl FakeDev {
     }
 
     fn deliver_now(&mut self, mem: &mut Mem, resp: &[u8]) -> bool {
-        let Some((_, cq, rq, sq)) = self.hwc else { return true };
+        let Some((_, cq, rq, sq)) = self.hwc else {
+            return true;
+        };
         let w = self.wqs.get(&rq).cloned().unwrap();
         if w.head == w.tail {
             return false;

@@ -12,8 +12,14 @@ use super::Mem;
 use crate::defs::eth::{self, ConfigVportRxReq, CreateWqObjReq, QueryVportConfigReq};
 use crate::defs::eth_dp::{cqe_type, CqeHeader, RxCompOob, MANA_CQE_COMPLETION};
 use crate::defs::eth_stats::QueryGfStatResp;
-use crate::defs::gdma::{self, code, CreateDmaRegionReq, CreateQueueReq, DmaRegionAddPagesReq, GenerateTestEqeReq, ListDevicesResp};
-use crate::defs::msg::{GdmaDevId, GdmaReqHdr, GdmaRespHdr, GDMA_DEVICE_MANA, GDMA_STATUS_CMD_UNSUPPORTED, GDMA_STATUS_MORE_ENTRIES};
+use crate::defs::gdma::{
+    self, code, CreateDmaRegionReq, CreateQueueReq, DmaRegionAddPagesReq, GenerateTestEqeReq,
+    ListDevicesResp,
+};
+use crate::defs::msg::{
+    GdmaDevId, GdmaReqHdr, GdmaRespHdr, GDMA_DEVICE_MANA, GDMA_STATUS_CMD_UNSUPPORTED,
+    GDMA_STATUS_MORE_ENTRIES,
+};
 use crate::defs::queue::{eqe_type, CQE_SIZE, EQE_SIZE};
 
 fn body<T: FromBytes>(req: &[u8]) -> T {
@@ -29,7 +35,9 @@ fn u64_at(req: &[u8], off: usize) -> u64 {
 
 impl FakeDev {
     pub(crate) fn process_hwc_sq(&mut self, mem: &mut Mem, _now: u64) {
-        let Some((_, _, _, sq)) = self.hwc else { return };
+        let Some((_, _, _, sq)) = self.hwc else {
+            return;
+        };
         loop {
             let w = self.wqs.get(&sq).cloned().unwrap();
             if w.head == w.tail {
@@ -109,7 +117,12 @@ impl FakeDev {
             }
             code::REGISTER_DEVICE => {
                 self.registered = true;
-                let r = gdma::RegisterDeviceResp { hdr: GdmaRespHdr::default(), pdid: 5, gpa_mkey: 0x99, db_id: MANA_DB_ID };
+                let r = gdma::RegisterDeviceResp {
+                    hdr: GdmaRespHdr::default(),
+                    pdid: 5,
+                    gpa_mkey: 0x99,
+                    db_id: MANA_DB_ID,
+                };
                 pl.extend_from_slice(&r.as_bytes()[32..]);
                 0
             }
@@ -124,7 +137,9 @@ impl FakeDev {
             }
             code::CREATE_DMA_REGION => {
                 let r: CreateDmaRegionReq = body(req);
-                let pages: Vec<u64> = (0..r.page_addr_list_len as usize).map(|i| u64_at(req, 64 + 8 * i)).collect();
+                let pages: Vec<u64> = (0..r.page_addr_list_len as usize)
+                    .map(|i| u64_at(req, 64 + 8 * i))
+                    .collect();
                 let h = self.next_handle;
                 self.next_handle += 1;
                 let more = (pages.len() as u32) < r.page_count;
@@ -138,7 +153,9 @@ impl FakeDev {
             }
             code::DMA_REGION_ADD_PAGES => {
                 let r: DmaRegionAddPagesReq = body(req);
-                let Some((pages, count)) = self.regions.get_mut(&r.dma_region_handle) else { return (1, Vec::new()) };
+                let Some((pages, count)) = self.regions.get_mut(&r.dma_region_handle) else {
+                    return (1, Vec::new());
+                };
                 pages.extend((0..r.page_addr_list_len as usize).map(|i| u64_at(req, 56 + 8 * i)));
                 if (pages.len() as u32) < *count {
                     GDMA_STATUS_MORE_ENTRIES
@@ -156,10 +173,22 @@ impl FakeDev {
             }
             code::CREATE_QUEUE => {
                 let r: CreateQueueReq = body(req);
-                let Some((pages, _)) = self.regions.remove(&r.gdma_region) else { return (1, Vec::new()) };
+                let Some((pages, _)) = self.regions.remove(&r.gdma_region) else {
+                    return (1, Vec::new());
+                };
                 let id = self.alloc_id_pub();
                 let entries = r.queue_size / EQE_SIZE;
-                self.eqs.insert(id, Ring { base: pages[0], entries, tail: entries, armed: false, eq: 0, irqs: 0 });
+                self.eqs.insert(
+                    id,
+                    Ring {
+                        base: pages[0],
+                        entries,
+                        tail: entries,
+                        armed: false,
+                        eq: 0,
+                        irqs: 0,
+                    },
+                );
                 pl.extend_from_slice(&id.to_le_bytes());
                 0
             }
@@ -183,26 +212,62 @@ impl FakeDev {
             }
             eth::code::QUERY_VPORT_CONFIG => {
                 let r: QueryVportConfigReq = body(req);
-                let Some(mac) = self.cfg.vports.get(r.vport_index as usize) else { return (1, Vec::new()) };
+                let Some(mac) = self.cfg.vports.get(r.vport_index as usize) else {
+                    return (1, Vec::new());
+                };
                 let mut v = eth::QueryVportConfigResp::new_zeroed();
-                (v.max_num_sq, v.max_num_rq, v.num_indirection_ent) = (self.cfg.max_queues, self.cfg.max_queues, self.cfg.indir_entries);
+                (v.max_num_sq, v.max_num_rq, v.num_indirection_ent) = (
+                    self.cfg.max_queues,
+                    self.cfg.max_queues,
+                    self.cfg.indir_entries,
+                );
                 v.mac_addr = *mac;
                 v.vport = 0x1000 + u64::from(r.vport_index);
                 pl.extend_from_slice(&v.as_bytes()[32..]);
                 0
             }
             eth::code::CONFIG_VPORT_TX => {
-                let r = eth::ConfigVportTxResp { hdr: GdmaRespHdr::default(), tx_vport_offset: self.cfg.vport_offset, short_form_allowed: 1, reserved: 0 };
+                let r = eth::ConfigVportTxResp {
+                    hdr: GdmaRespHdr::default(),
+                    tx_vport_offset: self.cfg.vport_offset,
+                    short_form_allowed: 1,
+                    reserved: 0,
+                };
                 pl.extend_from_slice(&r.as_bytes()[32..]);
                 0
             }
             eth::code::CREATE_WQ_OBJ => {
                 let r: CreateWqObjReq = body(req);
-                let (Some((wq_pages, _)), Some((cq_pages, _))) = (self.regions.remove(&r.wq_gdma_region), self.regions.remove(&r.cq_gdma_region)) else { return (1, Vec::new()) };
+                let (Some((wq_pages, _)), Some((cq_pages, _))) = (
+                    self.regions.remove(&r.wq_gdma_region),
+                    self.regions.remove(&r.cq_gdma_region),
+                ) else {
+                    return (1, Vec::new());
+                };
                 let (wq, cq) = (self.alloc_id_pub(), self.alloc_id_pub());
                 let entries = r.cq_size / CQE_SIZE;
-                self.cqs.insert(cq, Ring { base: cq_pages[0], entries, tail: entries, armed: false, eq: r.cq_parent_qid, irqs: 0 });
-                self.wqs.insert(wq, Wq { base: wq_pages[0], size: r.wq_size, head: 0, tail: 0, cq, is_sq: r.wq_type == eth::WQ_TYPE_SQ });
+                self.cqs.insert(
+                    cq,
+                    Ring {
+                        base: cq_pages[0],
+                        entries,
+                        tail: entries,
+                        armed: false,
+                        eq: r.cq_parent_qid,
+                        irqs: 0,
+                    },
+                );
+                self.wqs.insert(
+                    wq,
+                    Wq {
+                        base: wq_pages[0],
+                        size: r.wq_size,
+                        head: 0,
+                        tail: 0,
+                        cq,
+                        is_sq: r.wq_type == eth::WQ_TYPE_SQ,
+                    },
+                );
                 let h = self.next_handle;
                 self.next_handle += 1;
                 self.objs.insert(h, (wq, cq));
@@ -224,8 +289,13 @@ impl FakeDev {
             }
             eth::code::FENCE_RQ => {
                 let h = u64_at(req, 40);
-                let Some((rq, _)) = self.objs.get(&h).copied() else { return (1, Vec::new()) };
-                let oob = RxCompOob { cqe_hdr: CqeHeader::new(cqe_type::RX_OBJECT_FENCE, MANA_CQE_COMPLETION, 0).0, ..Default::default() };
+                let Some((rq, _)) = self.objs.get(&h).copied() else {
+                    return (1, Vec::new());
+                };
+                let oob = RxCompOob {
+                    cqe_hdr: CqeHeader::new(cqe_type::RX_OBJECT_FENCE, MANA_CQE_COMPLETION, 0).0,
+                    ..Default::default()
+                };
                 self.post_rx_oob(mem, rq, &oob, 0);
                 0
             }
@@ -245,7 +315,9 @@ impl FakeDev {
                 }
                 if r.update_indir_tab != 0 {
                     let off = usize::from(r.indir_tab_offset);
-                    self.rx_cfg.table = (0..usize::from(r.num_indir_entries)).map(|i| u64_at(req, off + 8 * i)).collect();
+                    self.rx_cfg.table = (0..usize::from(r.num_indir_entries))
+                        .map(|i| u64_at(req, off + 8 * i))
+                        .collect();
                 }
                 pl.extend_from_slice(&[0u8; 8]);
                 0

@@ -118,7 +118,13 @@ pub struct FakeBar(pub Rc<Shared>);
 
 /// A new device + platform + BAR.
 pub fn setup(dev: FakeDev) -> (FakePlat, FakeBar, Rc<Shared>) {
-    let s = Rc::new(Shared { mem: Rc::new(RefCell::new(Mem::default())), dev: RefCell::new(dev), now: Cell::new(1_000_000), log: RefCell::new(Vec::new()), fail_alloc_after: Cell::new(None) });
+    let s = Rc::new(Shared {
+        mem: Rc::new(RefCell::new(Mem::default())),
+        dev: RefCell::new(dev),
+        now: Cell::new(1_000_000),
+        log: RefCell::new(Vec::new()),
+        fail_alloc_after: Cell::new(None),
+    });
     (FakePlat(s.clone()), FakeBar(s.clone()), s)
 }
 
@@ -142,7 +148,11 @@ impl Platform for FakePlat {
             self.0.fail_alloc_after.set(Some(n - 1));
         }
         let base = self.0.mem.borrow_mut().alloc(size, align);
-        Ok(FakeDma { base, len: size, mem: self.0.mem.clone() })
+        Ok(FakeDma {
+            base,
+            len: size,
+            mem: self.0.mem.clone(),
+        })
     }
     fn alloc_table<T>(&self, len: usize, init: impl FnMut(usize) -> T) -> Result<Box<[T]>, Error> {
         Ok((0..len).map(init).collect())
@@ -158,7 +168,10 @@ impl Platform for FakePlat {
         self.delay_us(us);
     }
     fn log(&self, level: LogLevel, args: fmt::Arguments<'_>) {
-        self.0.log.borrow_mut().push(std::format!("{level:?}: {args}"));
+        self.0
+            .log
+            .borrow_mut()
+            .push(std::format!("{level:?}: {args}"));
     }
 }
 
@@ -168,12 +181,20 @@ impl RegisterBar for FakeBar {
     }
     fn write32(&self, offset: u32, value: u32) {
         let now = self.0.now.get();
-        self.0.dev.borrow_mut().mmio_write32(&mut self.0.mem.borrow_mut(), offset, value, now);
+        self.0
+            .dev
+            .borrow_mut()
+            .mmio_write32(&mut self.0.mem.borrow_mut(), offset, value, now);
     }
     fn write64_block(&self, offset: u32, words: &[u64]) {
         let now = self.0.now.get();
         for (i, w) in words.iter().enumerate() {
-            self.0.dev.borrow_mut().mmio_write64(&mut self.0.mem.borrow_mut(), offset + 8 * i as u32, *w, now);
+            self.0.dev.borrow_mut().mmio_write64(
+                &mut self.0.mem.borrow_mut(),
+                offset + 8 * i as u32,
+                *w,
+                now,
+            );
         }
     }
 }

@@ -29,7 +29,19 @@ fn probe_follows_linux_order() {
     assert_eq!(d.num_ports(), 2);
     let dev = sh.dev.borrow();
     assert_eq!(dev.smc_log, [1]);
-    assert_eq!(dev.requests, [code::GENERATE_TEST_EQE, code::VERIFY_VF_DRIVER_VERSION, code::LIST_DEVICES, code::QUERY_MAX_RESOURCES, code::REGISTER_DEVICE, mana::QUERY_DEV_CONFIG, mana::QUERY_VPORT_CONFIG, mana::QUERY_VPORT_CONFIG]);
+    assert_eq!(
+        dev.requests,
+        [
+            code::GENERATE_TEST_EQE,
+            code::VERIFY_VF_DRIVER_VERSION,
+            code::LIST_DEVICES,
+            code::QUERY_MAX_RESOURCES,
+            code::REGISTER_DEVICE,
+            mana::QUERY_DEV_CONFIG,
+            mana::QUERY_VPORT_CONFIG,
+            mana::QUERY_VPORT_CONFIG
+        ]
+    );
     // GDMA-level requests carry activity 0 (like Linux), MANA ones increasing ids.
     assert!(dev.activities[..5].iter().all(|a| *a == 0));
     assert!(dev.activities[5] != 0 && dev.activities[6] > dev.activities[5]);
@@ -66,14 +78,20 @@ fn device_refusal_is_not_a_dead_channel() {
     let mut fake = FakeDev::new();
     fake.faults.status = Some((code::REGISTER_DEVICE, 0x22, 1));
     let (plat, bar, sh) = setup(fake);
-    assert_eq!(ManaDevice::probe(plat, bar, cfg()).err(), Some(Error::DeviceStatus(0x22)));
+    assert_eq!(
+        ManaDevice::probe(plat, bar, cfg()).err(),
+        Some(Error::DeviceStatus(0x22))
+    );
     // The failed probe still tore the HWC down over the SMC.
     assert_eq!(sh.dev.borrow().smc_log, [1, 2]);
 
     let mut fake = FakeDev::new();
     fake.faults.status = Some((code::VERIFY_VF_DRIVER_VERSION, 0xFFFF_FFFF, 1));
     let (plat, bar, _) = setup(fake);
-    assert_eq!(ManaDevice::probe(plat, bar, cfg()).err(), Some(Error::Unsupported));
+    assert_eq!(
+        ManaDevice::probe(plat, bar, cfg()).err(),
+        Some(Error::Unsupported)
+    );
 }
 
 #[test]
@@ -82,14 +100,20 @@ fn bar_offsets_are_validated() {
     let mut c = cfg();
     // Doorbell zone at 0x1000 needs a BAR larger than that.
     c.bar_len = 0x1000;
-    assert_eq!(ManaDevice::probe(plat.clone(), bar.clone(), c).err(), Some(Error::IncompatibleDevice));
+    assert_eq!(
+        ManaDevice::probe(plat.clone(), bar.clone(), c).err(),
+        Some(Error::IncompatibleDevice)
+    );
     // Register page 1 (0x2000..0x3000) must fit: 0x2800 is too small.
     let l = BarLayout::read(&bar, RegLayout::Vf, 0x2800).unwrap();
     assert!(l.doorbell_page(0).is_ok());
     assert_eq!(l.doorbell_page(1), Err(Error::IncompatibleDevice));
     assert_eq!(l.doorbell_page(u32::MAX), Err(Error::IncompatibleDevice));
     let l = BarLayout::read(&bar, RegLayout::Vf, FAKE_BAR_LEN).unwrap();
-    assert_eq!((l.db_page_offset, l.db_page_size, l.smc_offset), (0x1000, 0x1000, 40));
+    assert_eq!(
+        (l.db_page_offset, l.db_page_size, l.smc_offset),
+        (0x1000, 0x1000, 40)
+    );
 }
 
 /// A register file for layouts the fake does not model.
@@ -120,27 +144,44 @@ fn pf_layout_reads_the_sriov_indirection() {
     map.insert(offset::PF_DB_PAGE_OFFSET, 0x4000);
     map.insert(offset::PF_SRIOV_BASE, 0x100);
     map.insert(0x100 + offset::PF_SRIOV_SHM_OFFSET, 0x100); // SMC at 0x200
-    let regs = Regs { map, owner_forever: false, writes: Cell::new(0) };
+    let regs = Regs {
+        map,
+        owner_forever: false,
+        writes: Cell::new(0),
+    };
     let l = BarLayout::read(&regs, RegLayout::Pf, 0x8000).unwrap();
     assert_eq!((l.db_page_offset, l.smc_offset), (0x4000, 0x200));
     // Misaligned SR-IOV base is refused.
     let mut regs = regs;
     regs.map.insert(offset::PF_SRIOV_BASE, 0x104);
-    assert_eq!(BarLayout::read(&regs, RegLayout::Pf, 0x8000), Err(Error::IncompatibleDevice));
+    assert_eq!(
+        BarLayout::read(&regs, RegLayout::Pf, 0x8000),
+        Err(Error::IncompatibleDevice)
+    );
     // Doorbell page smaller than 4 KiB is refused.
     regs.map.insert(offset::PF_SRIOV_BASE, 0x100);
     regs.map.insert(offset::PF_DB_PAGE_SIZE, 0x800);
-    assert_eq!(BarLayout::read(&regs, RegLayout::Pf, 0x8000), Err(Error::IncompatibleDevice));
+    assert_eq!(
+        BarLayout::read(&regs, RegLayout::Pf, 0x8000),
+        Err(Error::IncompatibleDevice)
+    );
 }
 
 #[test]
 fn smc_times_out_when_the_device_keeps_the_window() {
     let (plat, _, _) = setup(FakeDev::new());
-    let regs = Regs { map: BTreeMap::new(), owner_forever: true, writes: Cell::new(0) };
+    let regs = Regs {
+        map: BTreeMap::new(),
+        owner_forever: true,
+        writes: Cell::new(0),
+    };
     let mut smc = Smc::new(0x200);
     smc.set_poll(5, 10);
     let msg = SmcEstablishHwc::new(0x1000, 0x2000, 0x3000, 0x4000, 0);
-    assert_eq!(smc.establish_hwc(&plat, &regs, &msg), Err(SmcError::Timeout));
+    assert_eq!(
+        smc.establish_hwc(&plat, &regs, &msg),
+        Err(SmcError::Timeout)
+    );
     // Nothing was written while the device owned the window.
     assert_eq!(regs.writes.get(), 0);
 }

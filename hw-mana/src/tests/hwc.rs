@@ -17,7 +17,10 @@ use crate::fake::{dev::FAKE_BAR_LEN, setup, FakeBar, FakeDev, FakePlat, Shared};
 use crate::gdma::{Gdma, GdmaConfig};
 use crate::hwc::HwcHealth;
 
-fn gdma_with(fake: FakeDev, tweak: impl FnOnce(&mut GdmaConfig)) -> (Gdma<FakePlat>, FakePlat, FakeBar, Rc<Shared>) {
+fn gdma_with(
+    fake: FakeDev,
+    tweak: impl FnOnce(&mut GdmaConfig),
+) -> (Gdma<FakePlat>, FakePlat, FakeBar, Rc<Shared>) {
     let (plat, bar, sh) = setup(fake);
     let mut g = cfg().gdma;
     g.hwc.timeout_us = 1_000_000;
@@ -27,8 +30,18 @@ fn gdma_with(fake: FakeDev, tweak: impl FnOnce(&mut GdmaConfig)) -> (Gdma<FakePl
     (gdma, plat, bar, sh)
 }
 
-fn query(g: &mut Gdma<FakePlat>, p: &FakePlat, b: &FakeBar) -> Result<QueryMaxResourcesResp, Error> {
-    g.send(p, b, &QueryMaxResourcesReq { hdr: QueryMaxResourcesReq::header(GdmaDevId::NONE) })
+fn query(
+    g: &mut Gdma<FakePlat>,
+    p: &FakePlat,
+    b: &FakeBar,
+) -> Result<QueryMaxResourcesResp, Error> {
+    g.send(
+        p,
+        b,
+        &QueryMaxResourcesReq {
+            hdr: QueryMaxResourcesReq::header(GdmaDevId::NONE),
+        },
+    )
 }
 
 #[test]
@@ -88,9 +101,13 @@ fn several_requests_in_flight_complete_out_of_order() {
     fake.cfg.hwc_depth = 4;
     let (mut g, p, b, _) = gdma_with(fake, |c| c.hwc.max_inflight = 4);
     assert_eq!(g.hwc.depth(), 4);
-    let req = QueryMaxResourcesReq { hdr: QueryMaxResourcesReq::header(GdmaDevId::NONE) };
+    let req = QueryMaxResourcesReq {
+        hdr: QueryMaxResourcesReq::header(GdmaDevId::NONE),
+    };
     let before = g.hwc.engine_stats().completed;
-    let ids: std::vec::Vec<u16> = (0..3).map(|_| g.hwc.submit(&p, &b, |w| w.put(req.as_bytes())).unwrap()).collect();
+    let ids: std::vec::Vec<u16> = (0..3)
+        .map(|_| g.hwc.submit(&p, &b, |w| w.put(req.as_bytes())).unwrap())
+        .collect();
     assert!(ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2]);
     for id in ids.iter().rev() {
         let mut r = QueryMaxResourcesResp::new_zeroed();
@@ -112,11 +129,22 @@ fn dma_region_over_one_message_uses_add_pages() {
     let before = sh.dev.borrow().requests.len();
     let h = g.create_dma_region(&p, &b, &mem).unwrap();
     let dev = sh.dev.borrow();
-    assert_eq!(&dev.requests[before..], &[code::CREATE_DMA_REGION, code::DMA_REGION_ADD_PAGES, code::DMA_REGION_ADD_PAGES, code::DMA_REGION_ADD_PAGES]);
+    assert_eq!(
+        &dev.requests[before..],
+        &[
+            code::CREATE_DMA_REGION,
+            code::DMA_REGION_ADD_PAGES,
+            code::DMA_REGION_ADD_PAGES,
+            code::DMA_REGION_ADD_PAGES
+        ]
+    );
     let (pages, count) = &dev.regions[&h];
     assert_eq!(*count, 256);
     assert_eq!(pages.len(), 256);
-    assert!(pages.iter().enumerate().all(|(i, a)| *a == mem.bus_addr() + 4096 * i as u64));
+    assert!(pages
+        .iter()
+        .enumerate()
+        .all(|(i, a)| *a == mem.bus_addr() + 4096 * i as u64));
 }
 
 #[test]
@@ -126,7 +154,10 @@ fn add_pages_failure_destroys_the_region() {
     fake.faults.status = Some((code::DMA_REGION_ADD_PAGES, 3, 1));
     let (mut g, p, b, sh) = gdma_with(fake, |_| {});
     let mem = p.alloc_dma(128 * 4096, 4096).unwrap();
-    assert_eq!(g.create_dma_region(&p, &b, &mem).err(), Some(Error::DeviceStatus(3)));
+    assert_eq!(
+        g.create_dma_region(&p, &b, &mem).err(),
+        Some(Error::DeviceStatus(3))
+    );
     let dev = sh.dev.borrow();
     assert_eq!(dev.requests.last(), Some(&code::DESTROY_DMA_REGION));
     assert!(dev.regions.is_empty());
@@ -136,7 +167,12 @@ fn add_pages_failure_destroys_the_region() {
 fn fail_fast_while_a_reset_is_pending() {
     let (mut g, p, b, sh) = gdma_with(FakeDev::new(), |_| {});
     let eq = sh.dev.borrow().hwc.unwrap().0;
-    sh.dev.borrow_mut().post_eqe(&mut sh.mem.borrow_mut(), eq, crate::defs::queue::eqe_type::HWC_RESET_REQUEST, 1);
+    sh.dev.borrow_mut().post_eqe(
+        &mut sh.mem.borrow_mut(),
+        eq,
+        crate::defs::queue::eqe_type::HWC_RESET_REQUEST,
+        1,
+    );
     g.hwc.process_interrupt(&p, &b);
     assert_eq!(g.hwc.events().reset_request, Some(1));
     g.hwc.set_fail_fast(true);
@@ -147,8 +183,14 @@ fn fail_fast_while_a_reset_is_pending() {
 fn hwc_timeout_reconfiguration_event() {
     let (mut g, p, b, sh) = gdma_with(FakeDev::new(), |_| {});
     let eq = sh.dev.borrow().hwc.unwrap().0;
-    let d = crate::defs::hwc::HwcTypeData::new(crate::defs::hwc::reconfig_data::HWC_TIMEOUT, 2500).0;
-    sh.dev.borrow_mut().post_eqe(&mut sh.mem.borrow_mut(), eq, crate::defs::queue::eqe_type::HWC_SOC_RECONFIG_DATA, d);
+    let d =
+        crate::defs::hwc::HwcTypeData::new(crate::defs::hwc::reconfig_data::HWC_TIMEOUT, 2500).0;
+    sh.dev.borrow_mut().post_eqe(
+        &mut sh.mem.borrow_mut(),
+        eq,
+        crate::defs::queue::eqe_type::HWC_SOC_RECONFIG_DATA,
+        d,
+    );
     g.hwc.process_interrupt(&p, &b);
     assert_eq!(g.hwc.timeout_us(), 2_500_000);
 }

@@ -21,7 +21,10 @@ pub(crate) type Dev = ManaDevice<FakePlat, FakeBar>;
 
 /// Fast test configuration: short SMC polls and settle time.
 pub(crate) fn cfg() -> ManaConfig {
-    let mut c = ManaConfig { bar_len: FAKE_BAR_LEN, ..Default::default() };
+    let mut c = ManaConfig {
+        bar_len: FAKE_BAR_LEN,
+        ..Default::default()
+    };
     c.gdma.smc_poll = (10, 100);
     c.service_settle_us = 1000;
     c.fence_timeout_us = 10_000;
@@ -37,7 +40,12 @@ pub(crate) fn probe(fake: FakeDev) -> (Dev, Rc<Shared>) {
 
 /// Small queue layout.
 pub(crate) fn qcfg(n: u16) -> QueueConfig {
-    QueueConfig { num_queues: n, tx_ring_size: 128, rx_ring_size: 128, mtu: 1500 }
+    QueueConfig {
+        num_queues: n,
+        tx_ring_size: 128,
+        rx_ring_size: 128,
+        mtu: 1500,
+    }
 }
 
 /// A probed device with port 0 open.
@@ -57,13 +65,33 @@ pub(crate) fn buf(sh: &Rc<Shared>, data: &[u8], len: usize) -> u64 {
 
 /// Post `n` RX buffers of `len` bytes with tokens starting at `tok`.
 pub(crate) fn refill(d: &mut Dev, sh: &Rc<Shared>, q: u16, n: u32, len: u32, tok: u64) -> u32 {
-    let bufs: Vec<RxBuffer> = (0..n).map(|i| RxBuffer { addr: buf(sh, &[], len as usize), len, token: tok + u64::from(i) }).collect();
+    let bufs: Vec<RxBuffer> = (0..n)
+        .map(|i| RxBuffer {
+            addr: buf(sh, &[], len as usize),
+            len,
+            token: tok + u64::from(i),
+        })
+        .collect();
     d.rx_refill(q, &bufs)
 }
 
 /// A one-segment packet without offloads.
-pub(crate) fn send(d: &mut Dev, sh: &Rc<Shared>, q: u16, data: &[u8], token: u64) -> Result<(), cloudnic_common::nic::TxError> {
-    let seg = [DmaSegment { addr: buf(sh, data, data.len()), len: data.len() as u32 }];
-    let pkt = TxPacket { segments: &seg, header: data, offload: TxOffload::default(), token };
+pub(crate) fn send(
+    d: &mut Dev,
+    sh: &Rc<Shared>,
+    q: u16,
+    data: &[u8],
+    token: u64,
+) -> Result<(), cloudnic_common::nic::TxError> {
+    let seg = [DmaSegment {
+        addr: buf(sh, data, data.len()),
+        len: data.len() as u32,
+    }];
+    let pkt = TxPacket {
+        segments: &seg,
+        header: data,
+        offload: TxOffload::default(),
+        token,
+    };
     d.tx_post(q, &pkt)
 }

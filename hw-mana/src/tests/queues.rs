@@ -16,7 +16,11 @@ fn plat() -> FakePlat {
 }
 
 fn sge(i: u32) -> Sge {
-    Sge { address: 0x1000 * u64::from(i + 1), mem_key: 7, size: 100 + i }
+    Sge {
+        address: 0x1000 * u64::from(i + 1),
+        mem_key: 7,
+        size: 100 + i,
+    }
 }
 
 #[test]
@@ -25,21 +29,55 @@ fn wqe_layout_and_sgl_wrap() {
     let mut sq = WorkQueue::new(&p, 4096, WqKind::Send).unwrap();
     // 127 one-BU WQEs (8-byte OOB + 1 SGE = 32 bytes), then free 10 BUs.
     for i in 0..127 {
-        let w = sq.post(&WqeRequest { oob: &[0xAA; 8], sgl: &[sge(i)], client_data_unit: 0, oob_in_sgl: false }).unwrap();
-        assert_eq!(w, crate::wq::PostedWqe { offset: 32 * i, size_bu: 1 });
+        let w = sq
+            .post(&WqeRequest {
+                oob: &[0xAA; 8],
+                sgl: &[sge(i)],
+                client_data_unit: 0,
+                oob_in_sgl: false,
+            })
+            .unwrap();
+        assert_eq!(
+            w,
+            crate::wq::PostedWqe {
+                offset: 32 * i,
+                size_bu: 1
+            }
+        );
     }
     assert_eq!(sq.free_bytes(), 32);
     sq.advance_tail(10).unwrap();
     // 24-byte OOB + 6 SGEs = 128 bytes at 4064: header + OOB fill the last
     // BU, the whole SGL wraps to offset 0.
     let sgl: std::vec::Vec<Sge> = (0..6).map(sge).collect();
-    let w = sq.post(&WqeRequest { oob: &[0x55; 24], sgl: &sgl, client_data_unit: 1448, oob_in_sgl: true }).unwrap();
-    assert_eq!(w, crate::wq::PostedWqe { offset: 4064, size_bu: 4 });
+    let w = sq
+        .post(&WqeRequest {
+            oob: &[0x55; 24],
+            sgl: &sgl,
+            client_data_unit: 1448,
+            oob_in_sgl: true,
+        })
+        .unwrap();
+    assert_eq!(
+        w,
+        crate::wq::PostedWqe {
+            offset: 4064,
+            size_bu: 4
+        }
+    );
     let mem = sq.mem();
     let mut hdr = [0u8; 8];
     mem.read_bytes(4064, &mut hdr);
     let h = WqeHeader::read_from_bytes(&hdr).unwrap();
-    assert_eq!((h.params().num_sge(), h.params().oob_size(), h.params().client_data_unit(), h.last_vbytes()), (6, 24, 1448, 100));
+    assert_eq!(
+        (
+            h.params().num_sge(),
+            h.params().oob_size(),
+            h.params().client_data_unit(),
+            h.last_vbytes()
+        ),
+        (6, 24, 1448, 100)
+    );
     assert!(h.params().oob_in_sgl());
     let mut oob = [0u8; 24];
     mem.read_bytes(4072, &mut oob);
@@ -52,7 +90,15 @@ fn wqe_layout_and_sgl_wrap() {
     assert_eq!(sq.free_bytes(), 7 * 32);
     assert_eq!(sq.doorbell_tail_bytes(), 131 * 32);
     let big: std::vec::Vec<Sge> = (0..14).map(sge).collect();
-    assert_eq!(sq.post(&WqeRequest { oob: &[0; 8], sgl: &big, client_data_unit: 0, oob_in_sgl: false }), Err(WqeError::NoSpace));
+    assert_eq!(
+        sq.post(&WqeRequest {
+            oob: &[0; 8],
+            sgl: &big,
+            client_data_unit: 0,
+            oob_in_sgl: false
+        }),
+        Err(WqeError::NoSpace)
+    );
     // The tail cannot pass the head.
     assert_eq!(sq.advance_tail(122), Err(Error::Malformed));
     sq.advance_tail(121).unwrap();
@@ -67,15 +113,63 @@ fn wqe_limits() {
     // 8-byte OOB: (512 − 16) / 16 = 31 SGEs fit; 24-byte OOB: 30.
     assert_eq!(sq.wqe_size_for(8, 31), Ok(512));
     assert_eq!(sq.wqe_size_for(24, 31), Err(WqeError::TooManySges));
-    assert_eq!(sq.post(&WqeRequest { oob: &[0; 24], sgl: &many, client_data_unit: 0, oob_in_sgl: false }), Err(WqeError::TooManySges));
-    assert_eq!(sq.post(&WqeRequest { oob: &[0; 12], sgl: &many[..1], client_data_unit: 0, oob_in_sgl: false }), Err(WqeError::Invalid));
-    assert_eq!(sq.post(&WqeRequest { oob: &[0; 8], sgl: &[], client_data_unit: 0, oob_in_sgl: false }), Err(WqeError::Invalid));
-    assert_eq!(sq.post(&WqeRequest { oob: &[0; 8], sgl: &many[..1], client_data_unit: 0x4000, oob_in_sgl: false }), Err(WqeError::Invalid));
-    assert_eq!(sq.post(&WqeRequest { oob: &[0; 8], sgl: &many[..1], client_data_unit: 0, oob_in_sgl: true }), Err(WqeError::Invalid));
+    assert_eq!(
+        sq.post(&WqeRequest {
+            oob: &[0; 24],
+            sgl: &many,
+            client_data_unit: 0,
+            oob_in_sgl: false
+        }),
+        Err(WqeError::TooManySges)
+    );
+    assert_eq!(
+        sq.post(&WqeRequest {
+            oob: &[0; 12],
+            sgl: &many[..1],
+            client_data_unit: 0,
+            oob_in_sgl: false
+        }),
+        Err(WqeError::Invalid)
+    );
+    assert_eq!(
+        sq.post(&WqeRequest {
+            oob: &[0; 8],
+            sgl: &[],
+            client_data_unit: 0,
+            oob_in_sgl: false
+        }),
+        Err(WqeError::Invalid)
+    );
+    assert_eq!(
+        sq.post(&WqeRequest {
+            oob: &[0; 8],
+            sgl: &many[..1],
+            client_data_unit: 0x4000,
+            oob_in_sgl: false
+        }),
+        Err(WqeError::Invalid)
+    );
+    assert_eq!(
+        sq.post(&WqeRequest {
+            oob: &[0; 8],
+            sgl: &many[..1],
+            client_data_unit: 0,
+            oob_in_sgl: true
+        }),
+        Err(WqeError::Invalid)
+    );
     let mut rq = WorkQueue::new(&p, 4096, WqKind::Receive).unwrap();
     assert_eq!(rq.wqe_size_for(8, 15), Ok(256));
     assert_eq!(rq.wqe_size_for(8, 16), Err(WqeError::TooManySges));
-    assert_eq!(rq.post(&WqeRequest { oob: &[1; 8], sgl: &many[..1], client_data_unit: 0, oob_in_sgl: false }), Err(WqeError::Invalid));
+    assert_eq!(
+        rq.post(&WqeRequest {
+            oob: &[1; 8],
+            sgl: &many[..1],
+            client_data_unit: 0,
+            oob_in_sgl: false
+        }),
+        Err(WqeError::Invalid)
+    );
     assert!(WorkQueue::<FakePlat>::new(&p, 2048, WqKind::Send).is_err());
     assert!(WorkQueue::<FakePlat>::new(&p, 6144, WqKind::Send).is_err());
 }
@@ -116,7 +210,10 @@ fn cq_owner_count_across_wraps_and_overflow() {
 fn eq_entries_and_peek() {
     let p = plat();
     let mut eq = EventQueue::new(&p, 256).unwrap();
-    let e = crate::defs::queue::Eqe { details: [42, 0, 0], info: EqeInfo::new(3, 1).0 };
+    let e = crate::defs::queue::Eqe {
+        details: [42, 0, 0],
+        info: EqeInfo::new(3, 1).0,
+    };
     eq.mem().write_bytes(0, e.as_bytes());
     assert!(eq.has_entry());
     match eq.poll(&p) {
@@ -137,7 +234,12 @@ fn post_receive_matches_generic_post() {
     for i in 0..(4096 / 32 + 7) {
         let s = sge(i);
         let a = fast.post_receive(&s);
-        let b = slow.post(&WqeRequest { oob: &[0; 8], sgl: &[s], client_data_unit: 0, oob_in_sgl: false });
+        let b = slow.post(&WqeRequest {
+            oob: &[0; 8],
+            sgl: &[s],
+            client_data_unit: 0,
+            oob_in_sgl: false,
+        });
         assert_eq!(a, b);
         if a.is_err() {
             assert_eq!(a, Err(WqeError::NoSpace));

@@ -19,7 +19,10 @@ pub struct FaultScript<F> {
 
 impl<F> Default for FaultScript<F> {
     fn default() -> Self {
-        FaultScript { active: Vec::new(), scheduled: Vec::new() }
+        FaultScript {
+            active: Vec::new(),
+            scheduled: Vec::new(),
+        }
     }
 }
 
@@ -62,7 +65,9 @@ impl<F> FaultScript<F> {
     /// Remove armed faults of the same kind (enum variant) as `f`.
     pub fn clear(&mut self, f: &F) -> Vec<F> {
         let d = discriminant(f);
-        let (gone, keep) = std::mem::take(&mut self.active).into_iter().partition(|a| discriminant(a) == d);
+        let (gone, keep) = std::mem::take(&mut self.active)
+            .into_iter()
+            .partition(|a| discriminant(a) == d);
         self.active = keep;
         gone
     }

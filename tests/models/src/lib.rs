@@ -9,9 +9,9 @@
 //! microseconds and every run is deterministic.
 
 pub mod clock;
-pub mod fault_script;
 pub mod devmem;
 pub mod ena;
+pub mod fault_script;
 pub mod irq;
 pub mod ledger;
 pub mod mana;

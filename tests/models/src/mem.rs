@@ -175,7 +175,9 @@ impl Arena {
     #[inline]
     pub fn load64(&self, addr: u64) -> u64 {
         match addr.checked_sub(ARENA_BUS_BASE) {
-            Some(off) if off.is_multiple_of(8) => self.cells.get((off / 8) as usize).map_or(0, Cell::get),
+            Some(off) if off.is_multiple_of(8) => {
+                self.cells.get((off / 8) as usize).map_or(0, Cell::get)
+            }
             _ => {
                 let mut b = [0u8; 8];
                 let _ = self.read(addr, &mut b);

@@ -114,11 +114,19 @@ impl<N: BenchNode> Rig<N> {
                 .build();
             let addr = t.arena.alloc(f.len(), 64).expect("arena");
             t.arena.store_bytes(addr, &f);
-            tx_segs.push([DmaSegment { addr, len: f.len() as u32 }]);
+            tx_segs.push([DmaSegment {
+                addr,
+                len: f.len() as u32,
+            }]);
         }
         t.a.platform().defer_mmio_writes(true);
         t.b.platform().defer_mmio_writes(true);
-        Rig { t, tx_segs, rx_tokens: Vec::with_capacity(BATCH), sink: 0 }
+        Rig {
+            t,
+            tx_segs,
+            rx_tokens: Vec::with_capacity(BATCH),
+            sink: 0,
+        }
     }
 
     /// Model phase: replay doorbells, let A transmit and B receive.
@@ -142,7 +150,12 @@ impl<N: BenchNode> Rig<N> {
 fn bench_phase_tx_post<N: BenchNode>(rig: &mut Rig<N>) {
     let dev = rig.t.a.nic();
     for (i, seg) in rig.tx_segs.iter().enumerate() {
-        let pkt = TxPacket { segments: seg, header: &[], offload: TxOffload::default(), token: i as Token };
+        let pkt = TxPacket {
+            segments: seg,
+            header: &[],
+            offload: TxOffload::default(),
+            token: i as Token,
+        };
         if dev.tx_post(0, &pkt).is_err() {
             panic!("tx_post failed in steady state");
         }
@@ -174,7 +187,11 @@ fn bench_phase_rx<N: BenchNode>(rig: &mut Rig<N>) {
     assert_eq!(n as usize, BATCH, "RX packets");
     let mut bufs = [RxBuffer::default(); BATCH];
     for (b, t) in bufs.iter_mut().zip(tokens.iter()) {
-        *b = RxBuffer { addr: *t, len: size, token: *t };
+        *b = RxBuffer {
+            addr: *t,
+            len: size,
+            token: *t,
+        };
     }
     let posted = dev.rx_refill(0, &bufs[..tokens.len()]);
     dev.unmask_queue_interrupt(0);
@@ -198,11 +215,26 @@ struct Baseline {
 
 impl Baseline {
     fn new(plat: HostPlatform, desc_size: usize, cdesc_size: usize) -> Baseline {
-        let sq = plat.alloc_dma(RING as usize * desc_size, 4096).expect("dma");
-        let cq = plat.alloc_dma(RING as usize * cdesc_size, 4096).expect("dma");
+        let sq = plat
+            .alloc_dma(RING as usize * desc_size, 4096)
+            .expect("dma");
+        let cq = plat
+            .alloc_dma(RING as usize * cdesc_size, 4096)
+            .expect("dma");
         let addr = plat.arena().alloc(4096, 64).expect("buf");
         let bar = plat.bar(0);
-        Baseline { plat, bar, sq, cq, tokens: vec![0; RING as usize], tail: 0, head: 0, dev_head: 0, addr, sink: 0 }
+        Baseline {
+            plat,
+            bar,
+            sq,
+            cq,
+            tokens: vec![0; RING as usize],
+            tail: 0,
+            head: 0,
+            dev_head: 0,
+            addr,
+            sink: 0,
+        }
     }
     fn phase(counter: u16) -> u64 {
         ((counter / RING as u16) & 1 == 0) as u64
@@ -332,24 +364,45 @@ fn run(device: &str, iters: u64, phase: Option<&str>) -> Times {
 /// Instructions per packet of the given driver-phase functions, via callgrind.
 fn callgrind(iters: u64, phase: &str, functions: &[&str]) -> Option<f64> {
     let exe = std::env::current_exe().ok()?;
-    let out = std::env::temp_dir().join(format!("cloudnic-callgrind.{}.{}", std::process::id(), phase.replace(':', "-")));
+    let out = std::env::temp_dir().join(format!(
+        "cloudnic-callgrind.{}.{}",
+        std::process::id(),
+        phase.replace(':', "-")
+    ));
     let mut cmd = Command::new("valgrind");
-    cmd.arg("--tool=callgrind").arg("--collect-atstart=no").arg(format!("--callgrind-out-file={}", out.display()));
+    cmd.arg("--tool=callgrind")
+        .arg("--collect-atstart=no")
+        .arg(format!("--callgrind-out-file={}", out.display()));
     for f in functions {
         cmd.arg(format!("--toggle-collect=*{f}*"));
     }
     let (device, phase) = phase.split_once(':').unwrap_or(("ena", phase));
-    cmd.arg(&exe).args(["--iters", &iters.to_string(), "--device", device, "--phase", phase, "--no-callgrind", "--quiet"]);
+    cmd.arg(&exe).args([
+        "--iters",
+        &iters.to_string(),
+        "--device",
+        device,
+        "--phase",
+        phase,
+        "--no-callgrind",
+        "--quiet",
+    ]);
     let status = cmd.output().ok()?;
     if !status.status.success() {
-        eprintln!("callgrind run failed: {}", String::from_utf8_lossy(&status.stderr));
+        eprintln!(
+            "callgrind run failed: {}",
+            String::from_utf8_lossy(&status.stderr)
+        );
         return None;
     }
     let text = std::fs::read_to_string(&out).ok()?;
     let _ = std::fs::remove_file(&out);
     let total: u64 = text
         .lines()
-        .find_map(|l| l.strip_prefix("summary:").or_else(|| l.strip_prefix("totals:")))
+        .find_map(|l| {
+            l.strip_prefix("summary:")
+                .or_else(|| l.strip_prefix("totals:"))
+        })
         .and_then(|v| v.split_whitespace().next()?.parse().ok())?;
     // The run includes 50 warm-up batches besides `iters`.
     Some(total as f64 / ((iters + 50) as f64 * BATCH as f64))
@@ -357,8 +410,15 @@ fn callgrind(iters: u64, phase: &str, functions: &[&str]) -> Option<f64> {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let get = |k: &str| args.iter().position(|a| a == k).and_then(|i| args.get(i + 1)).cloned();
-    let iters: u64 = get("--iters").and_then(|v| v.parse().ok()).unwrap_or(20_000);
+    let get = |k: &str| {
+        args.iter()
+            .position(|a| a == k)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let iters: u64 = get("--iters")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
     if args.iter().any(|a| a == "--quiet") {
         let device = get("--device").unwrap_or_else(|| "ena".into());
         run(&device, iters, get("--phase").as_deref());
@@ -369,39 +429,89 @@ fn main() {
     let ena = run("ena", iters, None);
     let mana = run("mana", iters, None);
     let per = |d: Duration, pk: u64| d.as_nanos() as f64 / pk.max(1) as f64;
-    let (btx, brx) = (per(base.base_tx, iters * BATCH as u64), per(base_rx.base_rx, iters * BATCH as u64));
+    let (btx, brx) = (
+        per(base.base_tx, iters * BATCH as u64),
+        per(base_rx.base_rx, iters * BATCH as u64),
+    );
     println!("cloudnic-bench: host placement, ring {RING}, batch {BATCH}, {} packets per direction per device", ena.packets);
     println!();
-    println!("{:<30}{:>12}{:>10}{:>14}", "", "ns/packet", "Mpps", "vs baseline");
+    println!(
+        "{:<30}{:>12}{:>10}{:>14}",
+        "", "ns/packet", "Mpps", "vs baseline"
+    );
     let row = |name: &str, v: f64, base: f64| {
-        let ratio = if base > 0.0 { format!("{:.2}x", v / base) } else { String::new() };
+        let ratio = if base > 0.0 {
+            format!("{:.2}x", v / base)
+        } else {
+            String::new()
+        };
         println!("{name:<30}{v:>12.1}{:>10.1}{ratio:>14}", 1e3 / v);
     };
     row("baseline ring TX-shaped", btx, 0.0);
     row("baseline ring RX-shaped", brx, 0.0);
     for (name, tm) in [("ENA", &ena), ("MANA", &mana)] {
-        row(&format!("{name} driver TX (post+compl)"), per(tm.tx, tm.packets), btx);
-        row(&format!("{name} driver RX (poll+refill)"), per(tm.rx, tm.packets), brx);
-        row(&format!("{name} model (both directions)"), per(tm.model, tm.packets), 0.0);
+        row(
+            &format!("{name} driver TX (post+compl)"),
+            per(tm.tx, tm.packets),
+            btx,
+        );
+        row(
+            &format!("{name} driver RX (poll+refill)"),
+            per(tm.rx, tm.packets),
+            brx,
+        );
+        row(
+            &format!("{name} model (both directions)"),
+            per(tm.model, tm.packets),
+            0.0,
+        );
     }
 
-    if args.iter().any(|a| a == "--no-callgrind") || Command::new("valgrind").arg("--version").output().is_err() {
+    if args.iter().any(|a| a == "--no-callgrind")
+        || Command::new("valgrind").arg("--version").output().is_err()
+    {
         println!("\n(instruction counts skipped: valgrind not run)");
         return;
     }
     let ci = 300;
-    let btx = callgrind(ci, "ena:base-tx", &["bench_phase_base_post", "bench_phase_base_complete"]);
-    let brx = callgrind(ci, "ena:base-rx", &["bench_phase_base_post", "bench_phase_base_complete"]);
-    println!("\ninstructions/packet (callgrind, driver phases only, {} packets per run):", ci * BATCH as u64);
+    let btx = callgrind(
+        ci,
+        "ena:base-tx",
+        &["bench_phase_base_post", "bench_phase_base_complete"],
+    );
+    let brx = callgrind(
+        ci,
+        "ena:base-rx",
+        &["bench_phase_base_post", "bench_phase_base_complete"],
+    );
+    println!(
+        "\ninstructions/packet (callgrind, driver phases only, {} packets per run):",
+        ci * BATCH as u64
+    );
     let show = |name: &str, v: Option<f64>, b: Option<f64>| match (v, b) {
-        (Some(v), Some(b)) => println!("  {name:<30}{v:>8.1}   baseline {b:>6.1}   ratio {:.2}x", v / b),
+        (Some(v), Some(b)) => println!(
+            "  {name:<30}{v:>8.1}   baseline {b:>6.1}   ratio {:.2}x",
+            v / b
+        ),
         (Some(v), None) => println!("  {name:<30}{v:>8.1}"),
         _ => println!("  {name:<30}     n/a"),
     };
     for dev in ["ena", "mana"] {
-        let tx = callgrind(ci, &format!("{dev}:tx"), &["bench_phase_tx_post", "bench_phase_tx_complete"]);
+        let tx = callgrind(
+            ci,
+            &format!("{dev}:tx"),
+            &["bench_phase_tx_post", "bench_phase_tx_complete"],
+        );
         let rx = callgrind(ci, &format!("{dev}:rx"), &["bench_phase_rx"]);
-        show(&format!("{} driver TX (post+compl)", dev.to_uppercase()), tx, btx);
-        show(&format!("{} driver RX (poll+refill)", dev.to_uppercase()), rx, brx);
+        show(
+            &format!("{} driver TX (post+compl)", dev.to_uppercase()),
+            tx,
+            btx,
+        );
+        show(
+            &format!("{} driver RX (poll+refill)", dev.to_uppercase()),
+            rx,
+            brx,
+        );
     }
 }

@@ -7,10 +7,10 @@
 //! `cloudnic_common::nic::NetDevice` interface.
 
 use cloudnic_common::nic::NetDevice;
-use cloudnic_models::mana::ManaFault;
-use cloudnic_tests::testbed::mana::ManaPair;
 use cloudnic_models::ena::{EnaFault, EnaModelConfig};
+use cloudnic_models::mana::ManaFault;
 use cloudnic_models::net::{pattern, CsumMode, FrameBuilder};
+use cloudnic_tests::testbed::mana::ManaPair;
 use cloudnic_tests::testbed::{BackToBack, EnaNode, NodeOptions};
 
 fn frames(n: usize, seed: u8) -> Vec<Vec<u8>> {
@@ -45,11 +45,16 @@ fn dev(node: &EnaNode) -> &dyn NetDevice {
 fn print_abbreviated(lines: &[(cloudnic_common::LogLevel, String)]) {
     let mut dump_lines = 0;
     for (_, l) in lines {
-        let is_dump = l.rsplit_once(": ").is_some_and(|(_, v)| v.parse::<u64>().is_ok());
+        let is_dump = l
+            .rsplit_once(": ")
+            .is_some_and(|(_, v)| v.parse::<u64>().is_ok());
         if is_dump {
             dump_lines += 1;
             if dump_lines == 12 {
-                println!("  .......   ({} counters dumped in total, see below)", count_dump(lines));
+                println!(
+                    "  .......   ({} counters dumped in total, see below)",
+                    count_dump(lines)
+                );
             }
             if dump_lines >= 12 {
                 continue;
@@ -60,7 +65,13 @@ fn print_abbreviated(lines: &[(cloudnic_common::LogLevel, String)]) {
 }
 
 fn count_dump(lines: &[(cloudnic_common::LogLevel, String)]) -> usize {
-    lines.iter().filter(|(_, l)| l.rsplit_once(": ").is_some_and(|(_, v)| v.parse::<u64>().is_ok())).count()
+    lines
+        .iter()
+        .filter(|(_, l)| {
+            l.rsplit_once(": ")
+                .is_some_and(|(_, v)| v.parse::<u64>().is_ok())
+        })
+        .count()
 }
 
 fn section(s: &str) {
@@ -104,7 +115,13 @@ fn ena_demo() -> bool {
         o.model.bar2_size = EnaModelConfig::default().bar2_size;
         o
     };
-    let mut t = BackToBack::with(llq(), NodeOptions { name: "eth1".into(), ..llq() });
+    let mut t = BackToBack::with(
+        llq(),
+        NodeOptions {
+            name: "eth1".into(),
+            ..llq()
+        },
+    );
     t.a.plat.log_sink().set_echo(true);
     for (_, line) in t.a.plat.log_sink().lines() {
         println!("[    0.000000] {line}");
@@ -119,7 +136,9 @@ fn ena_demo() -> bool {
     let mut received = 0;
     for q in 0..2u16 {
         received += t.transfer('a', q, &frames(1000, q as u8), true, 0).len();
-        received += t.transfer('b', q, &frames(1000, 7 + q as u8), true, 0).len();
+        received += t
+            .transfer('b', q, &frames(1000, 7 + q as u8), true, 0)
+            .len();
     }
     println!("frames received: {received} of 4000");
     show_stats("eth0 (before the fault)", dev(&t.a), KEY);
@@ -141,11 +160,15 @@ fn ena_demo() -> bool {
     print_abbreviated(&t.a.plat.log_sink().lines()[before..]);
 
     section("after the reset: traffic resumes");
-    let back = t.transfer('a', 0, &frames(500, 3), true, 0).len() + t.transfer('b', 0, &frames(500, 4), true, 0).len();
+    let back = t.transfer('a', 0, &frames(500, 3), true, 0).len()
+        + t.transfer('b', 0, &frames(500, 4), true, 0).len();
     println!("frames received after reset: {back} of 1000");
     show_stats("eth0 (after the reset)", dev(&t.a), KEY);
 
-    let ok = received == 4000 && back == 1000 && t.a.stat("wd_expired") == Some(1) && t.a.stat("total_resets") == Some(1);
+    let ok = received == 4000
+        && back == 1000
+        && t.a.stat("wd_expired") == Some(1)
+        && t.a.stat("total_resets") == Some(1);
     t.a.plat.log_sink().set_echo(false);
     t.teardown_and_check();
     println!("\nledgers: every buffer returned exactly once, no DMA leaked");
@@ -189,7 +212,9 @@ fn mana_demo() -> bool {
 
     section("event: the device asks for a reset (EQE 135, service update)");
     let before = t.a.log().lines().len();
-    t.a.model.borrow_mut().inject(ManaFault::ResetRequest { data: 0 });
+    t.a.model
+        .borrow_mut()
+        .inject(ManaFault::ResetRequest { data: 0 });
     let resets = t.run_for(13_000_000);
     for (_, l) in &t.a.log().lines()[before..] {
         println!("  {l}");

@@ -15,7 +15,12 @@ impl EnaNode {
     /// The reason code the device sees in DEV_CTL for `reason`: codes of 16
     /// and up only with EXTENDED_RESET_REASONS, else GENERIC (ena.md §1.4).
     pub fn wire_reason(&self, reason: ResetReason) -> u8 {
-        let ext = self.model.borrow().config().capabilities.contains(DeviceCaps::EXTENDED_RESET_REASONS);
+        let ext = self
+            .model
+            .borrow()
+            .config()
+            .capabilities
+            .contains(DeviceCaps::EXTENDED_RESET_REASONS);
         if reason.code() >= 16 && !ext {
             ResetReason::Generic.code()
         } else {
@@ -33,7 +38,11 @@ impl EnaNode {
         assert_eq!(self.resets, [reason], "resets run");
         assert_eq!(self.reset_results, [Ok(())], "reset outcome");
         let wire = self.wire_reason(reason);
-        assert_eq!(self.model.borrow().reset_reasons(), [0, wire, 0], "DEV_CTL reset reasons seen by the device");
+        assert_eq!(
+            self.model.borrow().reset_reasons(),
+            [0, wire, 0],
+            "DEV_CTL reset reasons seen by the device"
+        );
         assert_eq!(self.stat("total_resets"), Some(1));
         assert_eq!(self.stat("reset_fail"), Some(0));
         if let Some(name) = reason.counter_name() {
@@ -44,10 +53,14 @@ impl EnaNode {
         let lines: Vec<String> = self.log().lines().into_iter().map(|(_, l)| l).collect();
         let pos = |needle: &str| lines.iter().position(|l| l.contains(needle));
         let trigger = pos("Trigger reset is on").expect("\"Trigger reset is on\" logged");
-        let done = pos("Device reset completed successfully").expect("\"Device reset completed successfully\" logged");
+        let done = pos("Device reset completed successfully")
+            .expect("\"Device reset completed successfully\" logged");
         assert!(trigger < done, "reset log out of order");
         let dev = self.dev.as_ref().expect("driver present");
-        assert!(dev.is_open() && !dev.is_failed(), "interface open and usable after the reset");
+        assert!(
+            dev.is_open() && !dev.is_failed(),
+            "interface open and usable after the reset"
+        );
     }
 }
 
@@ -58,8 +71,16 @@ impl crate::pair::Pair<EnaNode> {
     /// the queues RSS picks, so compare them as multisets
     /// ([`same_frames`]).
     pub fn exchange(&mut self, from: char, per_queue: usize) -> (Vec<Vec<u8>>, Vec<Received>) {
-        let nq = self.node(from).dev.as_ref().map_or(0, |d| d.queue_config().num_queues);
-        let (src, dst) = if from == 'a' { ([10, 0, 0, 1], [10, 0, 0, 2]) } else { ([10, 0, 0, 2], [10, 0, 0, 1]) };
+        let nq = self
+            .node(from)
+            .dev
+            .as_ref()
+            .map_or(0, |d| d.queue_config().num_queues);
+        let (src, dst) = if from == 'a' {
+            ([10, 0, 0, 1], [10, 0, 0, 2])
+        } else {
+            ([10, 0, 0, 2], [10, 0, 0, 1])
+        };
         let mut sent = Vec::new();
         let mut got = Vec::new();
         // Only what this exchange sends counts.
@@ -90,7 +111,10 @@ impl crate::pair::Pair<EnaNode> {
             if let Err(e) = same_frames(&got, &sent) {
                 panic!("traffic from node {side}: {e}");
             }
-            assert!(got.iter().all(|g| g.csum == RxChecksum::Good), "traffic from node {side}: checksum not good");
+            assert!(
+                got.iter().all(|g| g.csum == RxChecksum::Good),
+                "traffic from node {side}: checksum not good"
+            );
         }
     }
 }
@@ -99,14 +123,22 @@ impl crate::pair::Pair<EnaNode> {
 /// over queues); the error says what differs without dumping bytes.
 pub fn same_frames(got: &[Received], sent: &[Vec<u8>]) -> Result<(), String> {
     if got.len() != sent.len() {
-        return Err(format!("{} frames received, {} sent", got.len(), sent.len()));
+        return Err(format!(
+            "{} frames received, {} sent",
+            got.len(),
+            sent.len()
+        ));
     }
     let mut a: Vec<&Vec<u8>> = got.iter().map(|g| &g.frame).collect();
     let mut b: Vec<&Vec<u8>> = sent.iter().collect();
     a.sort();
     b.sort();
     match a.iter().zip(&b).position(|(x, y)| x != y) {
-        Some(i) => Err(format!("frame {i} (sorted) differs: got {} bytes, sent {} bytes", a[i].len(), b[i].len())),
+        Some(i) => Err(format!(
+            "frame {i} (sorted) differs: got {} bytes, sent {} bytes",
+            a[i].len(),
+            b[i].len()
+        )),
         None => Ok(()),
     }
 }

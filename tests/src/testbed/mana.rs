@@ -6,6 +6,9 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use crate::platform::{HostBar, HostPlatform, LogSink, SharedDevice};
+use crate::stack::{reconcile_model_ledger, StackIo};
+pub use crate::stack::{Received, TokenLedger};
 use cloudnic_common::nic::{NetDevice, QueueConfig, Released, TxError};
 use cloudnic_common::{Error, ResetReason};
 use cloudnic_mana::netdev::PortView;
@@ -13,9 +16,6 @@ use cloudnic_mana::{ManaConfig, ManaDevice};
 use cloudnic_models::mana::{ManaFault, ManaModel, ManaModelConfig};
 use cloudnic_models::wire::Port;
 use cloudnic_models::{Arena, InterruptSink, VirtualClock};
-use crate::platform::{HostBar, HostPlatform, LogSink, SharedDevice};
-use crate::stack::{reconcile_model_ledger, StackIo};
-pub use crate::stack::{Received, TokenLedger};
 
 /// The driver type of the host tests.
 pub type HostMana = ManaDevice<HostPlatform, HostBar>;
@@ -211,7 +211,15 @@ impl ManaNode {
     }
 
     /// Post `frame` on queue `q` of port `p` (see [`StackIo::send`]).
-    pub fn send(&mut self, p: u16, q: u16, frame: &[u8], offload: bool, mss: u16, seg_len: usize) -> Result<(), TxError> {
+    pub fn send(
+        &mut self,
+        p: u16,
+        q: u16,
+        frame: &[u8],
+        offload: bool,
+        mss: u16,
+        seg_len: usize,
+    ) -> Result<(), TxError> {
         match self.io(p) {
             (mut io, Some(mut nd)) => io.send(&mut nd, q, frame, offload, mss, seg_len),
             (_, None) => Err(TxError::NotRunning),
@@ -238,7 +246,11 @@ impl ManaNode {
                 continue;
             }
             for p in 0..self.num_ports() {
-                let nq = if self.nd(p).is_open() { self.nd(p).queue_config().num_queues } else { 0 };
+                let nq = if self.nd(p).is_open() {
+                    self.nd(p).queue_config().num_queues
+                } else {
+                    0
+                };
                 for q in (0..nq).filter(|q| 1 + q % per == *v) {
                     self.napi_poll(p, q);
                 }

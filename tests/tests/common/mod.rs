@@ -74,7 +74,12 @@ pub enum FlowKind {
 }
 
 /// All four kinds.
-pub const FLOW_KINDS: [FlowKind; 4] = [FlowKind::Tcp4, FlowKind::Udp4, FlowKind::Tcp6, FlowKind::Udp6];
+pub const FLOW_KINDS: [FlowKind; 4] = [
+    FlowKind::Tcp4,
+    FlowKind::Udp4,
+    FlowKind::Tcp6,
+    FlowKind::Udp6,
+];
 
 /// One frame of a random flow of `kind` (addresses and ports in both
 /// orders, so the device's input sorting matters), with correct checksums.
@@ -98,7 +103,10 @@ pub fn random_flow(kind: FlowKind, rng: &mut Rng, payload: usize) -> Vec<u8> {
             }
         }
     };
-    b.macs(MAC_A, MAC_B).payload(&net::pattern(payload, sp as u8)).csum(CsumMode::Full).build()
+    b.macs(MAC_A, MAC_B)
+        .payload(&net::pattern(payload, sp as u8))
+        .csum(CsumMode::Full)
+        .build()
 }
 
 /// `per_kind` random flows of every kind, one frame each.
@@ -130,7 +138,10 @@ pub fn udp_frames(seed: u16, n: usize, payload: usize) -> Vec<Vec<u8>> {
 /// An IPv4 frame that is IP but not TCP/UDP (ICMP protocol number), so the
 /// device hashes it over the addresses only (RSS slot IPv4).
 pub fn ip_only_v4(src: [u8; 4], dst: [u8; 4]) -> Vec<u8> {
-    let mut f = FrameBuilder::udp4(src, dst, 1, 2).macs(MAC_A, MAC_B).payload_len(24).build();
+    let mut f = FrameBuilder::udp4(src, dst, 1, 2)
+        .macs(MAC_A, MAC_B)
+        .payload_len(24)
+        .build();
     let p = net::parse(&f).expect("frame parses");
     f[p.l3_offset + IPV4_PROTO_OFFSET] = IPPROTO_ICMP;
     // Re-fill the header checksum for the changed protocol byte.
@@ -142,7 +153,10 @@ pub fn ip_only_v4(src: [u8; 4], dst: [u8; 4]) -> Vec<u8> {
 
 /// An IPv6 frame without an upper-layer header (RSS slot IPv6).
 pub fn ip_only_v6(src: [u8; 16], dst: [u8; 16]) -> Vec<u8> {
-    let mut f = FrameBuilder::udp6(src, dst, 1, 2).macs(MAC_A, MAC_B).payload_len(24).build();
+    let mut f = FrameBuilder::udp6(src, dst, 1, 2)
+        .macs(MAC_A, MAC_B)
+        .payload_len(24)
+        .build();
     let p = net::parse(&f).expect("frame parses");
     f[p.l3_offset + IPV6_NEXT_HEADER_OFFSET] = IPV6_NO_NEXT_HEADER;
     f
@@ -169,18 +183,33 @@ pub fn ena_hash(frame: &[u8], key: &[u8]) -> (u32, RssHashType) {
     });
     let input = match p.l3 {
         // Fragments hash over the addresses only (slot IPv4-frag, §6.7).
-        L3::V4 { src, dst, fragment: true, .. } => {
+        L3::V4 {
+            src,
+            dst,
+            fragment: true,
+            ..
+        } => {
             let (s, d) = if dst < src { (dst, src) } else { (src, dst) };
             (RssInput::ipv4(s, d), RssHashType::L3)
         }
-        L3::V4 { src, dst, fragment: false, .. } => {
+        L3::V4 {
+            src,
+            dst,
+            fragment: false,
+            ..
+        } => {
             let (s, d) = if dst < src { (dst, src) } else { (src, dst) };
             match ports {
                 Some((sp, dp)) => (RssInput::ipv4_ports(s, d, sp, dp), RssHashType::L4),
                 None => (RssInput::ipv4(s, d), RssHashType::L3),
             }
         }
-        L3::V6 { src, dst, has_ext: false, .. } => {
+        L3::V6 {
+            src,
+            dst,
+            has_ext: false,
+            ..
+        } => {
             let (s, d) = if dst < src { (dst, src) } else { (src, dst) };
             match ports {
                 Some((sp, dp)) => (RssInput::ipv6_ports(s, d, sp, dp), RssHashType::L4),
@@ -209,10 +238,18 @@ pub fn assert_rss_mapping(got: &[Received], key: &[u8], table: &[u16]) {
     assert!(!got.is_empty(), "no frames received");
     for (i, g) in got.iter().enumerate() {
         let (hash, kind) = ena_hash(&g.frame, key);
-        assert_eq!(g.hash, hash, "frame {i}: reported hash differs from Toeplitz over the programmed key");
+        assert_eq!(
+            g.hash, hash,
+            "frame {i}: reported hash differs from Toeplitz over the programmed key"
+        );
         assert_eq!(g.hash_type, kind, "frame {i}: hash type");
         let want = queue_for_hash(table, hash).expect("table not empty");
-        assert_eq!(g.queue, want, "frame {i}: hash {hash:#010x} -> entry {} names queue {want}", hash as usize % table.len());
+        assert_eq!(
+            g.queue,
+            want,
+            "frame {i}: hash {hash:#010x} -> entry {} names queue {want}",
+            hash as usize % table.len()
+        );
     }
 }
 
@@ -234,7 +271,9 @@ pub fn give_back_all(node: &mut EnaNode, released: Vec<Released>) {
             Released::Rx(t) => (&mut node.ledger.rx, t, "RX", &mut rx),
         };
         if !set.remove(&tok) {
-            node.ledger.violations.push(format!("{kind} token {tok:#x} released but not outstanding"));
+            node.ledger.violations.push(format!(
+                "{kind} token {tok:#x} released but not outstanding"
+            ));
         }
         seen.insert(tok);
         node.plat.arena().free(tok);
@@ -246,7 +285,9 @@ pub fn give_back_all(node: &mut EnaNode, released: Vec<Released>) {
         // inside the token's buffer.
         let owner = tokens.range(..=e.addr).next_back();
         if owner.is_some_and(|t| e.addr - t < u64::from(u16::MAX)) {
-            model.ledger_mut().release(e.key.kind, e.key.queue, e.key.id);
+            model
+                .ledger_mut()
+                .release(e.key.kind, e.key.queue, e.key.id);
         }
     }
 }
@@ -285,7 +326,10 @@ pub fn fill_tx_ring(node: &mut EnaNode, q: u16) -> usize {
 /// Run a reset with `reason` on `node` and check it completed.
 pub fn reset(node: &mut EnaNode, reason: cloudnic_common::ResetReason) {
     if let Err(e) = node.try_reset(reason) {
-        panic!("reset {reason:?} failed: {e}; log: {:?}", node.log().lines());
+        panic!(
+            "reset {reason:?} failed: {e}; log: {:?}",
+            node.log().lines()
+        );
     }
     assert!(!node.dev().is_failed());
 }
@@ -298,7 +342,12 @@ pub fn assert_same_frames(got: &[Received], sent: &[Vec<u8>]) {
     a.sort();
     b.sort();
     for (i, (x, y)) in a.iter().zip(&b).enumerate() {
-        assert!(x == y, "frame {i} differs: got {} bytes, sent {} bytes", x.len(), y.len());
+        assert!(
+            x == y,
+            "frame {i} differs: got {} bytes, sent {} bytes",
+            x.len(),
+            y.len()
+        );
     }
 }
 

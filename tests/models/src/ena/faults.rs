@@ -5,9 +5,8 @@
 //! host platform's to inject (`HostPlatform::fail_dma_allocation`), not the
 //! device's.
 
-
-pub use crate::fault_script::FOREVER;
 use crate::fault_script::spend;
+pub use crate::fault_script::FOREVER;
 
 /// Which admin commands a fault matches.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -302,5 +301,4 @@ impl FaultState {
             _ => m,
         })
     }
-
 }

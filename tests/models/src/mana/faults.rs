@@ -5,9 +5,8 @@
 //! [`super::ManaModel::clear_fault`]. Allocation failures on the driver side
 //! are the host platform's to inject (`HostPlatform::fail_dma_allocation`).
 
-
-pub use crate::fault_script::FOREVER;
 use crate::fault_script::spend;
+pub use crate::fault_script::FOREVER;
 
 /// Which HWC requests a fault matches: a request code (GDMA `1..`, MANA
 /// Ethernet `0x2xxxx`, mana.md §3.6, §6.2) or any.
@@ -301,5 +300,4 @@ impl FaultState {
     pub(crate) fn tx_withheld(&self, sq: u32) -> bool {
         self.active.iter().any(|f| matches!(f, ManaFault::TxCompletionsWithheld { sq: s } if s.is_none_or(|s| s == sq)))
     }
-
 }

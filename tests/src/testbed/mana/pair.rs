@@ -133,12 +133,23 @@ impl Node for ManaNode {
         self.remove();
         self.ledger.assert_clean(&format!("node {side}"));
         let m = self.model.borrow();
-        assert_eq!(m.counters().objects_dropped, dropped, "node {side}: the driver destroyed every object itself");
+        assert_eq!(
+            m.counters().objects_dropped,
+            dropped,
+            "node {side}: the driver destroyed every object itself"
+        );
         if let Err(r) = m.ledger().check_clean(false) {
             panic!("node {side} model ledger: {r}");
         }
-        assert!(!m.hwc_established(), "node {side}: HWC still established after removal");
-        assert_eq!(m.live_objects(), Default::default(), "node {side}: device objects left");
+        assert!(
+            !m.hwc_established(),
+            "node {side}: HWC still established after removal"
+        );
+        assert_eq!(
+            m.live_objects(),
+            Default::default(),
+            "node {side}: device objects left"
+        );
     }
 }
 
