@@ -9,7 +9,8 @@
 # (boot-to-link, ping RTT, throughput, and per 1000 packets the MMIO writes/reads and
 # interrupts the model counted). Idempotent; everything heavy is cached (e2e/lib.sh).
 # Environment: E2E_TIMEOUT (s, default 900), E2E_SMP (guest vCPUs, default 2),
-# E2E_BULK_MB (default 64), E2E_EMU_VERBOSE=1 (log every vfio-user message).
+# E2E_BULK_MB (default 64), E2E_PHASES (default all; a comma list of
+# ethtool,reconfig,flap,keepalive,faults), E2E_EMU_VERBOSE=1 (log every vfio-user message).
 set -euo pipefail
 E2E_DIR=$(cd "$(dirname "$0")" && pwd)
 DRIVER=upstream
@@ -71,7 +72,7 @@ qemu_sid -accel tcg -cpu max -smp "$SMP" -m 512 \
   -object memory-backend-memfd,id=mem,size=512M,share=on -machine q35,memory-backend=mem \
   -nographic -no-reboot -nodefaults -nic none \
   -kernel "$VMLINUZ" -initrd "$W/initramfs.cpio.gz" \
-  -append "console=ttyS0 panic=-1 loglevel=4 e2e.driver=$DRIVER e2e.bulk_mb=${E2E_BULK_MB:-64}" \
+  -append "console=ttyS0 panic=-1 loglevel=4 e2e.driver=$DRIVER e2e.bulk_mb=${E2E_BULK_MB:-64} e2e.phases=${E2E_PHASES:-all}" \
   -serial stdio -chardev "pipe,id=hostctl,path=$W/guest" -serial chardev:hostctl \
   -device pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1 -device "$(dev_json 1)" \
   -device pcie-root-port,id=rp2,bus=pcie.0,chassis=2,slot=2 -device "$(dev_json 2)" \

@@ -9,9 +9,8 @@ use std::sync::Arc;
 use cloudnic_models::PciIdentity;
 use vfio_bindings::bindings::vfio::{
     vfio_region_info, vfio_region_sparse_mmap_area, VFIO_IRQ_INFO_EVENTFD, VFIO_IRQ_INFO_NORESIZE,
-    VFIO_PCI_CONFIG_REGION_INDEX, VFIO_PCI_MSIX_IRQ_INDEX, VFIO_PCI_NUM_IRQS,
-    VFIO_PCI_NUM_REGIONS, VFIO_REGION_INFO_FLAG_MMAP, VFIO_REGION_INFO_FLAG_READ,
-    VFIO_REGION_INFO_FLAG_WRITE,
+    VFIO_PCI_CONFIG_REGION_INDEX, VFIO_PCI_MSIX_IRQ_INDEX, VFIO_PCI_NUM_IRQS, VFIO_PCI_NUM_REGIONS,
+    VFIO_REGION_INFO_FLAG_MMAP, VFIO_REGION_INFO_FLAG_READ, VFIO_REGION_INFO_FLAG_WRITE,
 };
 use vfio_user::{DmaMapFlags, DmaUnmapFlags, IrqInfo, ServerBackend, ServerRegion, SparseArea};
 
@@ -147,7 +146,10 @@ impl ServerBackend for Backend {
             );
         }
         if let Err(e) = s.mem.map(address, size, fd, offset) {
-            eprintln!("[emu {}] dma_map {address:#x}+{size:#x} failed: {e}", self.idx);
+            eprintln!(
+                "[emu {}] dma_map {address:#x}+{size:#x} failed: {e}",
+                self.idx
+            );
         }
         Ok(())
     }

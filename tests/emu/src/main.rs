@@ -194,8 +194,12 @@ fn serve(o: Options) -> std::io::Result<()> {
     }
     stop.store(true, Ordering::Relaxed);
     let _ = ticker.join();
-    println!("{}", control::render(control::execute(&world, "counters all")));
-    for i in 0..world.lock().slots.len() {
+    println!(
+        "{}",
+        control::render(control::execute(&world, "counters all"))
+    );
+    let devices = world.lock().slots.len();
+    for i in 0..devices {
         println!(
             "ledger ena{i}: {}",
             control::execute(&world, &format!("ledger {i}")).unwrap_or_default()

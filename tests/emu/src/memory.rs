@@ -47,10 +47,7 @@ impl Mapping {
         if p == libc::MAP_FAILED {
             return Err(std::io::Error::last_os_error());
         }
-        Ok(Mapping {
-            ptr: p.cast(),
-            len,
-        })
+        Ok(Mapping { ptr: p.cast(), len })
     }
 
     /// Length in bytes.
@@ -149,11 +146,18 @@ impl GuestRam {
         self.faults.get()
     }
 
-    fn access(&self, addr: u64, len: usize, f: impl FnOnce(&Mapping, usize) -> bool) -> Result<(), DmaFault> {
+    fn access(
+        &self,
+        addr: u64,
+        len: usize,
+        f: impl FnOnce(&Mapping, usize) -> bool,
+    ) -> Result<(), DmaFault> {
         let fault = DmaFault { addr, len };
         let end = addr.checked_add(len as u64).ok_or(fault)?;
         let r = self.regions.borrow();
-        let hit = r.iter().find(|x| addr >= x.iova && end <= x.iova.saturating_add(x.size));
+        let hit = r
+            .iter()
+            .find(|x| addr >= x.iova && end <= x.iova.saturating_add(x.size));
         let ok = match hit.and_then(|x| x.map.as_ref().map(|m| (m, x.iova))) {
             Some((m, base)) => f(m, (addr - base) as usize),
             None => false,

@@ -51,8 +51,10 @@ const PCIE_CAP: usize = 0x70;
 const MSIX_CAP: usize = 0xB0;
 /// PCIe capabilities register: version 2, device/port type 0 (endpoint).
 const PCIE_FLAGS_V2_ENDPOINT: u16 = 0x0002;
-/// Device capabilities: max payload 256 B (code 1).
-const PCIE_DEVCAP_MPS_256: u32 = 0x1;
+/// Device capabilities: max payload 256 B (code 1) and role-based error
+/// reporting (bit 15; without it Linux treats the function as pre-1.1 PCIe
+/// and disables ASPM with a log line).
+const PCIE_DEVCAP_MPS_256_RBER: u32 = 0x1 | (1 << 15);
 /// Link: 8 GT/s (code 3), width x1 (bits 9:4 = 1).
 const PCIE_LINK_8GT_X1: u16 = 0x3 | (1 << 4);
 /// MSI-X message control: enable (bit 15) and function mask (bit 14).
@@ -90,11 +92,11 @@ impl ConfigSpace {
         c.put16(SUBSYS_ID, id.device_id);
         c.bytes[CAP_PTR] = PCIE_CAP as u8;
         c.bytes[INTERRUPT_PIN] = 0; // MSI-X only
-        // PCI Express capability, chained to MSI-X.
+                                    // PCI Express capability, chained to MSI-X.
         c.bytes[PCIE_CAP] = CAP_ID_PCIE;
         c.bytes[PCIE_CAP + 1] = MSIX_CAP as u8;
         c.put16(PCIE_CAP + 2, PCIE_FLAGS_V2_ENDPOINT);
-        c.put32(PCIE_CAP + 4, PCIE_DEVCAP_MPS_256);
+        c.put32(PCIE_CAP + 4, PCIE_DEVCAP_MPS_256_RBER);
         c.put32(PCIE_CAP + 0xC, u32::from(PCIE_LINK_8GT_X1));
         c.put16(PCIE_CAP + 0x12, PCIE_LINK_8GT_X1);
         // Device control (+8) and link control (+0x10) are writable.

@@ -4,10 +4,10 @@
 
 use std::rc::Rc;
 
-use cloudnic_ena::defs::aenq::{AenqGroup, LinkChangePayload, AENQ_ENABLED_GROUPS_MASK};
 use cloudnic_ena::defs::admin::{
     AdminStatus, CustomerMetricsResp, GetStatsCmd, CUSTOMER_METRICS_SUPPORT_MASK,
 };
+use cloudnic_ena::defs::aenq::{AenqGroup, LinkChangePayload, AENQ_ENABLED_GROUPS_MASK};
 use cloudnic_ena::defs::io::{
     tx_offload_ctrl, TxDesc, TxDescCtrl, TxDescMetaCtrl, L3_PROTO_IPV4, L4_PROTO_UDP,
 };
@@ -57,9 +57,16 @@ fn llq_lines_in_shared_bar2_memory_are_transmitted() {
     let mmio_before = a.dev.counters().mmio_writes;
     q.tx_tail = 1;
     a.ring_tx(&q);
-    assert_eq!(a.dev.counters().mmio_writes, mmio_before + 1, "doorbell only");
     assert_eq!(
-        a.poll_tx(&mut q).iter().map(|c| c.req_id).collect::<Vec<_>>(),
+        a.dev.counters().mmio_writes,
+        mmio_before + 1,
+        "doorbell only"
+    );
+    assert_eq!(
+        a.poll_tx(&mut q)
+            .iter()
+            .map(|c| c.req_id)
+            .collect::<Vec<_>>(),
         vec![5]
     );
     assert_eq!(pb.recv().unwrap(), frame);
