@@ -30,4 +30,9 @@ if [ -x linux/ci.sh ] && [ "${CLOUDNIC_SKIP_LINUX:-0}" != 1 ]; then
   bash linux/ci.sh
 fi
 
+if [ -f e2e/ci.sh ] && [ "${CLOUDNIC_SKIP_LINUX:-0}" != 1 ]; then
+  step "e2e: unmodified upstream ena.ko on the ENA model over vfio-user, in QEMU"
+  bash e2e/ci.sh
+fi
+
 step "all checks passed in $(( $(date +%s) - t0 )) s"

@@ -250,7 +250,11 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
         };
         self.admin = Default::default();
         self.aenq = Default::default();
+        // The MTU survives: upstream Linux sends SET_FEATURE MTU only from
+        // ndo_change_mtu and never again after a reset (tests_upstream.rs).
+        let mtu = self.feat.mtu;
         self.feat = FeatureState::new(&self.cfg);
+        self.feat.mtu = mtu;
         self.io = IoState::new(&self.cfg, self.shared_bar2.clone());
         self.stats = Default::default();
         if !self.cfg.zero_latency {

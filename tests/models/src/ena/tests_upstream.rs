@@ -5,7 +5,8 @@
 use std::rc::Rc;
 
 use cloudnic_ena::defs::admin::{
-    AdminStatus, CustomerMetricsResp, GetStatsCmd, CUSTOMER_METRICS_SUPPORT_MASK,
+    AdminStatus, CustomerMetricsResp, FeatureId, GetStatsCmd, MtuFeature, SetFeatureCmd,
+    CUSTOMER_METRICS_SUPPORT_MASK,
 };
 use cloudnic_ena::defs::aenq::{AenqGroup, LinkChangePayload, AENQ_ENABLED_GROUPS_MASK};
 use cloudnic_ena::defs::io::{
@@ -148,4 +149,44 @@ fn enabling_link_change_group_announces_link_up_after_every_reset() {
     d.dev.inject(crate::ena::EnaFault::LinkDown);
     d.enable_aenq(AENQ_ENABLED_GROUPS_MASK);
     assert!(d.poll_aenq().is_empty());
+}
+
+/// Upstream `ena` sends SET_FEATURE MTU only from `ndo_change_mtu`; its reset
+/// path (ena_destroy_device / ena_restore_device / ena_up) never sends it
+/// again. In the QEMU e2e both NICs ran at MTU 9000 and the model fell back
+/// to 1500 after a watchdog reset (its final `mtu` counter read 1500), so
+/// jumbo frames the driver then sent without TSO would have been dropped as
+/// oversize. The MTU the driver programmed must survive a device reset.
+#[test]
+fn mtu_survives_device_reset() {
+    let (pa, pb) = Port::pair();
+    let mut a = RawDriver::bring_up(EnaModelConfig::default());
+    a.dev.connect(pa);
+    a.ok(&SetFeatureCmd::new(
+        FeatureId::Mtu,
+        &MtuFeature { mtu: 9000 },
+    ));
+    a.reset(0);
+    a.admin_init();
+    assert_eq!(a.dev.mtu(), 9000);
+    let mut q = a.create_pair(1, 64, false);
+    let frame = FrameBuilder::udp4(A, B, 7, 9).payload_len(8000).build();
+    a.queue_tx(
+        &mut q,
+        3,
+        &[&frame],
+        super::test_driver::Offload {
+            l3_proto: 0,
+            l4_proto: 0,
+            flags: TxDescMetaCtrl::empty(),
+            meta: None,
+        },
+    );
+    a.ring_tx(&q);
+    assert_eq!(
+        pb.recv().as_deref(),
+        Some(&frame[..]),
+        "8 KB frame on the wire"
+    );
+    assert_eq!(a.dev.counters().tx_oversize, 0);
 }
