@@ -306,7 +306,10 @@ impl<P: Platform> EnaRss<P> {
             self.send(plat, bar0, admin, table, map)?;
         }
         if let Some(t) = self.table.as_mut() {
-            t.copy_from_slice(table);
+            // Same length (validated above); zip keeps the copy free of a panic path.
+            for (d, s) in t.iter_mut().zip(table) {
+                *d = *s;
+            }
             self.user_table = true;
         }
         Ok(())

@@ -5,8 +5,9 @@
 //! mapping, DMA mask, and a `Platform` implementation; the device logic is `cloudnic_ena` /
 //! `cloudnic_mana`, linked unmodified into the same `.ko` (see linux/Kbuild, linux/README.md).
 //!
-//! Current scope: probe brings an ENA up to "device attributes read, MAC known"; no netdev
-//! yet. A MANA device is identified and mapped, then declined (no shared bring-up yet).
+//! Scope: an ENA function becomes a network interface (`net`: NAPI per queue pair, ethtool,
+//! health timer, reset worker; the C side of the netdev API is `glue.c`, declared in `kapi`).
+//! A MANA device is identified and mapped, then declined (its netdev is not wired yet).
 //!
 //! Resources follow 7.2's driver model: the driver data borrows the bound device (`'bound`)
 //! and owns the BAR mappings and DMA memory, so unbind or `rmmod` drops (releases) all of
@@ -14,6 +15,8 @@
 
 mod ena;
 mod ids;
+mod kapi;
+mod net;
 mod platform;
 
 use kernel::device::{Bound, Core};
@@ -36,10 +39,14 @@ const MANA_DMA_BITS: u32 = 64;
 /// The PCI driver (no state of its own: everything lives in the per-device data).
 struct CloudnicDriver;
 
+/// Most queue pairs (ena.md §4.2: the Linux driver caps IO queues at 32).
+const MAX_QUEUE_PAIRS: u32 = 32;
+
 /// Per-device state while bound.
 struct DeviceData<'bound> {
     pdev: &'bound pci::Device<Bound>,
-    ena: ena::Ena<'bound>,
+    pci: kapi::PciHandle,
+    net: Pin<KBox<net::EnaNet<'bound>>>,
 }
 
 impl pci::Driver for CloudnicDriver {
@@ -96,24 +103,40 @@ fn probe_ena<'bound>(
     } else {
         None
     };
-    match ena::probe(pdev, bar0, bar2) {
-        Ok(ena) => {
-            let n = ena.negotiated();
-            dev_info!(
-                pdev,
-                "ENA attributes read: max MTU {}, {} queues, TX/RX depth {}/{}, LLQ {}, link {} Mbit/s\n",
-                n.attr.max_mtu,
-                n.limits.max_queues,
-                n.limits.max_tx_depth,
-                n.limits.max_rx_depth,
-                if n.llq.is_some() { "on" } else { "off" },
-                n.link_speed_mbps
-            );
-            Ok(DeviceData { pdev, ena })
-        }
+    // Vector 0: management (admin + AENQ); vector q + 1: queue pair q (ena.md §8).
+    let pci = kapi::PciHandle::new(pdev);
+    let want = 1 + kapi::num_online_cpus().clamp(1, MAX_QUEUE_PAIRS);
+    let nvec = pci.alloc_vectors(want);
+    if nvec < 2 {
+        dev_err!(pdev, "Failed to enable MSI-X, vectors {}\n", nvec);
+        return Err(if nvec < 0 { Error::from_errno(nvec) } else { ENOSPC });
+    }
+    let nq = u16::try_from(nvec - 1).unwrap_or(1);
+    let ena = match ena::probe(pdev, bar0, bar2, nq) {
+        Ok(ena) => ena,
         Err(e) => {
             dev_err!(pdev, "ENA bring-up failed: {:?}\n", e);
-            Err(to_errno(e))
+            pci.free_vectors();
+            return Err(to_errno(e));
+        }
+    };
+    let n = ena.negotiated();
+    dev_info!(
+        pdev,
+        "ENA attributes read: max MTU {}, {} queues, TX/RX depth {}/{}, LLQ {}, link {} Mbit/s\n",
+        n.attr.max_mtu,
+        n.limits.max_queues,
+        n.limits.max_tx_depth,
+        n.limits.max_rx_depth,
+        if n.llq.is_some() { "on" } else { "off" },
+        n.link_speed_mbps
+    );
+    match net::EnaNet::new(ena, pci, nq) {
+        Ok(net) => Ok(DeviceData { pdev, pci, net }),
+        Err(e) => {
+            dev_err!(pdev, "registering the network interface failed: {:?}\n", e);
+            pci.free_vectors();
+            Err(e)
         }
     }
 }
@@ -132,7 +155,10 @@ fn to_errno(e: cloudnic_common::Error) -> Error {
 
 impl Drop for DeviceData<'_> {
     fn drop(&mut self) {
-        let m = self.ena.negotiated().attr.mac_addr;
+        let m = self
+            .net
+            .with_device(|d| d.negotiated().attr.mac_addr)
+            .unwrap_or_default();
         dev_info!(
             self.pdev,
             "releasing ENA {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}\n",
@@ -143,8 +169,11 @@ impl Drop for DeviceData<'_> {
             m[4],
             m[5]
         );
-        // Then the fields drop: EnaDevice's Drop resets the device (DMA stops), its DMA
-        // memory is freed and the BARs are unmapped.
+        // The interface first (no callback, IRQ or work item runs afterwards; every skb and
+        // page is back with the kernel), then the vectors. Then the fields drop: EnaDevice's
+        // Drop resets the device (DMA stops), its DMA memory is freed, the BARs are unmapped.
+        self.net.as_mut().teardown();
+        self.pci.free_vectors();
     }
 }
 

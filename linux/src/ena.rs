@@ -2,7 +2,8 @@
 //! ENA on Linux: the shared driver (`cloudnic_ena::device::EnaDevice`) instantiated over the
 //! Linux platform and BARs. Probe runs the shared bring-up (readless MMIO, reset handshake,
 //! version check, admin and AENQ rings, host info, feature negotiation, RSS; ena.md §6.1
-//! steps 2–12), after which the device attributes and the MAC are known. No netdev yet.
+//! steps 2–12), after which the device attributes and the MAC are known; `net` then builds
+//! the network interface on it.
 
 use cloudnic_ena::defs::host_info::{self, os_type};
 use cloudnic_ena::device::{EnaConfig, EnaDevice};
@@ -57,18 +58,22 @@ const fn byte(v: u32) -> u32 {
 }
 
 /// Bring up the ENA function `pdev` (BAR 0 registers, optional BAR 2 LLQ memory).
+/// `max_queues`: queue pairs the shim has MSI-X vectors and NAPI contexts for.
 pub(crate) fn probe<'bound>(
     pdev: &'bound pci::Device<Bound>,
     bar0: LinuxBar<'bound>,
     bar2: Option<LinuxBar<'bound>>,
+    max_queues: u16,
 ) -> Result<Ena<'bound>, cloudnic_common::Error> {
     let mut cfg = EnaConfig::new(os_type::LINUX);
     host_info::fill_str(&mut cfg.host_info.kernel_ver_str, KERNEL_RELEASE);
     cfg.host_info.kernel_ver = kernel_version_code(KERNEL_RELEASE);
     cfg.host_info.bdf = pdev.dev_id();
     cfg.host_info.num_cpus = u16::try_from(kernel::cpu::nr_cpu_ids()).unwrap_or(u16::MAX);
-    // No MSI-X/IRQ wiring yet: keep the admin queue in polling mode.
-    cfg.admin_interrupts = false;
+    // Admin completions and AENQ events raise MSI-X vector 0 (INTR_MASK = 0, as Linux's ena);
+    // the admin queue still reaps for itself, so a lost interrupt costs only latency.
+    cfg.admin_interrupts = true;
+    cfg.max_queues = max_queues;
     cfg.bar0_phys = pdev.resource_start(0).unwrap_or(0);
     EnaDevice::probe(
         LinuxPlatform::new(pdev),

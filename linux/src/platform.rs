@@ -116,7 +116,9 @@ impl Platform for LinuxPlatform<'_> {
             LogLevel::Error => self.dev.pr_err(line),
             LogLevel::Warn => self.dev.pr_warn(line),
             LogLevel::Info => self.dev.pr_info(line),
-            LogLevel::Debug => self.dev.pr_dbg(line),
+            // The shared core's debug lines only with debug=1 (module parameter).
+            LogLevel::Debug if crate::net::debug_enabled() => self.dev.pr_info(line),
+            LogLevel::Debug => {}
         }
     }
 }
