@@ -357,7 +357,7 @@ impl<P: Platform> ReqIdPool<P> {
     /// Visit every id in flight, in ascending order (teardown: release the
     /// buffers behind them). O(size).
     pub fn for_each_in_flight(&self, mut f: impl FnMut(u16)) {
-        self.slab.for_each_in_flight(|id, _| f(id));
+        self.slab.for_each_in_flight(|id, ()| f(id));
     }
 
     /// Mark every id free (queue re-created after a reset or close). A

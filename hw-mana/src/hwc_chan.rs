@@ -129,7 +129,7 @@ pub(crate) struct HwcRings<P: Platform> {
 
 impl<P: Platform> HwcRings<P> {
     /// Post the receive WQE for buffer `buf` at the RQ head (no doorbell).
-    pub fn post_rq_buffer(&mut self, buf: u16) -> Result<(), Error> {
+    pub(crate) fn post_rq_buffer(&mut self, buf: u16) -> Result<(), Error> {
         let sge = Sge {
             address: self
                 .resp_buf
@@ -154,7 +154,7 @@ impl<P: Platform> HwcRings<P> {
     }
 
     /// Drain the HWC EQ (bounded), record events, re-arm it.
-    pub fn drain_eq<R: RegisterBar>(&mut self, plat: &P, bar: &R) {
+    pub(crate) fn drain_eq<R: RegisterBar>(&mut self, plat: &P, bar: &R) {
         let mut n = 0u32;
         while n < EQ_DRAIN_BUDGET {
             match self.eq.poll(plat) {

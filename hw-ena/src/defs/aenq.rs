@@ -141,7 +141,7 @@ impl AenqEntry {
     }
     /// 64-bit timestamp.
     pub fn timestamp(&self) -> u64 {
-        ((self.common.timestamp_high as u64) << 32) | self.common.timestamp_low as u64
+        (u64::from(self.common.timestamp_high) << 32) | u64::from(self.common.timestamp_low)
     }
     /// Parse the payload as `T`.
     pub fn payload_as<T: FromBytes>(&self) -> Option<T> {
@@ -201,15 +201,15 @@ impl KeepAlivePayload {
     }
     /// RX drops.
     pub fn rx_drops(&self) -> u64 {
-        ((self.rx_drops_high as u64) << 32) | self.rx_drops_low as u64
+        (u64::from(self.rx_drops_high) << 32) | u64::from(self.rx_drops_low)
     }
     /// TX drops.
     pub fn tx_drops(&self) -> u64 {
-        ((self.tx_drops_high as u64) << 32) | self.tx_drops_low as u64
+        (u64::from(self.tx_drops_high) << 32) | u64::from(self.tx_drops_low)
     }
     /// RX overruns.
     pub fn rx_overruns(&self) -> u64 {
-        ((self.rx_overruns_high as u64) << 32) | self.rx_overruns_low as u64
+        (u64::from(self.rx_overruns_high) << 32) | u64::from(self.rx_overruns_low)
     }
 }
 

@@ -129,7 +129,7 @@ pub(crate) struct RxClassCache {
 
 impl RxClassCache {
     /// An empty cache (the first completion decodes).
-    pub const fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         RxClassCache {
             key: NO_KEY,
             class: RxClass {
@@ -147,7 +147,7 @@ impl RxClassCache {
     /// counter is owed to `stats` until the verdict changes or
     /// [`RxClassCache::flush`].
     #[inline(always)]
-    pub fn classify(&mut self, status: u32, stats: &mut RxQueueStats) -> RxClass {
+    pub(crate) fn classify(&mut self, status: u32, stats: &mut RxQueueStats) -> RxClass {
         let key = status & CLASS_BITS;
         if key != self.key {
             self.refill(key, stats);
@@ -158,7 +158,7 @@ impl RxClassCache {
 
     /// Add the packets owed under the cached verdict to `stats`.
     #[inline]
-    pub fn flush(&mut self, stats: &mut RxQueueStats) {
+    pub(crate) fn flush(&mut self, stats: &mut RxQueueStats) {
         if self.pending != 0 {
             self.class.count(stats, self.pending);
             self.pending = 0;

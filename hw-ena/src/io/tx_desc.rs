@@ -62,7 +62,7 @@ impl PacketDescs<'_> {
     /// ones only address, length and phase; the last carries LAST (ena.md
     /// §5.2, §5.3). Segments are skipped over the first `skip` (pushed) bytes.
     #[inline(always)]
-    pub fn emit(&self, sink: &mut impl DescSink) {
+    pub(crate) fn emit(&self, sink: &mut impl DescSink) {
         let mut ctrl = TxDescCtrl::COMP_REQ;
         if let Some(mut m) = self.meta {
             if sink.reserve() {

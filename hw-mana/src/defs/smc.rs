@@ -180,7 +180,7 @@ impl SmcEstablishHwc {
         addr & ((1 << SMC_PAGE_SHIFT) - 1) == 0
     }
     fn high_nibble(&self, i: u32) -> u64 {
-        ((self.pfn_high >> (4 * i)) & 0xF) as u64
+        u64::from((self.pfn_high >> (4 * i)) & 0xF)
     }
     /// EQ bus address (device model side).
     pub fn eq_addr(&self) -> u64 {

@@ -205,7 +205,9 @@ impl EnaNet<'_> {
     /// `ndo_tx_timeout`: the core picks the reason (netdev watchdog or poll starvation).
     pub(crate) fn tx_timeout(&self, q: u16) {
         if self.with_dev(|i| i.dev.tx_timeout(q)).is_some() {
-            self.nd_handle().map(NetDevHandle::schedule_reset);
+            if let Some(nd) = self.nd_handle() {
+                nd.schedule_reset();
+            }
         }
     }
 
@@ -216,8 +218,8 @@ impl EnaNet<'_> {
             i.dev.pending_reset().is_some()
         });
         self.sync_carrier();
-        if pending == Some(true) {
-            self.nd_handle().map(NetDevHandle::schedule_reset);
+        if let (Some(true), Some(nd)) = (pending, self.nd_handle()) {
+            nd.schedule_reset();
         }
     }
 
