@@ -211,9 +211,11 @@ impl<'bound> EnaNet<'bound> {
     pub(crate) fn teardown(self: Pin<&mut Self>) {
         // SAFETY: nothing structurally pinned is moved; only fields are read and replaced.
         let this = unsafe { self.get_unchecked_mut() };
-        if let Some(nd) = this.nd.take() {
+        // `nd` stays set while it is destroyed: unregistering runs `ndo_stop`, which needs it.
+        if let Some(nd) = this.nd {
             nd.destroy();
         }
+        this.nd = None;
         let pci = this.pci;
         let Inner { dev, tables } = this.inner.get_mut();
         // Reset the device (reason SHUTDOWN) before any page goes back to the kernel, so
