@@ -79,7 +79,7 @@ impl ManaDevice {
         let c = self.model.counters();
         let irq_total: u64 = c.irq_raised.iter().sum();
         let live = self.model.live_objects();
-        let named: [(&str, u64); 43] = [
+        let named: [(&str, u64); 49] = [
             ("packets", c.frames_tx + c.frames_rx),
             ("frames_tx", c.frames_tx),
             ("frames_rx", c.frames_rx),
@@ -118,6 +118,12 @@ impl ManaDevice {
             ("tx_errors", c.tx_errors),
             ("tx_dropped", c.tx_dropped),
             ("rx_dropped", c.rx_dropped),
+            ("rx_truncated", c.rx_truncated),
+            ("rx_l3_csum_bad", c.rx_l3_csum_bad),
+            ("rx_l4_csum_bad", c.rx_l4_csum_bad),
+            ("rss_unmapped", c.rss_unmapped),
+            ("coalesced_cqes", c.coalesced_cqes),
+            ("fences", c.fences),
             ("dma_faults", c.dma_faults),
             ("unknown_writes", c.unknown_writes),
             ("faults_fired", c.faults_fired),
