@@ -3,8 +3,9 @@
 # (link, ping both ways, checksummed bulk transfer) on the two MANA functions: mana0 (bus
 # 01, $IF0 in the root namespace) and mana1 (bus 02, $IF1 in netns "peer"). Uses init's
 # helpers: check, say, want, hostctl, carrier, wait_link, rtt, $SUM_SRC, $IP1.
-# Phases (e2e.phases): ethtool, flap, reset (EQE 135), hwctimeout, faults (lost MSI-X,
-# withheld TX completions -> TX watchdog).
+# Phases (e2e.phases; "all" = the first four): ethtool, flap, reset (EQE 135), hwctimeout,
+# and only when named explicitly, lostirq (a lost MSI-X message: recovery takes ~3 min, see
+# the phase).
 
 # ping + checksummed transfer after a recovery
 mana_traffic_ok() { # mana_traffic_ok NAME
@@ -94,8 +95,13 @@ if want hwctimeout; then
   mana_traffic_ok hwc-timeout
 fi
 
-# ---- data-path faults: recovery only through the TX watchdog (15 s, cap bit 18) ----------------------
-if want faults; then
+# ---- lost MSI-X: recovery only through the TX watchdog (15 s, cap bit 18) ----------------------------
+# Opt-in (e2e.phases=...,lostirq): measured under TCG, the watchdog fires after ~18 s, but the
+# port reset it schedules first waits out mana.ko's 120 s TX drain (the completions sit behind
+# the disarmed EQ), then a 10 s RX fence timeout and a 30 s EQ flush timeout; traffic resumes
+# ~190 s after the lost message. Faithful to hardware, too slow for every run.
+case ",$PHASES," in *,lostirq,*) MANA_LOSTIRQ=1 ;; *) MANA_LOSTIRQ=0 ;; esac
+if [ "$MANA_LOSTIRQ" = 1 ]; then
   # One lost MSI-X message on mana0's first data vector: its EQ stays disarmed, so NAPI
   # never runs again on that queue; 7.2 has no lost-interrupt re-arm, only the TX
   # watchdog once the queue has stopped. One channel so that queue carries all traffic.
@@ -106,12 +112,13 @@ if want faults; then
   T0=$(up)
   ping -q -c 400 -i 0.01 -W 1 $IP1 >/dev/null 2>&1 &
   PING=$!
-  mana_wait_dmesg "transmit queue [0-9]+ timed out|TX timeout|tx timeout" 40
-  rc=$?
+  mana_wait_dmesg "transmit queue [0-9]+ timed out" 40
+  check lost-irq-watchdog "$?" "TX watchdog after $(awk "BEGIN{print $(up)-$T0}")s"
   wait $PING
-  mana_dmesg_new | grep -iE "timed out|timeout|reset" | head -n 6
-  if [ $rc = 0 ]; then say "info lost-irq: TX watchdog fired after $(awk "BEGIN{print $(up)-$T0}")s"
-  else say "info lost-irq: no TX watchdog within 40 s"; fi
+  # The port comes back once the watchdog's detach/attach has run (see above).
+  mana_wait_dmesg "Enabled vPort" 240
+  check lost-irq-reattach "$?" "port re-attached after $(awk "BEGIN{print $(up)-$T0}")s"
+  mana_dmesg_new | grep -iE "timed out|fence|flush|vPort" | grep -v WATCHDOG | head -n 6
   mana_traffic_ok lost-irq
 fi
 
