@@ -3,9 +3,9 @@
 # (link, ping both ways, checksummed bulk transfer) on the two MANA functions: mana0 (bus
 # 01, $IF0 in the root namespace) and mana1 (bus 02, $IF1 in netns "peer"). Uses init's
 # helpers: check, say, want, hostctl, carrier, wait_link, rtt, $SUM_SRC, $IP1.
-# Phases (e2e.phases; "all" = the first four): ethtool, flap, reset (EQE 135), hwctimeout,
-# and only when named explicitly, lostirq (a lost MSI-X message: recovery takes ~3 min, see
-# the phase).
+# Phases (e2e.phases; "all" = all but the last): ethtool, flap, reset (EQE 135), hwctimeout,
+# fpga (EQE 132), and only when named explicitly, lostirq (a lost MSI-X message: recovery
+# takes ~3 min, see the phase).
 
 # ping + checksummed transfer after a recovery
 mana_traffic_ok() { # mana_traffic_ok NAME
@@ -93,6 +93,31 @@ if want hwctimeout; then
   mana_dmesg_new | grep -q "MANA reset cycle completed"
   check hwc-timeout-cycle "$?" "unanswered HWC -> 'MANA reset cycle completed' after $(awk "BEGIN{print $(up)-$T0}")s"
   mana_traffic_ok hwc-timeout
+fi
+
+# ---- FPGA reconfig: EQE 132 -> mana.ko removes the function's parent bridge, waits 10 s and
+# rescans: the function is probed afresh (new HWC, new netdev without addresses).
+if want fpga; then
+  mana_dmesg_mark
+  hostctl inject mana0 fpga-reconfig | sed 's/^/E2E host /'
+  T0=$(up)
+  gone=1; i=0
+  while [ $i -lt 100 ]; do
+    [ -z "$(netdev_on_bus 1)" ] && { gone=0; break; }
+    sleep 0.1; i=$((i + 1))
+  done
+  check fpga-removed "$gone" "mana0's netdev removed on EQE 132"
+  back=1; i=0
+  while [ $i -lt 400 ]; do
+    IF0=$(netdev_on_bus 1)
+    [ -n "$IF0" ] && { back=0; break; }
+    sleep 0.1; i=$((i + 1))
+  done
+  check fpga-reprobed "$back" "mana0 probed again as $IF0 after $(awk "BEGIN{print $(up)-$T0}")s"
+  mana_dmesg_new | grep -iE "service|mana|pci 0000:0[01]" | head -n 10
+  ip addr add $IP0/24 dev "$IF0" 2>/dev/null
+  ip link set "$IF0" up
+  mana_traffic_ok fpga
 fi
 
 # ---- lost MSI-X: recovery only through the TX watchdog (15 s, cap bit 18) ----------------------------
