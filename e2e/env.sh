@@ -4,8 +4,9 @@
 #      through the metapackages (cached; ~1 s when nothing changed)
 #   2. in that chroot: qemu-system-x86 (sid's QEMU has vfio-user-pci), iproute2, ethtool
 #   3. the guest userland tree, keyed on kernel release + package versions: static busybox,
-#      ip + ethtool with their shared libraries, and the unmodified upstream ena.ko from
-#      the kernel's own modules package (decompressed: busybox insmod takes no .ko.xz)
+#      ip + ethtool with their shared libraries, and the unmodified upstream ena.ko and
+#      mana.ko (+ the modules they depend on, per modules.dep) from the kernel's own
+#      modules package (decompressed: busybox insmod takes no .ko.xz)
 # Writes $CLOUDNIC_CACHE/e2e/current.env for run.sh.
 set -euo pipefail
 E2E_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -38,7 +39,7 @@ QEMU_VERSION=$(qemu_sid -version | head -n 1)
 # ---- 3. guest userland --------------------------------------------------------------------------
 ver() { IN "dpkg-query -W -f='\${Version}' '$1'"; }
 MOD_PKG=linux-modules-$KREL
-GKEY="v2_${KREL}_${KPKG_VER}_bb-$(ver busybox-static)_ip-$(ver iproute2)_ethtool-$(ver ethtool)"
+GKEY="v3_${KREL}_${KPKG_VER}_bb-$(ver busybox-static)_ip-$(ver iproute2)_ethtool-$(ver ethtool)"
 GDIR=$E2E_CACHE/guest/$GKEY
 if [ ! -f "$GDIR/.ok" ]; then
   rm -rf "$GDIR" && mkdir -p "$GDIR/rootfs"
@@ -48,18 +49,35 @@ if [ ! -f "$GDIR/.ok" ]; then
   IN "mkdir -p /cloudnic/e2e-debs && cd /cloudnic/e2e-debs && rm -f *.deb && \
       (apt-get download -q $MOD_PKG || apt-get download -q linux-image-$KREL)" \
     >"$E2E_CACHE/modules-download.log" 2>&1 ||
-    { tail -n 20 "$E2E_CACHE/modules-download.log"; die "could not download $MOD_PKG (needed for the upstream ena.ko)"; }
+    { tail -n 20 "$E2E_CACHE/modules-download.log"; die "could not download $MOD_PKG (needed for the upstream ena.ko and mana.ko)"; }
   mkdir -p "$GDIR/x"
   for d in "$ROOT"/cloudnic/e2e-debs/*.deb; do dpkg-deb -x "$d" "$GDIR/x"; done
   rm -rf "$ROOT/cloudnic/e2e-debs"
-  ko=$(find "$GDIR/x" -path '*amazon/ena/ena.ko*' | head -n 1)
-  [ -n "$ko" ] || die "no amazon/ena/ena.ko in $MOD_PKG"
+  # The modules under test and every module they depend on (the `depends=` field of each
+  # module's .modinfo; Debian ships no modules.dep, depmod makes it at install time):
+  # /lib/modules/<name>.ko, plus <name>.deps naming the dependencies in load order.
   mkdir -p "$G/lib/modules"
-  case "$ko" in
-    *.xz) xz -dc "$ko" >"$G/lib/modules/ena.ko" ;;
-    *.zst) zstd -qdc "$ko" >"$G/lib/modules/ena.ko" ;;
-    *) cp "$ko" "$G/lib/modules/ena.ko" ;;
-  esac
+  put_mod() { # put_mod NAME: decompress NAME.ko into the guest tree (busybox insmod takes no .ko.xz)
+    local ko
+    ko=$(find "$GDIR/x" -name "$1.ko*" | head -n 1)
+    [ -z "$ko" ] && ko=$(find "$GDIR/x" -name "$(echo "$1" | tr _ -).ko*" | head -n 1)
+    [ -n "$ko" ] || die "no $1.ko in $MOD_PKG"
+    case "$ko" in
+      *.xz) xz -dc "$ko" >"$G/lib/modules/$1.ko" ;;
+      *.zst) zstd -qdc "$ko" >"$G/lib/modules/$1.ko" ;;
+      *) cp "$ko" "$G/lib/modules/$1.ko" ;;
+    esac
+  }
+  mod_deps() { tr '\0' '\n' <"$G/lib/modules/$1.ko" | sed -n 's/^depends=//p' | tr ',' ' '; }
+  load_order() { # load_order NAME: its dependencies, deepest first, then NAME
+    local d
+    put_mod "$1"
+    for d in $(mod_deps "$1"); do load_order "$d"; done
+    echo "$1"
+  }
+  for m in ena mana; do
+    load_order "$m" | awk '!seen[$0]++' | grep -vx "$m" >"$G/lib/modules/$m.deps" || true
+  done
   rm -rf "$GDIR/x"
   # Userland: static busybox; ip and ethtool with exactly the libraries ldd names, in
   # /usr/sbin (first in the guest's PATH) so busybox's own `ip` applet cannot shadow them.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The cloudnic e2e in one command:
-#   bash e2e/run.sh --driver upstream
+#   bash e2e/run.sh --driver upstream [--device ena|mana]
 # Boots Debian's cloud kernel (the vmlinuz linux/env.sh resolved) under QEMU TCG with two
 # ENA NICs served by cloudnic-emu over vfio-user and cabled back to back, loads the driver
 # under test (upstream: the unmodified ena.ko of the same kernel package), and runs
@@ -14,12 +14,18 @@
 set -euo pipefail
 E2E_DIR=$(cd "$(dirname "$0")" && pwd)
 DRIVER=upstream
+DEVICE=ena
 while [ $# -gt 0 ]; do
   case "$1" in
     --driver) DRIVER=${2:?--driver needs a value}; shift 2 ;;
-    *) echo "usage: $0 [--driver upstream]" >&2; exit 2 ;;
+    --device) DEVICE=${2:?--device needs a value}; shift 2 ;;
+    *) echo "usage: $0 [--driver upstream] [--device ena|mana]" >&2; exit 2 ;;
   esac
 done
+case "$DEVICE" in
+  ena | mana) ;;
+  *) echo "device '$DEVICE' is not supported (ena, mana)" >&2; exit 2 ;;
+esac
 case "$DRIVER" in
   upstream) ;;
   *) echo "driver '$DRIVER' is not supported yet (only: upstream)" >&2; exit 2 ;;
@@ -38,10 +44,11 @@ EMU=$CARGO_TARGET_DIR/release/cloudnic-emu
 step build-emu
 
 # ---- initramfs: cached userland + this tree's guest init ------------------------------------------
-W=$E2E_OUT/$DRIVER
+W=$E2E_OUT/$DRIVER-$DEVICE
 rm -rf "$W" && mkdir -p "$W"
 cp -a "$GUEST_ROOTFS" "$W/rootfs"
 install -m 755 "$E2E_DIR/guest/init" "$W/rootfs/init"
+install -m 644 "$E2E_DIR"/guest/*.sh "$W/rootfs/"
 mkdir -p "$W/rootfs/proc" "$W/rootfs/sys" "$W/rootfs/dev"
 # cpio from the chroot's static busybox (runs on the host; no host package needed).
 (cd "$W/rootfs" && find . | "$ROOT/usr/bin/busybox" cpio -o -H newc 2>/dev/null | gzip -1 >"$W/initramfs.cpio.gz")
@@ -50,7 +57,7 @@ step initramfs
 
 # ---- run: server first (QEMU connects during realize), then the guest ---------------------------
 mkfifo "$W/guest.in" "$W/guest.out"
-EMU_ARGS=(serve --ena "$W/ena0.sock" --ena "$W/ena1.sock" --control "$W/control.sock"
+EMU_ARGS=(serve "--$DEVICE" "$W/${DEVICE}0.sock" "--$DEVICE" "$W/${DEVICE}1.sock" --control "$W/control.sock"
   --guest-pipe "$W/guest" --once)
 [ "${E2E_EMU_VERBOSE:-0}" = 1 ] && EMU_ARGS+=(--verbose)
 "$EMU" "${EMU_ARGS[@]}" >"$W/emu-final.txt" 2>"$W/emu.log" &
@@ -60,11 +67,11 @@ cleanup() {
   [ -n "${QEMU_PID:-}" ] && kill "$QEMU_PID" 2>/dev/null || true
 }
 trap cleanup EXIT
-for _ in $(seq 100); do [ -S "$W/ena1.sock" ] && [ -S "$W/control.sock" ] && break; sleep 0.05; done
-[ -S "$W/ena1.sock" ] || { cat "$W/emu.log"; die "cloudnic-emu did not start"; }
+for _ in $(seq 100); do [ -S "$W/${DEVICE}1.sock" ] && [ -S "$W/control.sock" ] && break; sleep 0.05; done
+[ -S "$W/${DEVICE}1.sock" ] || { cat "$W/emu.log"; die "cloudnic-emu did not start"; }
 
-dev_json() { # dev_json N: root port N with ENA N-1 behind it
-  printf '{"driver":"vfio-user-pci","socket":{"type":"unix","path":"%s"},"bus":"rp%s"}' "$W/ena$(($1 - 1)).sock" "$1"
+dev_json() { # dev_json N: root port N with device N-1 behind it
+  printf '{"driver":"vfio-user-pci","socket":{"type":"unix","path":"%s"},"bus":"rp%s"}' "$W/$DEVICE$(($1 - 1)).sock" "$1"
 }
 SMP=${E2E_SMP:-2}
 T_QEMU=$(date +%s.%N)
@@ -72,7 +79,7 @@ qemu_sid -accel tcg -cpu max -smp "$SMP" -m 512 \
   -object memory-backend-memfd,id=mem,size=512M,share=on -machine q35,memory-backend=mem \
   -nographic -no-reboot -nodefaults -nic none \
   -kernel "$VMLINUZ" -initrd "$W/initramfs.cpio.gz" \
-  -append "console=ttyS0 panic=-1 loglevel=4 e2e.driver=$DRIVER e2e.bulk_mb=${E2E_BULK_MB:-64} e2e.phases=${E2E_PHASES:-all}" \
+  -append "console=ttyS0 panic=-1 loglevel=4 e2e.driver=$DRIVER e2e.device=$DEVICE e2e.bulk_mb=${E2E_BULK_MB:-64} e2e.phases=${E2E_PHASES:-all}" \
   -serial stdio -chardev "pipe,id=hostctl,path=$W/guest" -serial chardev:hostctl \
   -device pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1 -device "$(dev_json 1)" \
   -device pcie-root-port,id=rp2,bus=pcie.0,chassis=2,slot=2 -device "$(dev_json 2)" \
@@ -88,7 +95,7 @@ for _ in $(seq 100); do kill -0 "$EMU_PID" 2>/dev/null || break; sleep 0.1; done
 kill "$EMU_PID" 2>/dev/null || true
 wait "$EMU_PID" 2>/dev/null || true
 tr -d '\r' <"$W/console.log" >"$W/console.txt"
-step "qemu-run ($DRIVER)"
+step "qemu-run ($DRIVER, $DEVICE)"
 
 # ---- report --------------------------------------------------------------------------------
 grep -o 'E2E check .*' "$W/console.txt" | sed 's/^E2E check /  /' || true
@@ -96,10 +103,10 @@ metric() { grep -o "E2E metric .*" "$W/console.txt" | tr ' ' '\n' | sed -n "s/^$
 rate() { grep -o "E2E rate $1 .*" "$W/console.txt" | tr ' ' '\n' | sed -n "s/^$2=//p" | tail -n 1; }
 BULK_S=$(metric bulk_s)
 {
-  echo "| driver | device | boot→link (guest uptime) | insmod→link | ping RTT fwd / rev | bulk | packets | MMIO writes /1000 pkts | MMIO reads /1000 | readless reads /1000 | interrupts /1000 | TX doorbells /1000 |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
-  for d in ena0 ena1; do
-    echo "| $DRIVER | $d | $(metric boot_to_link_s) s | $(metric insmod_to_link_s) s | $(metric ping_rtt_ms_fwd) / $(metric ping_rtt_ms_rev) ms | $(metric bulk_mbit_s) Mbit/s ($(metric bulk_bytes) B in ${BULK_S} s) | $(rate $d packets) | $(rate $d mmio_writes_per_1000) | $(rate $d mmio_reads_per_1000) | $(rate $d readless_reads_per_1000) | $(rate $d interrupts_per_1000) | $(rate $d tx_doorbells_per_1000) |"
+  echo "| driver | device | boot→link (guest uptime) | insmod→link | ping RTT fwd / rev | bulk | packets | MMIO writes /1000 pkts | MMIO reads /1000 | readless reads /1000 | interrupts /1000 | TX doorbells /1000 | all doorbells /1000 |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  for d in "${DEVICE}0" "${DEVICE}1"; do
+    echo "| $DRIVER | $d | $(metric boot_to_link_s) s | $(metric insmod_to_link_s) s | $(metric ping_rtt_ms_fwd) / $(metric ping_rtt_ms_rev) ms | $(metric bulk_mbit_s) Mbit/s ($(metric bulk_bytes) B in ${BULK_S} s) | $(rate $d packets) | $(rate $d mmio_writes_per_1000) | $(rate $d mmio_reads_per_1000) | $(rate $d readless_reads_per_1000) | $(rate $d interrupts_per_1000) | $(rate $d tx_doorbells_per_1000) | $(rate $d doorbells_per_1000) |"
   done
 } >"$W/results.md"
 echo
@@ -111,6 +118,6 @@ if ! grep -q '^E2E RESULT PASS' "$W/console.txt" && ! grep -q 'E2E RESULT PASS' 
   echo "---- emu.log (tail) ----"; tail -n 30 "$W/emu.log"
   echo "---- qemu.log ----"; cat "$W/qemu.log"
   [ "$rc" = 124 ] && die "guest timed out after ${E2E_TIMEOUT:-900} s"
-  die "e2e ($DRIVER) FAILED"
+  die "e2e ($DRIVER, $DEVICE) FAILED"
 fi
-echo "e2e ($DRIVER): PASS"
+echo "e2e ($DRIVER, $DEVICE): PASS"

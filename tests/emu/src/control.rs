@@ -14,7 +14,7 @@
 //!                           writes/reads and interrupts per 1000 packets
 //! time                      virtual time in µs
 //! ```
-//! DEV is an index or a name (`ena0`). Served on a UNIX socket
+//! DEV is an index or a name (`ena0`, `mana1`). Served on a UNIX socket
 //! (`--control`) and on a guest serial pipe (`--guest-pipe`), so a test
 //! inside the guest can script faults and read counters in step with its
 //! own traffic.
@@ -27,12 +27,14 @@ use std::sync::Arc;
 use crate::world::{Inner, World};
 
 /// Counters the `since` report turns into per-1000-packet rates.
-const RATE_COUNTERS: [&str; 5] = [
+const RATE_COUNTERS: [&str; 7] = [
     "mmio_writes",
     "mmio_reads",
     "readless_reads",
     "interrupts",
+    "doorbells",
     "tx_doorbells",
+    "rx_doorbells",
 ];
 
 /// Execute one command line; `Ok(body)` or `Err(reason)`.
@@ -153,9 +155,12 @@ pub fn execute(world: &World, line: &str) -> Result<String, String> {
 const HELP: &str = "
 list | counters [DEV|all] | ledger DEV | faults DEV | inject DEV FAULT [ARGS] [until-reset]
 clear DEV FAULT | mark NAME | since NAME | time
-faults: keepalive-loss | tx-withhold [SQ] | link-down | link-up | link-flap MS | reset-request
+ENA faults: keepalive-loss | tx-withhold [SQ] | link-down | link-up | link-flap MS | reset-request
         fatal | lost-irq [VEC] [N] | bad-tx-req-id [SQ] [N] | bad-rx-req-id [SQ] [N]
         admin-drop [N] | readless-drop [N]
+MANA faults: link-down | link-up | link-flap MS | reset-request [DATA] | fpga-reconfig
+        hwc-timeout [N] [CODE] | hwc-drop [N] [CODE] | hwc-timeout-reconfig MS
+        lost-irq [VEC] [N] | tx-withhold [SQ]
 ";
 
 /// Reply text for a result: body lines then OK / ERR.

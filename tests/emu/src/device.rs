@@ -1,8 +1,8 @@
 //! What the server needs from a device model, and the ENA binding.
 //!
-//! [`EmuDevice`] is the seam for more models: a MANA model joins by
-//! implementing it (its identity, BARs, vectors, faults and counters), and
-//! nothing else in the server changes.
+//! [`EmuDevice`] is the seam for more models: each implements it (its
+//! identity, BARs, vectors, faults and counters), and nothing else in the
+//! server changes. The MANA binding is in `mana_device.rs`.
 
 use std::fs::File;
 use std::rc::Rc;
@@ -14,6 +14,7 @@ use cloudnic_models::{Device, EnaModel, EnaModelConfig, PciIdentity, VirtualCloc
 use crate::faults::{parse_ena_fault, FaultRequest};
 use crate::memory::{GuestRam, SharedBar};
 use crate::msix::MsixVectors;
+use crate::pci_config::MsixLayout;
 
 /// A device model as the vfio-user server drives it.
 pub trait EmuDevice {
@@ -25,8 +26,16 @@ pub trait EmuDevice {
     fn identity(&self) -> PciIdentity;
     /// MSI-X vectors the function has.
     fn msix_vectors(&self) -> u16;
+    /// Where the MSI-X table and PBA live (a BAR the identity sizes).
+    fn msix_layout(&self) -> MsixLayout {
+        MsixLayout::ENA
+    }
     /// A BAR backed by shared memory the guest maps directly: (BAR, memfd).
     fn direct_bar(&self) -> Option<(u8, &File)>;
+    /// Plug the (first) port into a cable end.
+    fn connect(&mut self, port: Port);
+    /// The eventfd vectors the model raises.
+    fn irq(&self) -> Rc<MsixVectors>;
     /// Function-level reset (vfio-user DEVICE_RESET): back to power-on state,
     /// still plugged into the same cable.
     fn power_on_reset(&mut self);
@@ -105,11 +114,6 @@ impl EnaDevice {
         m
     }
 
-    /// Plug into a cable end.
-    pub fn connect(&mut self, port: Port) {
-        self.model.connect(port);
-    }
-
     /// Counters of this model instance plus those of instances replaced
     /// by power-on resets (the totals that matter for a run).
     fn total_counters(&self) -> EnaCounters {
@@ -151,6 +155,12 @@ impl EmuDevice for EnaDevice {
         self.bar2
             .as_ref()
             .map(|b| (cloudnic_ena::defs::pci::MEM_BAR, b.file()))
+    }
+    fn connect(&mut self, port: Port) {
+        self.model.connect(port);
+    }
+    fn irq(&self) -> Rc<MsixVectors> {
+        self.irq.clone()
     }
     fn power_on_reset(&mut self) {
         let port = self.model.port().cloned();
@@ -218,7 +228,7 @@ impl EmuDevice for EnaDevice {
     fn counters(&self) -> Vec<(String, u64)> {
         let c = self.total_counters();
         let irq_total: u64 = c.irq_raised.iter().sum();
-        let named: [(&str, u64); 39] = [
+        let named: [(&str, u64); 40] = [
             ("packets", c.frames_tx + c.frames_rx),
             ("frames_tx", c.frames_tx),
             ("frames_rx", c.frames_rx),
@@ -234,6 +244,10 @@ impl EmuDevice for EnaDevice {
             ("irq_masked", c.irq_masked),
             ("irq_dropped", c.irq_dropped),
             ("irq_undelivered", self.irq.undelivered()),
+            (
+                "doorbells",
+                c.tx_doorbells + c.rx_doorbells + c.aq_doorbells + c.aenq_doorbells,
+            ),
             ("tx_doorbells", c.tx_doorbells),
             ("rx_doorbells", c.rx_doorbells),
             ("aq_doorbells", c.aq_doorbells),

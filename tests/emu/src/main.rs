@@ -2,12 +2,13 @@
 //! guests, over vfio-user (QEMU `-device vfio-user-pci`).
 //!
 //! ```text
-//! cloudnic-emu serve --ena SOCKET [--ena SOCKET ...] [--control SOCKET]
+//! cloudnic-emu serve [--ena SOCKET ...] [--mana SOCKET ...] [--control SOCKET]
 //!                    [--guest-pipe PREFIX] [--once] [--no-llq] [--verbose]
 //! cloudnic-emu ctl SOCKET COMMAND...
 //! ```
-//! `serve` runs one vfio-user server per `--ena` socket, all in one
-//! process; devices are cabled back to back in pairs (0↔1, 2↔3, ...). With
+//! `serve` runs one vfio-user server per `--ena` / `--mana` socket, all in
+//! one process; devices of one kind are cabled back to back in pairs in the
+//! order given (ena0↔ena1, mana0↔mana1, ...). With
 //! `--once` it exits after every device's QEMU connection has closed and
 //! prints the final counters. `ctl` sends one control command (see
 //! `control.rs`) and prints the reply. Facts and gotchas behind every choice:
@@ -17,6 +18,8 @@ mod backend;
 mod control;
 mod device;
 mod faults;
+mod mana_device;
+mod mana_faults;
 mod memory;
 mod msix;
 mod pci_config;
@@ -28,12 +31,14 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use cloudnic_models::mana::ManaModelConfig;
 use cloudnic_models::wire::Port;
 use cloudnic_models::{EnaModelConfig, VirtualClock};
 use vfio_user::Server;
 
 use crate::backend::{irqs, regions, Backend};
 use crate::device::{EmuDevice, EnaDevice};
+use crate::mana_device::ManaDevice;
 use crate::memory::GuestRam;
 use crate::msix::MsixVectors;
 use crate::pci_config::ConfigSpace;
@@ -42,8 +47,15 @@ use crate::world::{Slot, World};
 /// Period of the timer tick (keep-alive, delayed completions, cable backlog).
 const TICK: Duration = Duration::from_millis(1);
 
+/// Device kinds the server can present.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Ena,
+    Mana,
+}
+
 struct Options {
-    ena: Vec<PathBuf>,
+    devices: Vec<(Kind, PathBuf)>,
     control: Option<PathBuf>,
     guest_pipe: Option<String>,
     once: bool,
@@ -53,7 +65,7 @@ struct Options {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: cloudnic-emu serve --ena SOCKET [--ena SOCKET ...] [--control SOCKET] \
+        "usage: cloudnic-emu serve [--ena SOCKET ...] [--mana SOCKET ...] [--control SOCKET] \
          [--guest-pipe PREFIX] [--once] [--no-llq] [--verbose]\n       cloudnic-emu ctl SOCKET COMMAND..."
     );
     std::process::exit(2);
@@ -61,7 +73,7 @@ fn usage() -> ! {
 
 fn parse(args: &[String]) -> Options {
     let mut o = Options {
-        ena: Vec::new(),
+        devices: Vec::new(),
         control: None,
         guest_pipe: None,
         once: false,
@@ -72,7 +84,8 @@ fn parse(args: &[String]) -> Options {
     while let Some(a) = it.next() {
         let mut val = || it.next().cloned().unwrap_or_else(|| usage());
         match a.as_str() {
-            "--ena" => o.ena.push(val().into()),
+            "--ena" => o.devices.push((Kind::Ena, val().into())),
+            "--mana" => o.devices.push((Kind::Mana, val().into())),
             "--control" => o.control = Some(val().into()),
             "--guest-pipe" => o.guest_pipe = Some(val()),
             "--once" => o.once = true,
@@ -81,7 +94,7 @@ fn parse(args: &[String]) -> Options {
             _ => usage(),
         }
     }
-    if o.ena.is_empty() {
+    if o.devices.is_empty() {
         usage();
     }
     o
@@ -91,28 +104,46 @@ fn build_world(o: &Options) -> std::io::Result<(World, Vec<Server>)> {
     let clock = Rc::new(VirtualClock::new());
     let mut slots = Vec::new();
     let mut servers = Vec::new();
-    let mut pending_port: Option<Port> = None;
-    for (i, path) in o.ena.iter().enumerate() {
-        let mut cfg = EnaModelConfig::default();
-        // A distinct, locally administered MAC per device.
-        cfg.mac[5] = (i + 1) as u8;
-        if o.no_llq {
-            cfg = cfg.without_llq();
-        }
+    // One cable end waiting for a partner, per kind.
+    let mut pending: [Option<Port>; 2] = [None, None];
+    let mut counts = [0usize; 2];
+    for (kind, path) in &o.devices {
+        let k = *kind as usize;
+        let i = counts[k];
+        counts[k] += 1;
         let mem = Rc::new(GuestRam::new());
-        let irq = Rc::new(MsixVectors::new(cfg.msix_vectors));
-        let mut dev = EnaDevice::new(cfg, mem.clone(), clock.clone(), irq.clone())?;
-        // Cable devices back to back in pairs.
-        match pending_port.take() {
+        let (mut dev, name): (Box<dyn EmuDevice>, String) = match kind {
+            Kind::Ena => {
+                let mut cfg = EnaModelConfig::default();
+                // A distinct, locally administered MAC per device.
+                cfg.mac[5] = (i + 1) as u8;
+                if o.no_llq {
+                    cfg = cfg.without_llq();
+                }
+                let irq = Rc::new(MsixVectors::new(cfg.msix_vectors));
+                let dev = EnaDevice::new(cfg, mem.clone(), clock.clone(), irq)?;
+                (Box::new(dev), format!("ena{i}"))
+            }
+            Kind::Mana => {
+                let cfg = ManaModelConfig::default().with_mac_suffix((i + 1) as u8);
+                let irq = Rc::new(MsixVectors::new(cfg.msix_vectors));
+                let dev = ManaDevice::new(cfg, mem.clone(), clock.clone(), irq);
+                (Box::new(dev), format!("mana{i}"))
+            }
+        };
+        // Cable devices of a kind back to back in pairs.
+        match pending[k].take() {
             Some(p) => dev.connect(p),
             None => {
                 let (a, b) = Port::pair();
                 dev.connect(a);
-                pending_port = Some(b);
+                pending[k] = Some(b);
             }
         }
         let id = dev.identity();
-        let config = ConfigSpace::network_function(&id, dev.msix_vectors());
+        let msix = dev.msix_layout();
+        let config = ConfigSpace::network_function(&id, dev.msix_vectors(), msix);
+        let irq = dev.irq();
         let _ = std::fs::remove_file(path);
         let server = Server::new(
             path,
@@ -123,12 +154,13 @@ fn build_world(o: &Options) -> std::io::Result<(World, Vec<Server>)> {
         .map_err(|e| std::io::Error::other(format!("{}: {e:?}", path.display())))?;
         servers.push(server);
         slots.push(Slot {
-            name: format!("ena{i}"),
+            name,
             socket: path.clone(),
-            dev: Box::new(dev),
+            dev,
             mem,
             irq,
             config,
+            msix,
             connected: false,
             messages: 0,
         });
@@ -198,10 +230,10 @@ fn serve(o: Options) -> std::io::Result<()> {
         "{}",
         control::render(control::execute(&world, "counters all"))
     );
-    let devices = world.lock().slots.len();
-    for i in 0..devices {
+    let names: Vec<String> = world.lock().slots.iter().map(|s| s.name.clone()).collect();
+    for (i, name) in names.iter().enumerate() {
         println!(
-            "ledger ena{i}: {}",
+            "ledger {name}: {}",
             control::execute(&world, &format!("ledger {i}")).unwrap_or_default()
         );
     }

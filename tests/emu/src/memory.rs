@@ -72,6 +72,12 @@ impl Mapping {
         if off.checked_add(data.len()).is_none_or(|end| end > self.len) {
             return false;
         }
+        // The guest polls CQEs/EQEs while the device writes them: a
+        // completion body must be visible before its owner/phase word,
+        // which the models write with a later call. Keep this copy after
+        // every earlier one (x86 keeps store order; the fence stops the
+        // compiler from reordering the copies).
+        std::sync::atomic::fence(std::sync::atomic::Ordering::Release);
         // SAFETY: as in `read`.
         unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), self.ptr.add(off), data.len()) };
         true

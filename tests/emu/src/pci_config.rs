@@ -10,18 +10,48 @@
 //! non-prefetchable registers with the MSI-X table at 0x2000 and the PBA at
 //! 0x3000, BAR2 64-bit prefetchable device memory, a PCI Express v2 endpoint
 //! capability at 0x70 and MSI-X at 0xB0, no INTx pin. The function sits
-//! behind a `pcie-root-port` so the guest sees it as PCIe.
+//! behind a `pcie-root-port` so the guest sees it as PCIe. Where the MSI-X
+//! table lives is per device ([`MsixLayout`]): MANA's BAR0 is all registers
+//! and doorbell pages, so its table sits in a BAR of its own (BAR4, as the
+//! OpenVMM MANA emulator places it, mana.md §1.2).
 
 use cloudnic_models::PciIdentity;
 
 /// Config space size (PCIe: 4 KiB, so QEMU keeps the Express flag).
 pub const CONFIG_SIZE: usize = 4096;
-/// BAR0 offset of the MSI-X table.
-pub const MSIX_TABLE_OFFSET: u32 = 0x2000;
-/// BAR0 offset of the MSI-X pending-bit array.
-pub const MSIX_PBA_OFFSET: u32 = 0x3000;
-/// BAR holding the MSI-X table and PBA.
-pub const MSIX_BAR: u8 = 0;
+
+/// Where a function's MSI-X table and pending-bit array live.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MsixLayout {
+    /// BAR holding both.
+    pub bar: u8,
+    /// Offset of the table in that BAR.
+    pub table: u32,
+    /// Offset of the PBA in that BAR.
+    pub pba: u32,
+}
+
+impl MsixLayout {
+    /// ENA: in BAR0 at 0x2000 (table) and 0x3000 (PBA), beside the registers.
+    pub const ENA: MsixLayout = MsixLayout {
+        bar: 0,
+        table: 0x2000,
+        pba: 0x3000,
+    };
+    /// MANA: a BAR of its own (BAR4), table at 0, PBA at 0x2000.
+    pub const MANA: MsixLayout = MsixLayout {
+        bar: 4,
+        table: 0,
+        pba: 0x2000,
+    };
+    /// Size of the MANA MSI-X BAR (table of up to 512 vectors + PBA page).
+    pub const MANA_BAR_SIZE: u64 = 0x4000;
+
+    /// True for an access to the PBA (QEMU forwards PBA reads and writes).
+    pub fn is_pba(&self, bar: u8, offset: u64) -> bool {
+        bar == self.bar && (u64::from(self.pba)..u64::from(self.pba) + 0x1000).contains(&offset)
+    }
+}
 
 const VENDOR_ID: usize = 0x00;
 const DEVICE_ID: usize = 0x02;
@@ -70,7 +100,7 @@ pub struct ConfigSpace {
 impl ConfigSpace {
     /// The config space of a network function with `id`'s identity, BAR
     /// sizes (BAR2 64-bit prefetchable when present) and `msix_vectors`.
-    pub fn network_function(id: &PciIdentity, msix_vectors: u16) -> Self {
+    pub fn network_function(id: &PciIdentity, msix_vectors: u16, msix: MsixLayout) -> Self {
         let mut c = ConfigSpace {
             bytes: Box::new([0; CONFIG_SIZE]),
             wmask: Box::new([0; CONFIG_SIZE]),
@@ -108,8 +138,8 @@ impl ConfigSpace {
         c.bytes[MSIX_CAP] = CAP_ID_MSIX;
         c.bytes[MSIX_CAP + 1] = 0;
         c.put16(MSIX_CAP + 2, msix_vectors.saturating_sub(1) & 0x7FF);
-        c.put32(MSIX_CAP + 4, MSIX_TABLE_OFFSET | u32::from(MSIX_BAR));
-        c.put32(MSIX_CAP + 8, MSIX_PBA_OFFSET | u32::from(MSIX_BAR));
+        c.put32(MSIX_CAP + 4, msix.table | u32::from(msix.bar));
+        c.put32(MSIX_CAP + 8, msix.pba | u32::from(msix.bar));
         c.wmask[MSIX_CAP + 3] = MSIX_CTRL_WRITABLE_HI;
         // Command: I/O, memory, bus master, ..., INTx disable.
         c.wmask[COMMAND] = 0xFF;
@@ -173,7 +203,7 @@ mod tests {
             revision: 0,
             bar_sizes: [16384, 0, 1 << 20, 0, 0, 0],
         };
-        ConfigSpace::network_function(&id, 9)
+        ConfigSpace::network_function(&id, 9, MsixLayout::ENA)
     }
 
     fn rd32(c: &ConfigSpace, off: u64) -> u32 {
@@ -214,5 +244,25 @@ mod tests {
         assert_eq!(rd32(&c, 0x18), 0xC, "BAR writes are QEMU's");
         c.reset();
         assert!(!c.bus_master());
+    }
+
+    #[test]
+    fn mana_keeps_msix_out_of_bar0() {
+        let id = PciIdentity {
+            vendor_id: 0x1414,
+            device_id: 0x00ba,
+            revision: 0,
+            bar_sizes: [32768, 0, 0, 0, MsixLayout::MANA_BAR_SIZE, 0],
+        };
+        let c = ConfigSpace::network_function(&id, 65, MsixLayout::MANA);
+        assert_eq!(rd32(&c, 0), 0x00ba_1414);
+        assert_eq!((rd32(&c, 0xB0) >> 16) & 0x7FF, 64, "65 vectors");
+        assert_eq!(rd32(&c, 0xB4), 4, "table: BAR4 offset 0");
+        assert_eq!(rd32(&c, 0xB8), 0x2000 | 4, "PBA: BAR4 offset 0x2000");
+        assert!(MsixLayout::MANA.is_pba(4, 0x2008));
+        assert!(
+            !MsixLayout::MANA.is_pba(0, 0x2008),
+            "BAR0 0x2000 is a doorbell page"
+        );
     }
 }

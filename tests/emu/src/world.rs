@@ -23,7 +23,7 @@ use cloudnic_models::VirtualClock;
 use crate::device::EmuDevice;
 use crate::memory::GuestRam;
 use crate::msix::MsixVectors;
-use crate::pci_config::{ConfigSpace, MSIX_BAR, MSIX_PBA_OFFSET};
+use crate::pci_config::{ConfigSpace, MsixLayout};
 
 /// One emulated PCI function.
 pub struct Slot {
@@ -39,6 +39,8 @@ pub struct Slot {
     pub irq: Rc<MsixVectors>,
     /// PCI config space.
     pub config: ConfigSpace,
+    /// Where its MSI-X table and PBA live.
+    pub msix: MsixLayout,
     /// A QEMU is connected.
     pub connected: bool,
     /// vfio-user region messages served (config included).
@@ -118,7 +120,7 @@ impl Inner {
             return;
         };
         s.messages += 1;
-        if bar == MSIX_BAR && is_pba(offset) {
+        if s.msix.is_pba(bar, offset) {
             // QEMU forwards PBA reads; the model has no pending bits (QEMU
             // tracks masked vectors in its own table emulation).
             data.fill(0);
@@ -153,7 +155,7 @@ impl Inner {
             return;
         };
         s.messages += 1;
-        if bar == MSIX_BAR && is_pba(offset) {
+        if s.msix.is_pba(bar, offset) {
             return;
         }
         let m = s.dev.model();
@@ -186,8 +188,4 @@ impl Inner {
         }
         self.slots.iter().position(|s| s.name == key)
     }
-}
-
-fn is_pba(offset: u64) -> bool {
-    (u64::from(MSIX_PBA_OFFSET)..u64::from(MSIX_PBA_OFFSET) + 0x1000).contains(&offset)
 }

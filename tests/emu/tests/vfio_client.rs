@@ -3,12 +3,13 @@
 //! eventfds, BAR0 accesses, the mmap-able BAR2), and the control socket is
 //! driven the way e2e/guest/init does.
 
-use std::fs::File;
+mod common;
+
 use std::io::Read;
-use std::os::fd::{AsRawFd, FromRawFd};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+use common::*;
 
 use cloudnic_ena::defs::regs::{mmio_reg_read_request, offset};
 use vfio_bindings::bindings::vfio::{
@@ -16,115 +17,6 @@ use vfio_bindings::bindings::vfio::{
     VFIO_PCI_MSIX_IRQ_INDEX, VFIO_REGION_INFO_FLAG_MMAP,
 };
 use vfio_user::Client;
-
-/// Guest-physical address where the test maps its "RAM".
-const RAM_IOVA: u64 = 0x10_0000;
-const RAM_SIZE: usize = 1 << 20;
-
-fn memfd(len: usize) -> File {
-    // SAFETY: plain syscall with a static C string.
-    let fd = unsafe { libc::memfd_create(c"test-ram".as_ptr(), 0) };
-    assert!(fd >= 0);
-    // SAFETY: fresh descriptor we own.
-    let f = unsafe { File::from_raw_fd(fd) };
-    f.set_len(len as u64).unwrap();
-    f
-}
-
-fn eventfd() -> File {
-    // SAFETY: plain syscall.
-    let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK) };
-    assert!(fd >= 0);
-    // SAFETY: fresh descriptor we own.
-    unsafe { File::from_raw_fd(fd) }
-}
-
-fn pread(f: &File, off: u64, buf: &mut [u8]) {
-    use std::os::unix::fs::FileExt;
-    f.read_exact_at(buf, off).unwrap();
-}
-
-struct Server {
-    child: Child,
-    dir: PathBuf,
-}
-
-impl Server {
-    fn start(name: &str) -> Server {
-        let dir =
-            std::env::temp_dir().join(format!("cloudnic-emu-test-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_cloudnic-emu"))
-            .args(["serve", "--once", "--ena"])
-            .arg(dir.join("a.sock"))
-            .arg("--ena")
-            .arg(dir.join("b.sock"))
-            .arg("--control")
-            .arg(dir.join("ctl.sock"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let t = Instant::now();
-        while !dir.join("ctl.sock").exists() || !dir.join("b.sock").exists() {
-            assert!(
-                t.elapsed() < Duration::from_secs(10),
-                "server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        Server { child, dir }
-    }
-    fn sock(&self, n: &str) -> PathBuf {
-        self.dir.join(n)
-    }
-    fn ctl(&self, cmd: &str) -> String {
-        ctl(&self.sock("ctl.sock"), cmd)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn ctl(path: &Path, cmd: &str) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_cloudnic-emu"))
-        .arg("ctl")
-        .arg(path)
-        .args(cmd.split_whitespace())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "ctl {cmd}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn counter(report: &str, name: &str) -> u64 {
-    report
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}=")))
-        .unwrap_or_else(|| panic!("no {name} in {report}"))
-        .parse()
-        .unwrap()
-}
-
-fn w32(c: &mut Client, region: u32, off: u64, v: u32) {
-    c.region_write(region, off, &v.to_le_bytes()).unwrap();
-}
-
-fn r32(c: &mut Client, region: u32, off: u64) -> u32 {
-    let mut b = [0u8; 4];
-    c.region_read(region, off, &mut b).unwrap();
-    u32::from_le_bytes(b)
-}
 
 #[test]
 fn a_vfio_user_client_sees_an_ena_function() {

@@ -83,7 +83,12 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
     }
 
     pub(crate) fn eth_request(&mut self, hdr: &GdmaReqHdr, body: &[u8]) -> Reply {
-        if hdr.dev_id != self.mana_dev_id() || !self.gdma.registered {
+        // QUERY_DEV_CONFIG is answered before REGISTER_DEVICE: upstream
+        // mana.ko (7.2) sends it from GDMA setup, right after LIST_DEVICES,
+        // to size its MSI-X and queue budget per vPort, and registers the
+        // device only later in its probe (mana.md §3.1 step 8, §14).
+        let before_register = hdr.req.msg_type == code::QUERY_DEV_CONFIG;
+        if hdr.dev_id != self.mana_dev_id() || !(self.gdma.registered || before_register) {
             return Reply::status(STATUS_NOT_FOUND);
         }
         let pf = self.cfg.device_id == PCI_DEVICE_ID_PF;

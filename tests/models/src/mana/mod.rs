@@ -44,6 +44,8 @@ mod test_driver;
 mod tests_ctrl;
 #[cfg(test)]
 mod tests_io;
+#[cfg(test)]
+mod tests_upstream;
 
 use std::rc::Rc;
 

@@ -23,7 +23,7 @@ use crate::Device;
 
 /// A raw driver with one vPort wired to a capture port, an EQ on vector 1
 /// and one queue pair; RX steered (no RSS) to its RQ.
-fn rig(cfg: ManaModelConfig) -> (RawDriver, Port, Ring, RawPair, u64) {
+pub(super) fn rig(cfg: ManaModelConfig) -> (RawDriver, Port, Ring, RawPair, u64) {
     let mut d = RawDriver::up(cfg);
     let (mine, peer) = Port::pair();
     d.dev.connect(mine);
@@ -42,7 +42,7 @@ fn short_oob(p: &RawPair, flags: u32, trans_off: u32) -> [u8; 8] {
     o.as_bytes().try_into().unwrap()
 }
 
-fn tx_cqe(d: &RawDriver, cq: &mut Ring) -> (u8, Cqe) {
+pub(super) fn tx_cqe(d: &RawDriver, cq: &mut Ring) -> (u8, Cqe) {
     let c = d.poll_cqe(cq).expect("TX CQE");
     (
         TxCompOob::read_from_prefix(&c.data)

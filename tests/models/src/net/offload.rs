@@ -171,6 +171,13 @@ pub fn fill_all_csums(frame: &mut [u8]) -> Result<(), OffloadError> {
 /// segment) and IPv6 payload length fixed, sequence numbers advanced, FIN and
 /// PSH only on the last segment, CWR only on the first, and both checksums
 /// computed in full. A packet with no payload yields itself, checksummed.
+///
+/// The payload is every byte the driver gathered after the headers: the
+/// template header's IPv4 total length / IPv6 payload length are ignored,
+/// as LSO hardware ignores them. Upstream mana.ko zeroes both (and seeds
+/// the TCP checksum with a zero-length pseudo-header) for every TSO packet
+/// (mana.md §6.6); trusting the zero dropped all payload but what fit one
+/// segment.
 pub fn tso_segment(frame: &[u8], mss: usize) -> Result<Vec<Vec<u8>>, OffloadError> {
     let p = parse(frame).ok_or(OffloadError::NotIp)?;
     let l4 = p.l4.ok_or(OffloadError::NoL4)?;
@@ -181,8 +188,7 @@ pub fn tso_segment(frame: &[u8], mss: usize) -> Result<Vec<Vec<u8>>, OffloadErro
         return Err(OffloadError::BadMss);
     }
     let hdr_end = p.l4_offset + l4.hdr_len;
-    let l3_end = p.l4_offset + p.l4_len(frame.len());
-    let payload = frame.get(hdr_end..l3_end.max(hdr_end)).unwrap_or(&[]);
+    let payload = frame.get(hdr_end..).unwrap_or(&[]);
     let headers = &frame[..hdr_end];
     let seq = u32::from_be_bytes(
         frame[p.l4_offset + 4..p.l4_offset + 8]
