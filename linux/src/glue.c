@@ -166,6 +166,19 @@ static const struct net_device_ops cn_netdev_ops = {
 
 /* ---- ethtool ----------------------------------------------------------------------------- */
 
+/* The reason the shared driver gave for refusing an ethtool request. ethtool set operations
+ * run under RTNL, so one buffer serves every device. */
+static char cn_msg[80];
+
+/* Hand a refusal's reason to the netlink extended ack (ethtool prints it). */
+static int cn_report(struct netlink_ext_ack *e, int err)
+{
+	if (err && cn_msg[0])
+		NL_SET_ERR_MSG_FMT(e, "%s", cn_msg);
+	cn_msg[0] = 0;
+	return err;
+}
+
 static void cn_et_drvinfo(struct net_device *nd, struct ethtool_drvinfo *i)
 {
 	strscpy(i->driver, CN_DRV_NAME, sizeof(i->driver));
@@ -213,7 +226,8 @@ static int cn_et_set_ring(struct net_device *nd, struct ethtool_ringparam *r,
 		NL_SET_ERR_MSG(e, "cloudnic: no mini or jumbo RX rings");
 		return -EINVAL;
 	}
-	return cn_rs_set_rings(cn_rs_of(nd), r->tx_pending, r->rx_pending);
+	return cn_report(e, cn_rs_set_rings(cn_rs_of(nd), r->tx_pending, r->rx_pending,
+					     cn_msg, sizeof(cn_msg)));
 }
 
 static void cn_et_get_channels(struct net_device *nd, struct ethtool_channels *c)
@@ -268,8 +282,8 @@ static int cn_et_set_rxfh(struct net_device *nd, struct ethtool_rxfh_param *p,
 		NL_SET_ERR_MSG(e, "cloudnic: only the Toeplitz hash function is supported");
 		return -EOPNOTSUPP;
 	}
-	return cn_rs_set_rss(cn_rs_of(nd), p->key, p->key ? p->key_size : 0, p->indir,
-			     p->indir ? p->indir_size : 0);
+	return cn_report(e, cn_rs_set_rss(cn_rs_of(nd), p->key, p->key ? p->key_size : 0, p->indir,
+					   p->indir ? p->indir_size : 0, cn_msg, sizeof(cn_msg)));
 }
 
 static int cn_et_get_coalesce(struct net_device *nd, struct ethtool_coalesce *c,
@@ -287,8 +301,9 @@ static int cn_et_get_coalesce(struct net_device *nd, struct ethtool_coalesce *c,
 static int cn_et_set_coalesce(struct net_device *nd, struct ethtool_coalesce *c,
 			      struct kernel_ethtool_coalesce *k, struct netlink_ext_ack *e)
 {
-	return cn_rs_set_coalesce(cn_rs_of(nd), c->tx_coalesce_usecs, c->rx_coalesce_usecs,
-				  c->use_adaptive_rx_coalesce);
+	return cn_report(e, cn_rs_set_coalesce(cn_rs_of(nd), c->tx_coalesce_usecs,
+						c->rx_coalesce_usecs, c->use_adaptive_rx_coalesce,
+						cn_msg, sizeof(cn_msg)));
 }
 
 static const struct ethtool_ops cn_ethtool_ops = {
@@ -597,13 +612,15 @@ void cn_tx_disable(struct net_device *nd)
 	netif_tx_disable(nd);
 }
 
-void cn_tx_start(struct net_device *nd, u16 nq)
+void cn_tx_start(struct net_device *nd)
 {
-	u16 q;
-
-	for (q = 0; q < nq; q++)
-		netdev_tx_reset_queue(netdev_get_tx_queue(nd, q));
 	netif_tx_wake_all_queues(nd);
+}
+
+/* Forget BQL's in-flight bytes of queue @q: only when the device holds none of its packets. */
+void cn_txq_reset(struct net_device *nd, u16 q)
+{
+	netdev_tx_reset_queue(netdev_get_tx_queue(nd, q));
 }
 
 bool cn_txq_stopped(struct net_device *nd, u16 q)

@@ -64,7 +64,8 @@ bool cn_napi_complete(struct net_device *nd, u16 q, int work_done);
 void cn_carrier(struct net_device *nd, bool on);
 int cn_set_real_queues(struct net_device *nd, u16 n);
 void cn_tx_disable(struct net_device *nd);
-void cn_tx_start(struct net_device *nd, u16 nq);
+void cn_tx_start(struct net_device *nd);
+void cn_txq_reset(struct net_device *nd, u16 q);
 bool cn_txq_stopped(struct net_device *nd, u16 q);
 void cn_txq_stop(struct net_device *nd, u16 q);
 void cn_txq_wake(struct net_device *nd, u16 q);
@@ -95,14 +96,16 @@ int cn_rs_sset_count(void *rs);
 void cn_rs_strings(void *rs, u8 *buf, u32 n);
 void cn_rs_stats(void *rs, u64 *buf, u32 n);
 void cn_rs_rings(void *rs, u32 *out);
-int cn_rs_set_rings(void *rs, u32 tx, u32 rx);
+int cn_rs_set_rings(void *rs, u32 tx, u32 rx, char *msg, u32 msg_len);
 void cn_rs_channels(void *rs, u32 *out);
 int cn_rs_set_channels(void *rs, u32 combined);
 void cn_rs_rss_sizes(void *rs, u32 *out);
 void cn_rs_get_rss(void *rs, u8 *key, u32 key_len, u32 *indir, u32 indir_len);
-int cn_rs_set_rss(void *rs, const u8 *key, u32 key_len, const u32 *indir, u32 indir_len);
+int cn_rs_set_rss(void *rs, const u8 *key, u32 key_len, const u32 *indir, u32 indir_len,
+		  char *msg, u32 msg_len);
 void cn_rs_coalesce(void *rs, u32 *out);
-int cn_rs_set_coalesce(void *rs, u32 tx_usecs, u32 rx_usecs, u32 adaptive_rx);
+int cn_rs_set_coalesce(void *rs, u32 tx_usecs, u32 rx_usecs, u32 adaptive_rx, char *msg,
+		       u32 msg_len);
 u32 cn_rs_rx_ring_count(void *rs);
 
 #endif

@@ -110,7 +110,8 @@ extern "C" {
     fn cn_carrier(nd: *mut RawNetDev, on: bool);
     fn cn_set_real_queues(nd: *mut RawNetDev, n: u16) -> c_int;
     fn cn_tx_disable(nd: *mut RawNetDev);
-    fn cn_tx_start(nd: *mut RawNetDev, nq: u16);
+    fn cn_tx_start(nd: *mut RawNetDev);
+    fn cn_txq_reset(nd: *mut RawNetDev, q: u16);
     fn cn_txq_stopped(nd: *mut RawNetDev, q: u16) -> bool;
     fn cn_txq_stop(nd: *mut RawNetDev, q: u16);
     fn cn_txq_wake(nd: *mut RawNetDev, q: u16);
@@ -358,8 +359,12 @@ impl NetDevHandle {
     pub(crate) fn tx_disable(self) {
         nd_call!(self, cn_tx_disable)
     }
-    pub(crate) fn tx_start(self, nq: u16) {
-        nd_call!(self, cn_tx_start, nq)
+    pub(crate) fn tx_start(self) {
+        nd_call!(self, cn_tx_start)
+    }
+    /// Reset BQL's count for queue `q` (only when none of its packets is in flight).
+    pub(crate) fn txq_reset(self, q: u16) {
+        nd_call!(self, cn_txq_reset, q)
     }
     pub(crate) fn txq_stopped(self, q: u16) -> bool {
         nd_call!(self, cn_txq_stopped, q)

@@ -148,8 +148,10 @@ extern "C" fn cn_rs_rings(rs: *mut c_void, out: *mut u32) {
 }
 
 #[no_mangle]
-extern "C" fn cn_rs_set_rings(rs: *mut c_void, tx: u32, rx: u32) -> c_int {
-    net(rs).map_or(-(ENODEV.to_errno()), |n| ret(n.set_rings(tx, rx)))
+extern "C" fn cn_rs_set_rings(rs: *mut c_void, tx: u32, rx: u32, msg: *mut u8, len: u32) -> c_int {
+    // SAFETY: glue.c passes a char buffer of `len` bytes for the refusal message.
+    let msg = unsafe { slice_mut(msg, len) };
+    net(rs).map_or(-(ENODEV.to_errno()), |n| ret(n.set_rings(tx, rx, msg)))
 }
 
 #[no_mangle]
@@ -191,12 +193,20 @@ extern "C" fn cn_rs_set_rss(
     key_len: u32,
     ind: *mut u32,
     ind_len: u32,
+    msg: *mut u8,
+    msg_len: u32,
 ) -> c_int {
-    // SAFETY: as in `cn_rs_get_rss`; NULL means "unchanged".
-    let (k, i) = unsafe { (slice_mut(key, key_len), slice_mut(ind, ind_len)) };
+    // SAFETY: as in `cn_rs_get_rss`, NULL meaning "unchanged"; `msg` has `msg_len` bytes.
+    let (k, i, msg) = unsafe {
+        (
+            slice_mut(key, key_len),
+            slice_mut(ind, ind_len),
+            slice_mut(msg, msg_len),
+        )
+    };
     let key = (!key.is_null()).then_some(&*k);
     let ind = (!ind.is_null()).then_some(&*i);
-    net(rs).map_or(-(ENODEV.to_errno()), |n| ret(n.set_rss(key, ind)))
+    net(rs).map_or(-(ENODEV.to_errno()), |n| ret(n.set_rss(key, ind, msg)))
 }
 
 #[no_mangle]
@@ -209,8 +219,19 @@ extern "C" fn cn_rs_coalesce(rs: *mut c_void, out: *mut u32) {
 }
 
 #[no_mangle]
-extern "C" fn cn_rs_set_coalesce(rs: *mut c_void, tx: u32, rx: u32, adaptive: u32) -> c_int {
-    net(rs).map_or(-(ENODEV.to_errno()), |n| ret(n.set_coalesce(tx, rx, adaptive != 0)))
+extern "C" fn cn_rs_set_coalesce(
+    rs: *mut c_void,
+    tx: u32,
+    rx: u32,
+    adaptive: u32,
+    msg: *mut u8,
+    len: u32,
+) -> c_int {
+    // SAFETY: glue.c passes a char buffer of `len` bytes for the refusal message.
+    let msg = unsafe { slice_mut(msg, len) };
+    net(rs).map_or(-(ENODEV.to_errno()), |n| {
+        ret(n.set_coalesce(tx, rx, adaptive != 0, msg))
+    })
 }
 
 #[no_mangle]

@@ -26,6 +26,21 @@ pub(super) fn release(tables: &mut Tables, pci: PciHandle, r: Released) {
     }
 }
 
+/// Report a request the shared driver refused: a warning in the kernel log naming the request
+/// and the core's reason ("ring size 1000 is not a power of two"), the same text into `msg`
+/// (glue.c hands it to the netlink extended ack, so `ethtool` prints it), and the errno.
+fn refused(i: &Inner<'_>, msg: &mut [u8], what: &str, e: cloudnic_common::Error) -> Error {
+    use cloudnic_common::Platform as _;
+    i.dev.platform().log(
+        cloudnic_common::LogLevel::Warn,
+        format_args!("{what} refused: {e}"),
+    );
+    msg.fill(0);
+    let mut w = FixedStr { buf: msg, len: 0 };
+    let _ = core::fmt::write(&mut w, format_args!("{e}"));
+    errno(e)
+}
+
 impl EnaNet<'_> {
     /// `ndo_open`.
     pub(crate) fn open(&self) -> Result {
@@ -60,14 +75,18 @@ impl EnaNet<'_> {
 
     /// `ndo_change_mtu` (range already checked by the core against the device maximum).
     pub(crate) fn change_mtu(&self, mtu: u32) -> Result {
-        self.exclusive(|i, _| i.dev.set_mtu(mtu).map_err(errno))
+        self.exclusive(|i, _| {
+            i.dev
+                .set_mtu(mtu)
+                .map_err(|e| refused(i, &mut [], "MTU change", e))
+        })
             .unwrap_or(Err(ENODEV))
     }
 
     /// New queue count and/or ring sizes (`ethtool -L`, `-G`). The new tables are allocated
     /// first, so running out of memory changes nothing; if the device keeps its old layout
     /// (the core refused or restored it) the old tables stay.
-    fn requeue(&self, f: impl FnOnce(&mut QueueConfig)) -> Result {
+    fn requeue(&self, what: &str, msg: &mut [u8], f: impl FnOnce(&mut QueueConfig)) -> Result {
         let pci = self.pci;
         let nq_max = self.nq_max;
         self.exclusive(|i, nd| {
@@ -78,7 +97,10 @@ impl EnaNet<'_> {
                 return Err(EINVAL);
             }
             if !i.dev.is_open() {
-                return i.dev.reconfigure(cfg, &mut |_| {}).map_err(errno);
+                return i
+                    .dev
+                    .reconfigure(cfg, &mut |_| {})
+                    .map_err(|e| refused(i, msg, what, e));
             }
             let new = Tables::new(
                 cfg.num_queues.max(old_cfg.num_queues),
@@ -98,18 +120,18 @@ impl EnaNet<'_> {
                     refill(i, pci, q);
                 }
             }
-            r.map_err(errno)
+            r.map_err(|e| refused(i, msg, what, e))
         })
         .unwrap_or(Err(ENODEV))
     }
 
     pub(crate) fn set_channels(&self, n: u32) -> Result {
         let n = u16::try_from(n).map_err(|_| EINVAL)?;
-        self.requeue(|c| c.num_queues = n)
+        self.requeue("ethtool -L", &mut [], |c| c.num_queues = n)
     }
 
-    pub(crate) fn set_rings(&self, tx: u32, rx: u32) -> Result {
-        self.requeue(|c| {
+    pub(crate) fn set_rings(&self, tx: u32, rx: u32, msg: &mut [u8]) -> Result {
+        self.requeue("ethtool -G", msg, |c| {
             c.tx_ring_size = tx;
             c.rx_ring_size = rx;
         })
@@ -157,7 +179,12 @@ impl EnaNet<'_> {
         }
     }
 
-    pub(crate) fn set_rss(&self, key: Option<&[u8]>, indir: Option<&[u32]>) -> Result {
+    pub(crate) fn set_rss(
+        &self,
+        key: Option<&[u8]>,
+        indir: Option<&[u32]>,
+        msg: &mut [u8],
+    ) -> Result {
         let mut table = KVVec::<u16>::new();
         if let Some(ind) = indir {
             if ind.len() > MAX_RSS_TABLE {
@@ -173,7 +200,11 @@ impl EnaNet<'_> {
             key,
             table: indir.map(|_| &table[..]),
         };
-        self.exclusive(|i, _| i.dev.set_rss(&cfg).map_err(errno))
+        self.exclusive(|i, _| {
+            i.dev
+                .set_rss(&cfg)
+                .map_err(|e| refused(i, msg, "ethtool -X", e))
+        })
             .unwrap_or(Err(ENODEV))
     }
 
@@ -186,13 +217,17 @@ impl EnaNet<'_> {
         .unwrap_or_default()
     }
 
-    pub(crate) fn set_coalesce(&self, tx: u32, rx: u32, adaptive: bool) -> Result {
+    pub(crate) fn set_coalesce(&self, tx: u32, rx: u32, adaptive: bool, msg: &mut [u8]) -> Result {
         let m = ModerationConfig {
             tx_usecs: tx,
             rx_usecs: rx,
             adaptive_rx: adaptive,
         };
-        self.exclusive(|i, _| i.dev.set_moderation(m).map_err(errno))
+        self.exclusive(|i, _| {
+            i.dev
+                .set_moderation(m)
+                .map_err(|e| refused(i, msg, "ethtool -C", e))
+        })
             .unwrap_or(Err(ENODEV))
     }
 

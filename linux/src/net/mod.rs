@@ -181,6 +181,14 @@ impl<'bound> EnaNet<'bound> {
         let r = f(inner, nd);
         let open = inner.dev.is_open();
         let nq = inner.dev.queue_config().num_queues.min(self.nq_max);
+        // BQL starts from zero only for queues with nothing in flight (queues re-created, or
+        // idle): an MTU or moderation change keeps posted packets, and their completions must
+        // still match what BQL counted.
+        for q in 0..nq {
+            if inner.tables.tx_in_flight(q) == 0 {
+                nd.txq_reset(q);
+            }
+        }
         nd.lock();
         self.busy.store(false, Relaxed);
         nd.unlock();
@@ -188,7 +196,7 @@ impl<'bound> EnaNet<'bound> {
             for q in 0..nq {
                 nd.napi_enable(q);
             }
-            nd.tx_start(nq);
+            nd.tx_start();
             for q in 0..nq {
                 nd.napi_schedule(q);
             }

@@ -121,6 +121,11 @@ impl Tables {
             + self.rx.iter().map(SlotTable::in_use).sum::<usize>()
     }
 
+    /// TX packets of queue `q` the device still holds.
+    pub(crate) fn tx_in_flight(&self, q: u16) -> usize {
+        self.tx.get(usize::from(q)).map_or(0, SlotTable::in_use)
+    }
+
     /// Record a TX skb about to be posted on `q`; its token, or None if no slot is free.
     pub(crate) fn tx_insert(&mut self, q: u16, skb: SkbPtr, len: u32, segs: &[DmaSeg]) -> Option<u64> {
         let t = self.tx.get_mut(usize::from(q))?;
