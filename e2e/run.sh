@@ -160,7 +160,7 @@ qemu_sid -accel tcg -cpu max -smp "$SMP" -m 512 \
   -object memory-backend-memfd,id=mem,size=512M,share=on -machine q35,memory-backend=mem \
   -nographic -no-reboot -nodefaults -nic none \
   -kernel "$VMLINUZ" -initrd "$W/initramfs.cpio.gz" \
-  -append "console=ttyS0 panic=-1 softlockup_panic=1 loglevel=4 e2e.driver=$DRIVER e2e.bulk_mb=${E2E_BULK_MB:-64} e2e.phases=${E2E_PHASES:-all}" \
+  -append "console=ttyS0 panic=-1 softlockup_panic=1 hung_task_panic=1 loglevel=4 e2e.driver=$DRIVER e2e.bulk_mb=${E2E_BULK_MB:-64} e2e.phases=${E2E_PHASES:-all}" \
   -serial stdio -chardev "pipe,id=hostctl,path=$W/guest" -serial chardev:hostctl \
   -device pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1 -device "$(dev_json 1)" \
   -device pcie-root-port,id=rp2,bus=pcie.0,chassis=2,slot=2 -device "$(dev_json 2)" \
