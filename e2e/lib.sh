@@ -12,6 +12,9 @@ E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$E2E_DIR/../linux/lib.sh"
 E2E_CACHE=$CACHE_ROOT/e2e
 E2E_OUT=$E2E_CACHE/out
+# run_name DRIVER DEVICE: the run's directory under out/ (and its name in compare.sh):
+# ENA runs are named by driver alone ("upstream", "cloudnic"), others "<driver>-<device>".
+run_name() { if [ "$2" = ena ]; then echo "$1"; else echo "$1-$2"; fi; }
 
 # QEMU from the sid chroot, run through the chroot's dynamic loader: no chroot(2), no mounts
 # (the bookworm host's QEMU 7.2 has no vfio-user-pci; sid's glibc is newer than the

@@ -5,7 +5,8 @@
 //! help                      this text
 //! list                      devices: index, name, kind, socket, connected
 //! counters [DEV|all]        lifetime model counters as name=value
-//! ledger DEV                buffer-ledger totals and rule violations
+//! ledger DEV                buffer-ledger totals, buffers and guest
+//!                           addresses the device holds, rule violations
 //! faults DEV                faults armed now
 //! inject DEV FAULT [ARGS]   apply a fault (vocabulary in faults.rs)
 //! clear DEV FAULT           disarm a fault kind

@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use cloudnic_models::ena::EnaCounters;
 use cloudnic_models::wire::Port;
-use cloudnic_models::{Device, EnaModel, EnaModelConfig, PciIdentity, VirtualClock};
+use cloudnic_models::{BufKind, Device, EnaModel, EnaModelConfig, PciIdentity, VirtualClock};
 
 use crate::faults::{parse_ena_fault, FaultRequest};
 use crate::memory::{GuestRam, SharedBar};
@@ -288,13 +288,19 @@ impl EmuDevice for EnaDevice {
         // buffer, double post) mean something here.
         let l = self.model.ledger();
         let c = l.counts();
+        // "outstanding" = buffers the device owns now (TX packets, RX
+        // buffers); the holdings = guest addresses it still has (rings,
+        // admin/AENQ, readless page): both must be 0 after a driver unload.
         let mut out = format!(
-            "posted={} completed={} flushed={} outstanding={} violations={}",
+            "posted={} completed={} flushed={} outstanding={} outstanding_tx={} outstanding_rx={} violations={} {}",
             c.posted,
             c.completed,
             c.flushed,
             l.outstanding(None).len(),
-            l.violations().len()
+            l.outstanding(Some(BufKind::Tx)).len(),
+            l.outstanding(Some(BufKind::Rx)).len(),
+            l.violations().len(),
+            self.model.dma_holdings()
         );
         for v in l.violations().iter().take(8) {
             out.push_str(&format!("\nviolation {v:?}"));

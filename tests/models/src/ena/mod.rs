@@ -24,6 +24,7 @@ mod config;
 mod counters;
 mod faults;
 mod features;
+mod holdings;
 mod queues;
 mod regs;
 mod rx;
@@ -57,6 +58,7 @@ use crate::{Device, VirtualClock};
 pub use config::{all_features, default_features, EnaModelConfig, LlqSupport, PciIdentity};
 pub use counters::{DeviceStats, EnaCounters};
 pub use faults::{AdminFilter, EnaFault, RxMalformation, FOREVER};
+pub use holdings::DmaHoldings;
 pub use queues::{CQ_HEAD_DB_BASE, INTR_REG_BASE, NUMA_REG_BASE, SQ_DB_BASE};
 
 use admin::AdminState;
