@@ -68,28 +68,41 @@ impl pci::Driver for CloudnicDriver {
         );
         pdev.enable_device_mem()?;
         pdev.set_master();
-        let bits = match kind {
-            DeviceKind::Ena => ENA_DMA_BITS,
-            DeviceKind::Mana => MANA_DMA_BITS,
-        };
-        platform::set_dma_mask(pdev, bits)?;
-
-        let bar0 = LinuxBar::map(pdev, 0, REGION_NAME)?;
-        match kind {
-            DeviceKind::Ena => probe_ena(pdev, bar0),
-            DeviceKind::Mana => {
-                dev_info!(
-                    pdev,
-                    "MANA: BAR0 mapped ({} bytes); no shared MANA bring-up yet\n",
-                    bar0.len()
-                );
-                Err(ENODEV)
-            }
+        let r = probe_enabled(pdev, kind);
+        if r.is_err() {
+            // Nothing of ours touches the device any more (everything was dropped).
+            kapi::PciHandle::new(pdev).disable();
         }
+        r
     }
 
     fn unbind<'bound>(pdev: &'bound pci::Device<Core<'_>>, _this: Pin<&Self::Data<'bound>>) {
         dev_info!(pdev, "unbind\n");
+    }
+}
+
+/// Probe after `pci_enable_device_mem` + bus mastering: DMA mask, BAR 0, the device's driver.
+fn probe_enabled<'bound>(
+    pdev: &'bound pci::Device<Core<'_>>,
+    kind: &DeviceKind,
+) -> Result<DeviceData<'bound>> {
+    let bits = match kind {
+        DeviceKind::Ena => ENA_DMA_BITS,
+        DeviceKind::Mana => MANA_DMA_BITS,
+    };
+    platform::set_dma_mask(pdev, bits)?;
+
+    let bar0 = LinuxBar::map(pdev, 0, REGION_NAME)?;
+    match kind {
+        DeviceKind::Ena => probe_ena(pdev, bar0),
+        DeviceKind::Mana => {
+            dev_info!(
+                pdev,
+                "MANA: BAR0 mapped ({} bytes); no shared MANA bring-up yet\n",
+                bar0.len()
+            );
+            Err(ENODEV)
+        }
     }
 }
 
@@ -109,7 +122,11 @@ fn probe_ena<'bound>(
     let nvec = pci.alloc_vectors(want);
     if nvec < 2 {
         dev_err!(pdev, "Failed to enable MSI-X, vectors {}\n", nvec);
-        return Err(if nvec < 0 { Error::from_errno(nvec) } else { ENOSPC });
+        return Err(if nvec < 0 {
+            Error::from_errno(nvec)
+        } else {
+            ENOSPC
+        });
     }
     let nq = u16::try_from(nvec - 1).unwrap_or(1);
     let ena = match ena::probe(pdev, bar0, bar2, nq) {
@@ -174,6 +191,9 @@ impl Drop for DeviceData<'_> {
         // Drop resets the device (DMA stops), its DMA memory is freed, the BARs are unmapped.
         self.net.as_mut().teardown();
         self.pci.free_vectors();
+        // The device was reset in `teardown`: stop it mastering the bus (pci_disable_device;
+        // 7.2's Rust PCI API has no wrapper), as Linux's ena does on remove.
+        self.pci.disable();
     }
 }
 

@@ -394,6 +394,12 @@ void cn_free_vectors(struct pci_dev *pdev)
 	pci_free_irq_vectors(pdev);
 }
 
+void cn_pci_disable(struct pci_dev *pdev)
+{
+	pci_clear_master(pdev);
+	pci_disable_device(pdev);
+}
+
 int cn_num_online_cpus(void)
 {
 	return num_online_cpus();

@@ -48,6 +48,7 @@ struct cn_rx_frag {
 int cn_debug_level(void);
 int cn_alloc_vectors(struct pci_dev *pdev, int want);
 void cn_free_vectors(struct pci_dev *pdev);
+void cn_pci_disable(struct pci_dev *pdev);
 int cn_num_online_cpus(void);
 struct net_device *cn_netdev_alloc(struct pci_dev *pdev, void *rs, u16 nq, const u8 *mac, u32 min_mtu, u32 max_mtu, u32 feats);
 int cn_request_irqs(struct net_device *nd, u16 nq);

@@ -86,6 +86,7 @@ extern "C" {
     fn cn_debug_level() -> c_int;
     fn cn_alloc_vectors(pdev: *mut RawPciDev, want: c_int) -> c_int;
     fn cn_free_vectors(pdev: *mut RawPciDev);
+    fn cn_pci_disable(pdev: *mut RawPciDev);
     fn cn_num_online_cpus() -> c_int;
     fn cn_netdev_alloc(
         pdev: *mut RawPciDev,
@@ -190,6 +191,14 @@ impl PciHandle {
         // SAFETY: the device is bound; every IRQ on the vectors has been freed by then
         // (`NetDevHandle::destroy` runs first).
         unsafe { cn_free_vectors(self.raw()) }
+    }
+
+    /// Clear bus mastering and disable the function (after the device was reset and every
+    /// IRQ freed; the BARs may still be mapped).
+    pub(crate) fn disable(self) {
+        // SAFETY: the device is bound; the caller guarantees nothing of ours uses it for DMA
+        // or interrupts any more.
+        unsafe { cn_pci_disable(self.raw()) }
     }
 
     /// Map `skb` for TX into `segs`; the segment count, or None (nothing mapped).
@@ -311,8 +320,7 @@ impl NetDevHandle {
     ) -> Option<Self> {
         // SAFETY: the device is bound; `mac` has 6 bytes; `rs` outlives the netdev (its owner
         // destroys the netdev before dropping it).
-        let p =
-            unsafe { cn_netdev_alloc(pdev.raw(), rs, nq, mac.as_ptr(), mtu.0, mtu.1, feats) };
+        let p = unsafe { cn_netdev_alloc(pdev.raw(), rs, nq, mac.as_ptr(), mtu.0, mtu.1, feats) };
         NonNull::new(p).map(Self)
     }
 

@@ -178,7 +178,13 @@ extern "C" fn cn_rs_rss_sizes(rs: *mut c_void, out: *mut u32) {
 }
 
 #[no_mangle]
-extern "C" fn cn_rs_get_rss(rs: *mut c_void, key: *mut u8, key_len: u32, ind: *mut u32, ind_len: u32) {
+extern "C" fn cn_rs_get_rss(
+    rs: *mut c_void,
+    key: *mut u8,
+    key_len: u32,
+    ind: *mut u32,
+    ind_len: u32,
+) {
     // SAFETY: ethtool sized both buffers from our get_rxfh_key_size/indir_size (or NULL).
     let (key, ind) = unsafe { (slice_mut(key, key_len), slice_mut(ind, ind_len)) };
     if let Some(n) = net(rs) {

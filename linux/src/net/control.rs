@@ -80,7 +80,7 @@ impl EnaNet<'_> {
                 .set_mtu(mtu)
                 .map_err(|e| refused(i, &mut [], "MTU change", e))
         })
-            .unwrap_or(Err(ENODEV))
+        .unwrap_or(Err(ENODEV))
     }
 
     /// New queue count and/or ring sizes (`ethtool -L`, `-G`). The new tables are allocated
@@ -170,7 +170,11 @@ impl EnaNet<'_> {
 
     pub(crate) fn get_rss(&self, key: &mut [u8], indir: &mut [u32]) {
         let mut table = KVVec::<u16>::new();
-        if !indir.is_empty() && table.resize(indir.len().min(MAX_RSS_TABLE), 0, GFP_KERNEL).is_err() {
+        if !indir.is_empty()
+            && table
+                .resize(indir.len().min(MAX_RSS_TABLE), 0, GFP_KERNEL)
+                .is_err()
+        {
             return;
         }
         self.with_dev(|i| i.dev.get_rss(key, &mut table));
@@ -205,7 +209,7 @@ impl EnaNet<'_> {
                 .set_rss(&cfg)
                 .map_err(|e| refused(i, msg, "ethtool -X", e))
         })
-            .unwrap_or(Err(ENODEV))
+        .unwrap_or(Err(ENODEV))
     }
 
     /// (TX µs, RX µs, adaptive RX).
@@ -228,7 +232,7 @@ impl EnaNet<'_> {
                 .set_moderation(m)
                 .map_err(|e| refused(i, msg, "ethtool -C", e))
         })
-            .unwrap_or(Err(ENODEV))
+        .unwrap_or(Err(ENODEV))
     }
 
     /// RX queues for RSS (`ethtool -x`).

@@ -3,8 +3,8 @@
 //! shared driver's rings. Offload requests are read from the skb as the stack set them.
 
 use cloudnic_common::nic::{
-    DmaSegment, L3Proto, L4Proto, NetDevice, RssHashType, RxBuffer, RxChecksum, TxError,
-    TxOffload, TxPacket,
+    DmaSegment, L3Proto, L4Proto, NetDevice, RssHashType, RxBuffer, RxChecksum, TxError, TxOffload,
+    TxPacket,
 };
 
 use super::tables::{Tables, MAX_TX_SEGS};

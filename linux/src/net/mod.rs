@@ -93,7 +93,9 @@ impl<'bound> EnaNet<'bound> {
             },
             GFP_KERNEL,
         )?;
-        let rs = core::ptr::from_ref::<Self>(&this).cast_mut().cast::<c_void>();
+        let rs = core::ptr::from_ref::<Self>(&this)
+            .cast_mut()
+            .cast::<c_void>();
         let nd = NetDevHandle::alloc(
             pci,
             rs,

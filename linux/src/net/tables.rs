@@ -106,10 +106,7 @@ impl Tables {
                 segs: [DmaSeg::default(); MAX_TX_SEGS],
             })?;
             t.tx.push_within_capacity(txs).map_err(|_| ENOMEM)?;
-            let rxs = SlotTable::new(rx, || RxSlot {
-                page: None,
-                dma: 0,
-            })?;
+            let rxs = SlotTable::new(rx, || RxSlot { page: None, dma: 0 })?;
             t.rx.push_within_capacity(rxs).map_err(|_| ENOMEM)?;
         }
         Ok(t)
@@ -127,7 +124,13 @@ impl Tables {
     }
 
     /// Record a TX skb about to be posted on `q`; its token, or None if no slot is free.
-    pub(crate) fn tx_insert(&mut self, q: u16, skb: SkbPtr, len: u32, segs: &[DmaSeg]) -> Option<u64> {
+    pub(crate) fn tx_insert(
+        &mut self,
+        q: u16,
+        skb: SkbPtr,
+        len: u32,
+        segs: &[DmaSeg],
+    ) -> Option<u64> {
         let t = self.tx.get_mut(usize::from(q))?;
         let idx = t.take_free()?;
         let Some(s) = t.slots.get_mut(idx as usize) else {
