@@ -70,6 +70,14 @@ pub struct TxOffload {
     pub tso_mss: u16,
     /// IPv4 DF bit of the packet (ENA mirrors it in the descriptor).
     pub ipv4_df: bool,
+    /// 802.1Q tag control information (PCP 15–13, DEI 12, VID 11–0) the
+    /// device must insert after the source MAC; `None` = send as is. Linux
+    /// keeps an offloaded tag beside the frame (`skb_vlan_tag_present`), so
+    /// the frame handed to the core carries no tag when this is set. Only
+    /// devices advertising [`OffloadCaps::TX_VLAN_INSERT`] accept it (MANA:
+    /// the long TX OOB's inject-tag bit with PCP/DEI/VID, mana.md §6.6);
+    /// others refuse the packet with [`TxError::Invalid`].
+    pub vlan_tci: Option<u16>,
 }
 
 /// One TX packet.
@@ -163,6 +171,12 @@ pub struct RxPacket<'a> {
     pub l3: L3Proto,
     /// L4 protocol the device parsed.
     pub l4: L4Proto,
+    /// 802.1Q tag the device stripped from the frame (the data no longer
+    /// holds it); `None` = no tag stripped. The shim hands it to the stack
+    /// (Linux `__vlan_hwaccel_put_tag`). MANA reports the VLAN id only
+    /// (RX completion dword1 bits 0–11 plus the tag-present bit 12,
+    /// mana.md §6.8), so PCP and DEI read as 0 there.
+    pub vlan_tci: Option<u16>,
 }
 
 /// Why a TX packet was not accepted. The token stays with the caller.
@@ -172,7 +186,9 @@ pub enum TxError {
     NoSpace,
     /// Too many segments for the device even after the caller's best effort: linearize.
     TooManySegments,
-    /// Malformed request (zero length, header longer than the packet, MSS 0 with TSO...).
+    /// Malformed or unsupported request (zero length, header longer than the
+    /// packet, MSS 0 with TSO, a VLAN tag on a device without
+    /// [`OffloadCaps::TX_VLAN_INSERT`]...).
     Invalid,
     /// Queue not open or a reset is pending.
     NotRunning,
@@ -209,6 +225,13 @@ bitflags::bitflags! {
         const RX_L4_IPV6_CSUM = 1 << 7;
         /// RX RSS hash reported.
         const RX_HASH = 1 << 8;
+        /// TX 802.1Q tag insertion from [`TxOffload::vlan_tci`] (MANA long
+        /// TX OOB, mana.md §6.6; ENA has no VLAN offload, ena.md §3.6).
+        const TX_VLAN_INSERT = 1 << 9;
+        /// RX 802.1Q tag stripping, reported in [`RxPacket::vlan_tci`]
+        /// (MANA RX completion VLAN fields, mana.md §6.8; Linux `mana`
+        /// always offers it and has no command to turn it off).
+        const RX_VLAN_STRIP = 1 << 10;
     }
 }
 

@@ -489,7 +489,13 @@ fn device_info(
             | OffloadCaps::RX_IPV4_CSUM
             | OffloadCaps::RX_L4_IPV4_CSUM
             | OffloadCaps::RX_L4_IPV6_CSUM
-            | OffloadCaps::RX_HASH,
+            | OffloadCaps::RX_HASH
+            // VLAN insertion (long TX OOB) and stripping (RX CQE VLAN
+            // fields) are part of the base MANA data path: Linux `mana`
+            // always enables CTAG TX/RX and no command turns them off
+            // (mana.md §6.6, §6.8).
+            | OffloadCaps::TX_VLAN_INSERT
+            | OffloadCaps::RX_VLAN_STRIP,
         rss_table_size: table_len,
         rss_key_size: MANA_HASH_KEY_SIZE as u32,
         link_speed_mbps: if dev.link_speed_mbps == 0 {

@@ -126,7 +126,7 @@ impl<P: Platform, R: RegisterBar> ManaDevice<P, R> {
     }
     fn nd_tx_post(&mut self, port: u16, q: u16, pkt: &TxPacket<'_>) -> Result<(), TxError> {
         let p = self.pm(port).ok_or(TxError::NotRunning)?;
-        let r = p.qp_mut(q).ok_or(TxError::NotRunning)?.tx.post(pkt, None);
+        let r = p.qp_mut(q).ok_or(TxError::NotRunning)?.tx.post(pkt);
         if r == Err(TxError::TooManySegments) {
             stats::inc(&mut p.tx_linear_pkt_cnt);
         }

@@ -1,5 +1,5 @@
 //! MANA RX queue: RQ + CQ, one-SGE receive WQEs, every RX CQE type
-//! (okay, coalesced, fence, truncated), checksum/hash reporting and buffer
+//! (okay, coalesced, fence, truncated), checksum/hash/stripped-VLAN reporting and buffer
 //! recycling (mana.md §6.7–§6.9).
 //!
 //! Receive WQEs are consumed in post order, one per packet, so the queue
@@ -233,7 +233,8 @@ impl<P: Platform> RxQueue<P> {
                     continue;
                 }
                 _ => {
-                    // Includes COALESCED_8, which we never enable (its layout is unconfirmed).
+                    // Includes RX_COALESCED_8 (type 7), which we never
+                    // enable: see `defs::eth_dp::cqe_type::RX_COALESCED_8`.
                     stats::inc(&mut self.stats.cqe_unknown_type);
                     self.fault(trigger, ResetReason::RxDescriptorMalformed);
                     break;
@@ -398,5 +399,8 @@ fn build_packet<'a>(oob: &RxCompOob, i: usize, len: u32, stats: &mut RxStats) ->
         } else {
             L4Proto::Unknown
         },
+        // The device strips the tag and reports its VLAN id (12 bits) with
+        // the tag-present bit; PCP/DEI are not in the CQE (mana.md §6.8).
+        vlan_tci: f.vlan(),
     }
 }

@@ -148,8 +148,11 @@ impl<P: Platform> TxQueue<P> {
         self.clock_us = now_us;
     }
 
-    /// Build and write the WQE for one packet (no doorbell).
-    pub fn post(&mut self, pkt: &TxPacket<'_>, vlan: Option<u16>) -> Result<(), TxError> {
+    /// Build and write the WQE for one packet (no doorbell). A VLAN tag in
+    /// `pkt.offload.vlan_tci` selects the long OOB with the inject-tag bit,
+    /// PCP, DEI and VLAN id (mana.md §6.6: "long format if VLAN tag
+    /// insertion is needed").
+    pub fn post(&mut self, pkt: &TxPacket<'_>) -> Result<(), TxError> {
         let off = &pkt.offload;
         let segs = pkt.segments;
         if segs.is_empty() || segs.iter().any(|s| s.len == 0) {
@@ -236,6 +239,7 @@ impl<P: Platform> TxQueue<P> {
                 (false, _) => seg(i),
             }
         };
+        let vlan = off.vlan_tci;
         let long =
             vlan.is_some() || self.params.vport_offset > 0xFF || !self.params.short_form_allowed;
         let cq_id = self.cq.id();
@@ -244,6 +248,7 @@ impl<P: Platform> TxQueue<P> {
         let mut oob = TxOob::default();
         let oob_bytes: &[u8] = if long {
             oob.s = TxShortOob::new(TX_PKT_FMT_LONG, flags, cq_id, t, sq_id, 0);
+            // TCI = PCP (15–13) | DEI (12) | VID (11–0), IEEE 802.1Q.
             let v = vlan.map(|tci| (((tci >> 13) & 7) as u8, tci & 0x1000 != 0, tci & 0xFFF));
             oob.l = TxLongOob::new(v, self.params.vport_offset);
             oob.as_bytes()

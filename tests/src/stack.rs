@@ -31,6 +31,8 @@ pub struct Received {
     pub hash_type: RssHashType,
     /// Buffers it spanned.
     pub buffers: usize,
+    /// 802.1Q tag the device stripped (`RxPacket::vlan_tci`).
+    pub vlan_tci: Option<u16>,
 }
 
 /// Host-side ledger: every token given to the driver must come back once.
@@ -73,6 +75,7 @@ struct PolledRx {
     csum: RxChecksum,
     hash: u32,
     hash_type: RssHashType,
+    vlan_tci: Option<u16>,
 }
 
 /// The stack's state for one device, borrowed from a node for one call.
@@ -127,6 +130,24 @@ impl StackIo<'_> {
         mss: u16,
         seg_len: usize,
     ) -> Result<(), TxError> {
+        let off = if offload {
+            offload_for(frame, mss)
+        } else {
+            TxOffload::default()
+        };
+        self.send_with(dev, q, frame, off, seg_len)
+    }
+
+    /// Transmit `frame` on queue `q` with the offload request `off` exactly
+    /// as given (a VLAN tag to insert, a deliberately bad request...).
+    pub fn send_with(
+        &mut self,
+        dev: &mut dyn NetDevice,
+        q: u16,
+        frame: &[u8],
+        off: TxOffload,
+        seg_len: usize,
+    ) -> Result<(), TxError> {
         let buf = self.arena.alloc(frame.len(), 64).ok_or(TxError::NoSpace)?;
         self.arena.store_bytes(buf, frame);
         let segments: Vec<DmaSegment> = (0..frame.len())
@@ -136,11 +157,6 @@ impl StackIo<'_> {
                 len: (frame.len() - o).min(seg_len) as u32,
             })
             .collect();
-        let off = if offload {
-            offload_for(frame, mss)
-        } else {
-            TxOffload::default()
-        };
         let pkt = TxPacket {
             segments: &segments,
             header: &frame[..frame.len().min(256)],
@@ -177,6 +193,7 @@ impl StackIo<'_> {
                 csum: p.csum,
                 hash: p.hash,
                 hash_type: p.hash_type,
+                vlan_tci: p.vlan_tci,
             });
         });
         for t in done {
@@ -194,6 +211,7 @@ impl StackIo<'_> {
             csum,
             hash,
             hash_type,
+            vlan_tci,
         } in got
         {
             let mut frame = Vec::with_capacity(len as usize);
@@ -218,6 +236,7 @@ impl StackIo<'_> {
                 hash,
                 hash_type,
                 buffers: frags.len(),
+                vlan_tci,
             });
         }
         if refill {
@@ -298,5 +317,7 @@ pub fn offload_for(frame: &[u8], mss: u16) -> TxOffload {
         l4_csum_partial: mss == 0,
         tso_mss: if l4 == L4Proto::Tcp { mss } else { 0 },
         ipv4_df: df,
+        // The frame is sent as built: a tag, if any, is already in it.
+        vlan_tci: None,
     }
 }

@@ -11,7 +11,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use cloudnic_common::nic::{NetDevice, QueueConfig, Released, TxError};
+use cloudnic_common::nic::{NetDevice, QueueConfig, Released, TxError, TxOffload};
 use cloudnic_common::{Error, ResetReason};
 use cloudnic_ena::defs::host_info::os_type;
 use cloudnic_ena::device::{EnaConfig, EnaDevice};
@@ -241,6 +241,19 @@ impl EnaNode {
     ) -> Result<(), TxError> {
         match self.io() {
             (mut io, Some(dev)) => io.send(dev, q, frame, offload, mss, seg_len),
+            (_, None) => Err(TxError::NotRunning),
+        }
+    }
+
+    /// Transmit `frame` on queue `q` with Linux's offloads (see
+    /// [`StackIo::send`]) plus a request to insert the 802.1Q tag `tci`.
+    pub fn send_tagged(&mut self, q: u16, frame: &[u8], mss: u16, tci: u16) -> Result<(), TxError> {
+        let off = TxOffload {
+            vlan_tci: Some(tci),
+            ..offload_for(frame, mss)
+        };
+        match self.io() {
+            (mut io, Some(dev)) => io.send_with(dev, q, frame, off, 4096),
             (_, None) => Err(TxError::NotRunning),
         }
     }

@@ -438,6 +438,9 @@ fn finish(
         hash_type: class.hash_type,
         l3: class.l3,
         l4: class.l4,
+        // ENA does not strip tags: a tagged frame arrives whole (the
+        // completion only counts source VLANs, ena.md §5.6).
+        vlan_tci: None,
     });
 }
 

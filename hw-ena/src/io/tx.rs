@@ -282,6 +282,13 @@ impl<P: Platform> TxRing<P> {
         if self.llq.is_some() && bar2.is_none() {
             return Err(TxError::NotRunning);
         }
+        // ENA has no VLAN offload: no tag field in the TX descriptors and no
+        // VLAN bit in STATELESS_OFFLOAD (ena.md §3.6, §5.2–§5.3); Linux `ena` never
+        // advertises CTAG TX, so the stack tags in software. A tag request is
+        // refused (counted in prepare_ctx_err), never silently dropped.
+        if pkt.offload.vlan_tci.is_some() {
+            return Err(TxError::Invalid);
+        }
         let mut total: u32 = 0;
         for s in segs {
             if s.len == 0 || s.len > TX_MAX_DESC_LEN {

@@ -211,7 +211,23 @@ pub mod cqe_type {
     pub const RX_OBJECT_FENCE: u8 = 3;
     /// Truncated packet: drop and recycle.
     pub const RX_TRUNCATED: u8 = 4;
-    /// Up to 8 packets (net-next; sub-layout unconfirmed, never enabled here).
+    /// Up to 8 packets, two per per-packet-info entry (net-next; mana.md
+    /// §6.7). The value 7 is confirmed; this driver never enables it and
+    /// treats it as an unknown type (counted, reset) because what is needed
+    /// to implement it is not confirmed by a readable source:
+    /// * the PPI sub-layout: mana.md §12 ("not found in C source"); the
+    ///   only public renderings of net-next's `mana_rxcomp_perpkt_info`
+    ///   union found are machine translations that either drop the second
+    ///   struct or order it hash0, len0, len1, hash1 — which would move
+    ///   packet 0's length off byte 0, where RX_OKAY/COALESCED_4 keep it;
+    /// * how it is switched on: net-next gates it on a device capability
+    ///   (`cqe8_coalescing_sup`) whose PF capability bit is not in mana.md
+    ///   (§3.7, §6.12), and on a CONFIG_VPORT_RX encoding beyond the V2
+    ///   `cqe_coalescing_enable` byte (§6.3) that no source shows;
+    /// * Debian 7.2.13's `mana.ko` does not have it (mana.md §14).
+    ///
+    /// A device never sends it unless the driver asked for it, so COALESCED_4
+    /// (four packets per CQE) stays the coalescing mode here.
     pub const RX_COALESCED_8: u8 = 7;
     /// TX success.
     pub const TX_OKAY: u8 = 32;

@@ -7,6 +7,7 @@ mod hwc;
 mod queues;
 mod recovery;
 mod traffic;
+mod vlan;
 
 use std::rc::Rc;
 use std::vec::Vec;

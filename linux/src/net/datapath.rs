@@ -62,6 +62,9 @@ fn offload_of(i: &SkbInfo) -> TxOffload {
         l4_csum_partial: mss == 0,
         tso_mss: mss,
         ipv4_df: i.df != 0,
+        // No tag insertion: this netdev does not advertise CTAG TX (ENA has no
+        // VLAN offload), so the stack puts any tag into the frame itself.
+        vlan_tci: None,
     }
 }
 

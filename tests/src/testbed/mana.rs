@@ -7,9 +7,9 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use crate::platform::{HostBar, HostPlatform, LogSink, SharedDevice};
-use crate::stack::{reconcile_model_ledger, StackIo};
+use crate::stack::{offload_for, reconcile_model_ledger, StackIo};
 pub use crate::stack::{Received, TokenLedger};
-use cloudnic_common::nic::{NetDevice, QueueConfig, Released, TxError};
+use cloudnic_common::nic::{NetDevice, QueueConfig, Released, TxError, TxOffload};
 use cloudnic_common::{Error, ResetReason};
 use cloudnic_mana::netdev::PortView;
 use cloudnic_mana::{ManaConfig, ManaDevice};
@@ -222,6 +222,27 @@ impl ManaNode {
     ) -> Result<(), TxError> {
         match self.io(p) {
             (mut io, Some(mut nd)) => io.send(&mut nd, q, frame, offload, mss, seg_len),
+            (_, None) => Err(TxError::NotRunning),
+        }
+    }
+
+    /// Post `frame` on queue `q` of port `p` with the offloads Linux would
+    /// ask for (checksum, TSO when `mss` is non-zero) plus insertion of the
+    /// 802.1Q tag `tci` by the device.
+    pub fn send_tagged(
+        &mut self,
+        p: u16,
+        q: u16,
+        frame: &[u8],
+        mss: u16,
+        tci: u16,
+    ) -> Result<(), TxError> {
+        let off = TxOffload {
+            vlan_tci: Some(tci),
+            ..offload_for(frame, mss)
+        };
+        match self.io(p) {
+            (mut io, Some(mut nd)) => io.send_with(&mut nd, q, frame, off, 4096),
             (_, None) => Err(TxError::NotRunning),
         }
     }

@@ -134,6 +134,7 @@ fn receive_hash_is_reported_only_for_enabled_types() {
         hash_type: RssHashType::L4,
         l3: L3Proto::Ipv4,
         l4: L4Proto::Tcp,
+        vlan_tci: None,
     };
     let t = SUPPORTED_HASH_TYPES;
     assert_eq!(

@@ -124,6 +124,7 @@ mod tests {
             hash_type: RssHashType::None,
             l3,
             l4,
+            vlan_tci: None,
         }
     }
 

@@ -252,6 +252,8 @@ pub fn offload_request(
             l4_csum_partial: true,
             tso_mss: u16::try_from(mss).map_err(|_| TxBuildError::Invalid)?,
             ipv4_df: h.ipv4_df,
+            // 802.1Q tags are not mapped from the NBL (Ieee8021QNetBufferListInfo) yet.
+            vlan_tci: None,
         });
     }
     let is_v4 = csum_word & csum_info::TX_IS_IPV4 != 0;
@@ -304,6 +306,7 @@ pub fn offload_request(
         l4_csum_partial: tcp || udp,
         tso_mss: 0,
         ipv4_df: h.ipv4_df,
+        vlan_tci: None,
     })
 }
 

@@ -130,7 +130,11 @@ pub struct ManaModelConfig {
     pub short_form_allowed: bool,
     /// CQE coalescing timeout answered to CONFIG_VPORT_RX V2 (ns).
     pub coalescing_timeout_ns: u32,
-    /// Strip 802.1Q tags on receive into the RX OOB (mana.md §6.8).
+    /// Strip 802.1Q tags on receive into the RX OOB (mana.md §6.8). On by
+    /// default, as on the real device: the protocol has no command to turn
+    /// stripping off (CONFIG_VPORT_RX carries no VLAN field, §6.3) and Linux
+    /// `mana` always runs with CTAG RX. Off only to model a device that
+    /// passes tags through, for tests of the driver's untagged path.
     pub rx_vlan_strip: bool,
     /// Drop TX frames whose source MAC is not the vPort's (TX_SA_DROP).
     pub enforce_tx_source_mac: bool,
