@@ -5,7 +5,7 @@
 # MANA model. Prints per-step timings.
 #   bash e2e/ci.sh
 # Fails if upstream fails any check (the e2e or the model is broken), and if cloudnic does,
-# unless E2E_CLOUDNIC_ALLOW_FAIL=1 (a temporary switch while cloudnic.ko's netdev lands).
+# unless E2E_CLOUDNIC_ALLOW_FAIL=1 (for bisecting a model change without a working module).
 # From nothing ~7-8 min (linux/env.sh's sid chroot + kernel ~3.5 min, QEMU/iproute2/ethtool
 # packages ~1 min, the vfio-user crates ~1 min, the runs ~2.5 min each); from cache ~5 min.
 set -euo pipefail

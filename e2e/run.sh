@@ -72,7 +72,7 @@ if [ "$DRIVER" = both ]; then
     if [ "${E2E_CLOUDNIC_ALLOW_FAIL:-0}" = 1 ]; then
       echo "e2e: cloudnic FAILED, allowed by E2E_CLOUDNIC_ALLOW_FAIL=1"
     else
-      echo "e2e: cloudnic FAILED (E2E_CLOUDNIC_ALLOW_FAIL=1 tolerates this for now)" >&2
+      echo "e2e: cloudnic FAILED" >&2
       exit 1
     fi
   fi

@@ -31,7 +31,7 @@ if [ -x linux/ci.sh ] && [ "${CLOUDNIC_SKIP_LINUX:-0}" != 1 ]; then
 fi
 
 if [ -f e2e/ci.sh ] && [ "${CLOUDNIC_SKIP_LINUX:-0}" != 1 ]; then
-  step "e2e: upstream ena.ko and cloudnic.ko side by side on the ENA model over vfio-user, in QEMU (E2E_CLOUDNIC_ALLOW_FAIL=1 tolerates cloudnic failures)"
+  step "e2e: upstream ena.ko and cloudnic.ko side by side on the ENA model, upstream mana.ko on the MANA model (vfio-user, QEMU)"
   bash e2e/ci.sh
 fi
 
