@@ -6,7 +6,7 @@
 //! `cloudnic_mana`, linked unmodified into the same `.ko` (see linux/Kbuild, linux/README.md).
 //!
 //! Scope: an ENA function becomes a network interface (`net`: NAPI per queue pair, ethtool,
-//! health timer, reset worker; the C side of the netdev API is `glue.c`, declared in `kapi`).
+//! health timer, reset worker; the C side of the netdev API is `netdev.c` + `helpers.c` (contract `glue.h`), declared in `kapi`).
 //! A MANA device is identified and mapped, then declined (its netdev is not wired yet).
 //!
 //! Resources follow 7.2's driver model: the driver data borrows the bound device (`'bound`)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR MIT */
 /*
- * The contract between glue.c and the Rust side of cloudnic.ko. Rust declares the same
- * functions and structures in src/kapi.rs (cn_*) and implements cn_rs_* in
- * src/net/callbacks.rs; keep the three in sync.
+ * The contract between the C side of cloudnic.ko (netdev.c, helpers.c) and its Rust side.
+ * Rust declares the same functions and structures in src/kapi.rs (cn_*) and implements
+ * cn_rs_* in src/net/callbacks.rs; keep them in sync.
  */
 #ifndef CLOUDNIC_GLUE_H
 #define CLOUDNIC_GLUE_H
@@ -44,7 +44,7 @@ struct cn_rx_frag {
 	u32 len;
 };
 
-/* Helpers implemented in glue.c, called from Rust. */
+/* Implemented in netdev.c and helpers.c, called from Rust. */
 int cn_debug_level(void);
 int cn_alloc_vectors(struct pci_dev *pdev, int want);
 void cn_free_vectors(struct pci_dev *pdev);
@@ -82,7 +82,10 @@ struct page *cn_rx_page_alloc(struct pci_dev *pdev, u64 *dma);
 void cn_rx_page_free(struct pci_dev *pdev, struct page *pg, u64 dma);
 int cn_rx_deliver(struct net_device *nd, u16 q, const struct cn_rx_frag *fr, u32 n, u32 offset, u32 len, bool csum_ok, u32 hash, u32 hash_kind);
 
-/* Callbacks implemented in Rust (src/net/callbacks.rs), called from glue.c. */
+/* Between the two C files. */
+struct napi_struct *cn_napi_of(struct net_device *nd, u16 q);
+
+/* Callbacks implemented in Rust (src/net/callbacks.rs), called from netdev.c. */
 int cn_rs_open(void *rs);
 int cn_rs_stop(void *rs);
 int cn_rs_xmit(void *rs, struct sk_buff *skb, u16 q);

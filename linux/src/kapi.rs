@@ -2,7 +2,7 @@
 //! The netdev, sk_buff, NAPI and IRQ C API, in one place, behind small safe wrappers.
 //!
 //! 7.2's `kernel` crate has no networking abstraction and its bindings carry no
-//! `net_device` (shared/reference/rust-os.md A.1), so `src/glue.c` owns those structures and
+//! `net_device` (shared/reference/rust-os.md A.1), so the C side (`src/netdev.c`, `src/helpers.c`, contract `src/glue.h`) owns those structures and
 //! exposes plain-integer helpers (`cn_*`). This file declares them and wraps each in a method
 //! whose only precondition is the [`NetDevHandle`] invariant. The `cn_rs_*` callbacks going
 //! the other way are in `net/callbacks.rs`.
@@ -33,7 +33,7 @@ pub(crate) struct RawPciDev {
     _opaque: [u8; 0],
 }
 
-/// What the Rust side needs to know about a TX skb (glue.c `struct cn_skb_info`).
+/// What the Rust side needs to know about a TX skb (glue.h `struct cn_skb_info`).
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub(crate) struct SkbInfo {
@@ -53,7 +53,7 @@ pub(crate) struct SkbInfo {
     pub(crate) df: u8,
 }
 
-/// One DMA-mapped TX segment (glue.c `struct cn_seg`).
+/// One DMA-mapped TX segment (glue.h `struct cn_seg`).
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
 pub(crate) struct DmaSeg {
@@ -63,7 +63,7 @@ pub(crate) struct DmaSeg {
     pub(crate) page: u32,
 }
 
-/// One filled RX page (glue.c `struct cn_rx_frag`).
+/// One filled RX page (glue.h `struct cn_rx_frag`).
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub(crate) struct RxFrag {
@@ -139,7 +139,7 @@ extern "C" {
     ) -> c_int;
 }
 
-/// The `debug` module parameter (validated by glue.c: 0 or 1).
+/// The `debug` module parameter (validated by netdev.c: 0 or 1).
 pub(crate) fn debug_level() -> i32 {
     // SAFETY: reads an int module parameter; no preconditions.
     unsafe { cn_debug_level() }
@@ -286,7 +286,7 @@ impl SkbPtr {
     }
 }
 
-/// The registered (or about to be) `net_device` with glue.c's private area.
+/// The registered (or about to be) `net_device` with netdev.c's private area.
 ///
 /// Invariant: the pointer comes from `cn_netdev_alloc` and stays valid until `destroy`,
 /// which the owner (`net::EnaNet`) calls exactly once, from its teardown.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
-//! The `cn_rs_*` entry points glue.c's ops tables and work items call. Each turns the opaque
+//! The `cn_rs_*` entry points netdev.c's ops tables and work items call. Each turns the opaque
 //! `rs` pointer back into the interface and the C arguments into Rust values, and nothing more.
 
 use core::ffi::{c_int, c_void};
@@ -13,7 +13,7 @@ use crate::kapi::{RawSkb, SkbPtr};
 /// The interface behind a callback's `rs` argument.
 fn net<'a>(rs: *mut c_void) -> Option<&'a EnaNet<'a>> {
     // SAFETY: `rs` is the address of the pinned `EnaNet` that created the netdev
-    // (`EnaNet::new`); glue.c passes it only to callbacks of that netdev, and the netdev with
+    // (`EnaNet::new`); netdev.c passes it only to callbacks of that netdev, and the netdev with
     // all its IRQs and work items is destroyed (`EnaNet::teardown`) before the object is
     // dropped. The object is only ever used through shared references.
     unsafe { rs.cast::<EnaNet<'a>>().as_ref() }
@@ -75,7 +75,7 @@ extern "C" fn cn_rs_poll(rs: *mut c_void, q: u16, budget: c_int) -> c_int {
 /// rx packets, rx bytes, tx packets, tx bytes, rx dropped, tx dropped.
 #[no_mangle]
 extern "C" fn cn_rs_stats64(rs: *mut c_void, out: *mut u64) {
-    // SAFETY: glue.c passes a u64[6].
+    // SAFETY: netdev.c passes a u64[6].
     let out = unsafe { slice_mut(out, 6) };
     if let (Some(n), true) = (net(rs), out.len() == 6) {
         out.copy_from_slice(&n.if_stats());
@@ -140,7 +140,7 @@ extern "C" fn cn_rs_stats(rs: *mut c_void, buf: *mut u64, count: u32) {
 
 #[no_mangle]
 extern "C" fn cn_rs_rings(rs: *mut c_void, out: *mut u32) {
-    // SAFETY: glue.c passes a u32[4].
+    // SAFETY: netdev.c passes a u32[4].
     let out = unsafe { slice_mut(out, 4) };
     if let (Some(n), 4) = (net(rs), out.len()) {
         out.copy_from_slice(&n.rings());
@@ -149,14 +149,14 @@ extern "C" fn cn_rs_rings(rs: *mut c_void, out: *mut u32) {
 
 #[no_mangle]
 extern "C" fn cn_rs_set_rings(rs: *mut c_void, tx: u32, rx: u32, msg: *mut u8, len: u32) -> c_int {
-    // SAFETY: glue.c passes a char buffer of `len` bytes for the refusal message.
+    // SAFETY: netdev.c passes a char buffer of `len` bytes for the refusal message.
     let msg = unsafe { slice_mut(msg, len) };
     net(rs).map_or(-(ENODEV.to_errno()), |n| ret(n.set_rings(tx, rx, msg)))
 }
 
 #[no_mangle]
 extern "C" fn cn_rs_channels(rs: *mut c_void, out: *mut u32) {
-    // SAFETY: glue.c passes a u32[2].
+    // SAFETY: netdev.c passes a u32[2].
     let out = unsafe { slice_mut(out, 2) };
     if let (Some(n), 2) = (net(rs), out.len()) {
         out.copy_from_slice(&n.channels());
@@ -170,7 +170,7 @@ extern "C" fn cn_rs_set_channels(rs: *mut c_void, combined: u32) -> c_int {
 
 #[no_mangle]
 extern "C" fn cn_rs_rss_sizes(rs: *mut c_void, out: *mut u32) {
-    // SAFETY: glue.c passes a u32[2].
+    // SAFETY: netdev.c passes a u32[2].
     let out = unsafe { slice_mut(out, 2) };
     if let (Some(n), 2) = (net(rs), out.len()) {
         out.copy_from_slice(&n.rss_sizes());
@@ -217,7 +217,7 @@ extern "C" fn cn_rs_set_rss(
 
 #[no_mangle]
 extern "C" fn cn_rs_coalesce(rs: *mut c_void, out: *mut u32) {
-    // SAFETY: glue.c passes a u32[3].
+    // SAFETY: netdev.c passes a u32[3].
     let out = unsafe { slice_mut(out, 3) };
     if let (Some(n), 3) = (net(rs), out.len()) {
         out.copy_from_slice(&n.coalesce());
@@ -233,7 +233,7 @@ extern "C" fn cn_rs_set_coalesce(
     msg: *mut u8,
     len: u32,
 ) -> c_int {
-    // SAFETY: glue.c passes a char buffer of `len` bytes for the refusal message.
+    // SAFETY: netdev.c passes a char buffer of `len` bytes for the refusal message.
     let msg = unsafe { slice_mut(msg, len) };
     net(rs).map_or(-(ENODEV.to_errno()), |n| {
         ret(n.set_coalesce(tx, rx, adaptive != 0, msg))

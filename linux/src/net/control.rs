@@ -28,7 +28,7 @@ pub(super) fn release(tables: &mut Tables, pci: PciHandle, r: Released) {
 
 /// Report a request the shared driver refused: a warning in the kernel log naming the request
 /// and the core's reason ("ring size 1000 is not a power of two"), the same text into `msg`
-/// (glue.c hands it to the netlink extended ack, so `ethtool` prints it), and the errno.
+/// (netdev.c hands it to the netlink extended ack, so `ethtool` prints it), and the errno.
 fn refused(i: &Inner<'_>, msg: &mut [u8], what: &str, e: cloudnic_common::Error) -> Error {
     use cloudnic_common::Platform as _;
     i.dev.platform().log(

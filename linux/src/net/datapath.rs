@@ -235,7 +235,7 @@ struct PktMeta {
     len: u32,
     csum_ok: bool,
     hash: u32,
-    /// 0 none, 1 L3, 2 L4 (glue.c `cn_rx_deliver`).
+    /// 0 none, 1 L3, 2 L4 (helpers.c `cn_rx_deliver`).
     hash_kind: u32,
 }
 

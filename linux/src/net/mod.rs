@@ -5,7 +5,7 @@
 //!
 //! Concurrency (the one rule everything here follows):
 //! * the datapath (xmit, NAPI poll of any queue, the health tick, management events, ethtool
-//!   reads) takes `cn_lock` (a BH-safe spinlock in glue.c) and touches the device only if
+//!   reads) takes `cn_lock` (a BH-safe spinlock in netdev.c) and touches the device only if
 //!   `busy` is false;
 //! * the control path (open, stop, MTU, `ethtool -L/-G/-X/-C`, the reset worker) runs under
 //!   RTNL, sets `busy` under the lock, quiesces NAPI and TX, and then owns the device without
