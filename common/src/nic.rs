@@ -194,6 +194,16 @@ pub enum TxError {
     NotRunning,
 }
 
+/// Outcome of [`NetDevice::tx_post_burst`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TxBurst {
+    /// How many of the leading packets were queued.
+    pub posted: usize,
+    /// Why the packet after them was not (`None`: all were). That packet and
+    /// the rest, and their tokens, stay with the caller.
+    pub stopped: Option<TxError>,
+}
+
 /// A buffer given back without having been used (close / reset / teardown).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Released {
@@ -356,18 +366,36 @@ pub trait NetDevice {
 
     /// Queue one TX packet (no doorbell; see [`NetDevice::tx_kick`]).
     fn tx_post(&mut self, q: u16, pkt: &TxPacket<'_>) -> Result<(), TxError>;
+    /// Queue packets in order until one is refused (no doorbell), with the
+    /// same checks and outcome per packet as [`NetDevice::tx_post`]. A
+    /// device may do the per-call work once for the run (NDIS send chains,
+    /// `xmit_more` batches).
+    fn tx_post_burst(&mut self, q: u16, pkts: &[TxPacket<'_>]) -> TxBurst {
+        for (posted, pkt) in pkts.iter().enumerate() {
+            if let Err(e) = self.tx_post(q, pkt) {
+                return TxBurst {
+                    posted,
+                    stopped: Some(e),
+                };
+            }
+        }
+        TxBurst {
+            posted: pkts.len(),
+            stopped: None,
+        }
+    }
     /// Ring the TX doorbell for everything posted since the last kick.
     fn tx_kick(&mut self, q: u16);
     /// Packets that can still be posted without `NoSpace` (worst case segments).
     fn tx_space(&self, q: u16) -> u32;
     /// Reap up to `budget` TX completions, giving each packet's token to `done`.
-    fn tx_poll(&mut self, q: u16, budget: u32, done: &mut dyn FnMut(Token)) -> u32;
+    fn tx_poll<F: FnMut(Token)>(&mut self, q: u16, budget: u32, done: F) -> u32;
     /// Post RX buffers (rings the doorbell); returns how many were taken.
     fn rx_refill(&mut self, q: u16, bufs: &[RxBuffer]) -> u32;
     /// RX buffers the ring can still take.
     fn rx_space(&self, q: u16) -> u32;
     /// Reap up to `budget` RX packets.
-    fn rx_poll(&mut self, q: u16, budget: u32, deliver: &mut dyn FnMut(&RxPacket<'_>)) -> u32;
+    fn rx_poll<F: FnMut(&RxPacket<'_>)>(&mut self, q: u16, budget: u32, deliver: F) -> u32;
     /// Note that queue `q`'s interrupt fired (health monitor input).
     fn note_queue_interrupt(&mut self, q: u16);
     /// Re-arm queue `q`'s interrupt after polling finished (applies moderation).

@@ -65,6 +65,13 @@ pub trait DmaRegion {
     fn write32(&self, offset: usize, value: u32);
     /// Volatile 64-bit store at a byte offset (8-aligned).
     fn write64(&self, offset: usize, value: u64);
+    /// `words[0]` at `offset`, then `words[1]` at `offset + 8`: one 16-byte
+    /// descriptor (ENA SQ entries are 16 B, ena.md §5.2, §5.5), so an
+    /// implementation can check bounds once for both stores.
+    fn write64_pair(&self, offset: usize, words: [u64; 2]) {
+        self.write64(offset, words[0]);
+        self.write64(offset.wrapping_add(8), words[1]);
+    }
     /// Copy out `dst.len()` bytes starting at `offset`.
     fn read_bytes(&self, offset: usize, dst: &mut [u8]);
     /// Copy in `src` starting at `offset`.

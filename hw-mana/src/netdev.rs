@@ -479,9 +479,9 @@ macro_rules! impl_netdev {
                     .and_then(|p| p.qp(q))
                     .map_or(0, |qp| qp.tx.space())
             }
-            fn tx_poll(&mut self, q: u16, budget: u32, done: &mut dyn FnMut(Token)) -> u32 {
+            fn tx_poll<F: FnMut(Token)>(&mut self, q: u16, budget: u32, mut done: F) -> u32 {
                 let port = self.nd_port();
-                self.nd_dev_mut().nd_tx_poll(port, q, budget, done)
+                self.nd_dev_mut().nd_tx_poll(port, q, budget, &mut done)
             }
             fn rx_refill(&mut self, q: u16, bufs: &[RxBuffer]) -> u32 {
                 let port = self.nd_port();
@@ -493,14 +493,14 @@ macro_rules! impl_netdev {
                     .and_then(|p| p.qp(q))
                     .map_or(0, |qp| qp.rx.space())
             }
-            fn rx_poll(
+            fn rx_poll<F: FnMut(&RxPacket<'_>)>(
                 &mut self,
                 q: u16,
                 budget: u32,
-                deliver: &mut dyn FnMut(&RxPacket<'_>),
+                mut deliver: F,
             ) -> u32 {
                 let port = self.nd_port();
-                self.nd_dev_mut().nd_rx_poll(port, q, budget, deliver)
+                self.nd_dev_mut().nd_rx_poll(port, q, budget, &mut deliver)
             }
             fn note_queue_interrupt(&mut self, q: u16) {
                 let port = self.nd_port();

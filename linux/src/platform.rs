@@ -184,6 +184,24 @@ impl DmaRegion for LinuxDma {
         }
     }
 
+    fn write64_pair(&self, offset: usize, words: [u64; 2]) {
+        match self.at(offset, 16, 8) {
+            Some(p) => {
+                let p = p.cast::<u64>();
+                // SAFETY: `at` checked that 16 bytes from the 8-aligned `p`
+                // lie inside the live allocation: both words are in bounds.
+                unsafe {
+                    ptr::write_volatile(p, words[0]);
+                    ptr::write_volatile(p.add(1), words[1]);
+                }
+            }
+            None => {
+                self.write64(offset, words[0]);
+                self.write64(offset.wrapping_add(8), words[1]);
+            }
+        }
+    }
+
     fn read_bytes(&self, offset: usize, dst: &mut [u8]) {
         let Some(p) = self.at(offset, dst.len(), 1) else {
             dst.fill(0);

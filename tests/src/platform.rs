@@ -300,6 +300,24 @@ impl HostDma {
         // and `Cell` makes shared mutation sound in this single-threaded rig.
         Some(unsafe { self.cells.add(index).as_ref() })
     }
+    /// The two words at `offset` and `offset + 8`, with one bounds check.
+    #[inline]
+    fn cell_pair(&self, offset: usize) -> Option<[&Cell<u64>; 2]> {
+        // `offset < word_end - 8` (so `offset + 16 <= len`): both words are inside.
+        if !offset.is_multiple_of(8) || offset >= self.word_end.saturating_sub(8) {
+            return None;
+        }
+        let index = offset / 8;
+        // SAFETY: as in `cell`: 8-alignment and `offset + 16 <= len` were
+        // just checked, so words `index` and `index + 1` are inside the
+        // region's cells, which the arena keeps alive and in place.
+        Some(unsafe {
+            [
+                self.cells.add(index).as_ref(),
+                self.cells.add(index + 1).as_ref(),
+            ]
+        })
+    }
 }
 
 impl DmaRegion for HostDma {
@@ -337,6 +355,19 @@ impl DmaRegion for HostDma {
             c.set(value)
         }
     }
+    #[inline]
+    fn write64_pair(&self, offset: usize, words: [u64; 2]) {
+        match self.cell_pair(offset) {
+            Some([a, b]) => {
+                a.set(words[0]);
+                b.set(words[1]);
+            }
+            None => {
+                self.write64(offset, words[0]);
+                self.write64(offset.wrapping_add(8), words[1]);
+            }
+        }
+    }
     fn read_bytes(&self, offset: usize, dst: &mut [u8]) {
         if self.in_bounds(offset, dst.len()) {
             self.arena.load_bytes(self.bus + offset as u64, dst);
@@ -354,5 +385,39 @@ impl DmaRegion for HostDma {
 impl Drop for HostDma {
     fn drop(&mut self) {
         self.arena.free(self.bus);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use cloudnic_common::{DmaRegion, Platform};
+
+    use crate::testbed::BackToBack;
+
+    /// `write64_pair` stores both words with one bounds check, and past the
+    /// end behaves as the two single stores would: what fits is written.
+    #[test]
+    fn write64_pair_checks_bounds_once_and_degrades_like_two_stores() {
+        let t = BackToBack::small();
+        let d = t.a.plat.alloc_dma(32, 8).expect("dma");
+        d.write64_pair(0, [1, 2]);
+        d.write64_pair(16, [3, 4]);
+        assert_eq!(
+            (0..4).map(|i| d.read64(i * 8)).collect::<Vec<_>>(),
+            [1, 2, 3, 4]
+        );
+        // The second word would be past the end: only the first is stored.
+        d.write64_pair(24, [5, 6]);
+        assert_eq!(d.read64(24), 5);
+        // Misaligned or wholly outside: nothing stored, nothing panics.
+        d.write64_pair(4, [7, 8]);
+        d.write64_pair(32, [9, 9]);
+        d.write64_pair(usize::MAX - 3, [9, 9]);
+        assert_eq!(
+            (0..4).map(|i| d.read64(i * 8)).collect::<Vec<_>>(),
+            [1, 2, 3, 5]
+        );
+        drop(d);
+        t.teardown_and_check();
     }
 }

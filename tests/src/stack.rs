@@ -8,11 +8,22 @@ use std::collections::BTreeSet;
 
 use cloudnic_common::nic::{
     DmaSegment, L3Proto, L4Proto, NetDevice, Released, RssHashType, RxBuffer, RxChecksum, RxPacket,
-    TxError, TxOffload, TxPacket,
+    TxBurst, TxError, TxOffload, TxPacket,
 };
 use cloudnic_models::ledger::{BufKind, Ledger};
 use cloudnic_models::net::{self, L3};
 use cloudnic_models::Arena;
+
+/// A frame of `len` bytes at `buf` as DMA segments of at most `seg_len` bytes.
+fn segments_of(buf: u64, len: usize, seg_len: usize) -> Vec<DmaSegment> {
+    (0..len)
+        .step_by(seg_len.max(1))
+        .map(|o| DmaSegment {
+            addr: buf + o as u64,
+            len: (len - o).min(seg_len) as u32,
+        })
+        .collect()
+}
 
 /// One received frame as the stack would see it.
 #[derive(Clone, Debug)]
@@ -92,7 +103,7 @@ pub struct StackIo<'a> {
 
 impl StackIo<'_> {
     /// Fill queue `q`'s RX ring with fresh buffers (token = bus address).
-    pub fn refill(&mut self, dev: &mut dyn NetDevice, q: u16) {
+    pub fn refill(&mut self, dev: &mut impl NetDevice, q: u16) {
         let space = dev.rx_space(q);
         let mut bufs = Vec::with_capacity(space as usize);
         for _ in 0..space {
@@ -123,7 +134,7 @@ impl StackIo<'_> {
     /// the frame split into segments of at most `seg_len` bytes.
     pub fn send(
         &mut self,
-        dev: &mut dyn NetDevice,
+        dev: &mut impl NetDevice,
         q: u16,
         frame: &[u8],
         offload: bool,
@@ -142,7 +153,7 @@ impl StackIo<'_> {
     /// as given (a VLAN tag to insert, a deliberately bad request...).
     pub fn send_with(
         &mut self,
-        dev: &mut dyn NetDevice,
+        dev: &mut impl NetDevice,
         q: u16,
         frame: &[u8],
         off: TxOffload,
@@ -150,13 +161,7 @@ impl StackIo<'_> {
     ) -> Result<(), TxError> {
         let buf = self.arena.alloc(frame.len(), 64).ok_or(TxError::NoSpace)?;
         self.arena.store_bytes(buf, frame);
-        let segments: Vec<DmaSegment> = (0..frame.len())
-            .step_by(seg_len.max(1))
-            .map(|o| DmaSegment {
-                addr: buf + o as u64,
-                len: (frame.len() - o).min(seg_len) as u32,
-            })
-            .collect();
+        let segments = segments_of(buf, frame.len(), seg_len);
         let pkt = TxPacket {
             segments: &segments,
             header: &frame[..frame.len().min(256)],
@@ -175,9 +180,55 @@ impl StackIo<'_> {
         }
     }
 
+    /// Transmit `frames` (each with its offload request, as given) on queue
+    /// `q` in one [`NetDevice::tx_post_burst`] call; the frames the driver
+    /// did not take are freed again.
+    pub fn send_burst(
+        &mut self,
+        dev: &mut impl NetDevice,
+        q: u16,
+        frames: &[(&[u8], TxOffload)],
+        seg_len: usize,
+    ) -> TxBurst {
+        let mut segments: Vec<Vec<DmaSegment>> = Vec::new();
+        let mut tokens = Vec::new();
+        for (frame, _) in frames {
+            let Some(buf) = self.arena.alloc(frame.len(), 64) else {
+                break;
+            };
+            self.arena.store_bytes(buf, frame);
+            segments.push(segments_of(buf, frame.len(), seg_len));
+            tokens.push(buf);
+        }
+        let pkts: Vec<TxPacket<'_>> = frames
+            .iter()
+            .zip(&segments)
+            .zip(&tokens)
+            .map(|(((frame, off), segs), &token)| TxPacket {
+                segments: segs,
+                header: &frame[..frame.len().min(256)],
+                offload: *off,
+                token,
+            })
+            .collect();
+        let mut burst = dev.tx_post_burst(q, &pkts);
+        if burst.stopped.is_none() && burst.posted < frames.len() {
+            // The arena ran out before the driver did.
+            burst.stopped = Some(TxError::NoSpace);
+        }
+        for (i, &token) in tokens.iter().enumerate() {
+            if i < burst.posted {
+                self.ledger.tx.insert(token);
+            } else {
+                self.arena.free(token);
+            }
+        }
+        burst
+    }
+
     /// One NAPI-style poll of queue pair `q` (port `port`): TX completions,
     /// RX packets, optional refill, re-arm.
-    pub fn poll(&mut self, dev: &mut dyn NetDevice, port: u16, q: u16, refill: bool) {
+    pub fn poll(&mut self, dev: &mut impl NetDevice, port: u16, q: u16, refill: bool) {
         if !dev.is_open() || q >= dev.queue_config().num_queues {
             return;
         }

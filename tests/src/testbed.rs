@@ -11,7 +11,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use cloudnic_common::nic::{NetDevice, QueueConfig, Released, TxError, TxOffload};
+use cloudnic_common::nic::{NetDevice, QueueConfig, Released, TxBurst, TxError, TxOffload};
 use cloudnic_common::{Error, ResetReason};
 use cloudnic_ena::defs::host_info::os_type;
 use cloudnic_ena::device::{EnaConfig, EnaDevice};
@@ -255,6 +255,18 @@ impl EnaNode {
         match self.io() {
             (mut io, Some(dev)) => io.send_with(dev, q, frame, off, 4096),
             (_, None) => Err(TxError::NotRunning),
+        }
+    }
+
+    /// Transmit `frames` with their offload requests as given in one burst
+    /// (see [`StackIo::send_burst`]).
+    pub fn send_burst(&mut self, q: u16, frames: &[(&[u8], TxOffload)]) -> TxBurst {
+        match self.io() {
+            (mut io, Some(dev)) => io.send_burst(dev, q, frames, 4096),
+            (_, None) => TxBurst {
+                posted: 0,
+                stopped: Some(TxError::NotRunning),
+            },
         }
     }
 

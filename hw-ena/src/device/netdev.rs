@@ -5,7 +5,7 @@
 use cloudnic_common::moderation::DelayUnits;
 use cloudnic_common::nic::{
     DeviceInfo, ModerationConfig, NetDevice, QueueConfig, Released, RssConfig, RxBuffer, RxPacket,
-    StatName, Token, TxError, TxPacket,
+    StatName, Token, TxBurst, TxError, TxPacket,
 };
 use cloudnic_common::stats::inc;
 use cloudnic_common::{cn_err, ConfigError, Error, Platform, RegisterBar, ResetReason};
@@ -135,6 +135,38 @@ impl<P: Platform, R: RegisterBar> NetDevice for EnaDevice<P, R> {
         self.tx_post_general(q, pkt, now)
     }
 
+    // The short path for a run of packets: one lookup and one clock read
+    // for the run, the general path for each packet the run stops at.
+    fn tx_post_burst(&mut self, q: u16, pkts: &[TxPacket<'_>]) -> TxBurst {
+        let stop = |posted, e| TxBurst {
+            posted,
+            stopped: Some(e),
+        };
+        if self.trigger.is_pending() {
+            return stop(0, TxError::NotRunning);
+        }
+        let now = self.plat.now_us();
+        let mut posted = 0;
+        loop {
+            let Some(pair) = self.pair_mut(q) else {
+                return stop(posted, TxError::NotRunning);
+            };
+            posted += pair
+                .tx
+                .post_plain_run(pkts.get(posted..).unwrap_or_default(), now);
+            let Some(next) = pkts.get(posted) else {
+                return TxBurst {
+                    posted,
+                    stopped: None,
+                };
+            };
+            if let Err(e) = self.tx_post_general(q, next, now) {
+                return stop(posted, e);
+            }
+            posted += 1;
+        }
+    }
+
     fn tx_kick(&mut self, q: u16) {
         let Self { bar0, queues, .. } = self;
         if let Some(p) = queues
@@ -150,7 +182,7 @@ impl<P: Platform, R: RegisterBar> NetDevice for EnaDevice<P, R> {
         self.pair(q).map_or(0, |p| p.tx.space())
     }
 
-    fn tx_poll(&mut self, q: u16, budget: u32, done: &mut dyn FnMut(Token)) -> u32 {
+    fn tx_poll<F: FnMut(Token)>(&mut self, q: u16, budget: u32, done: F) -> u32 {
         let now = self.plat.now_us();
         let Self {
             plat,
@@ -196,7 +228,7 @@ impl<P: Platform, R: RegisterBar> NetDevice for EnaDevice<P, R> {
         self.pair(q).map_or(0, |p| p.rx.space())
     }
 
-    fn rx_poll(&mut self, q: u16, budget: u32, deliver: &mut dyn FnMut(&RxPacket<'_>)) -> u32 {
+    fn rx_poll<F: FnMut(&RxPacket<'_>)>(&mut self, q: u16, budget: u32, deliver: F) -> u32 {
         let now = self.plat.now_us();
         let Self {
             plat,

@@ -160,30 +160,37 @@ impl<P: Platform> RxRing<P> {
             0
         };
         let mut ids = self.ids.run();
-        let mut taken = 0u32;
-        for b in bufs {
-            if b.len == 0 || b.addr >= ADDR_LIMIT {
-                break;
+        let mut taken = 0usize;
+        'run: while taken < bufs.len() {
+            // Up to the end of the ring's current pass the phase is the same.
+            let pass_end = taken + usize::from(mask - (counter & mask)) + 1;
+            for b in bufs
+                .get(taken..pass_end.min(bufs.len()))
+                .unwrap_or_default()
+            {
+                if b.len == 0 || b.addr >= ADDR_LIMIT {
+                    break 'run;
+                }
+                let len = b.len.min(RX_MAX_BUF_LEN);
+                let slot = RxSlot {
+                    token: b.token,
+                    len,
+                };
+                let Some(id) = ids.alloc(slot) else {
+                    break 'run;
+                };
+                // Encoded with phase 0, then the pass's phase bit ORed in.
+                let q = RxDesc::new(len, id, b.addr, false).to_qwords();
+                let off = usize::from(counter & mask) * RX_DESC_SIZE;
+                self.sq.write64_pair(off, [q[0] | phase_bit, q[1]]);
+                counter = counter.wrapping_add(1);
+                taken += 1;
             }
-            let len = b.len.min(RX_MAX_BUF_LEN);
-            let slot = RxSlot {
-                token: b.token,
-                len,
-            };
-            let Some(id) = ids.alloc(slot) else { break };
-            // Encoded with phase 0, then the batch's phase bit ORed in.
-            let q = RxDesc::new(len, id, b.addr, false).to_qwords();
-            let off = usize::from(counter & mask) * RX_DESC_SIZE;
-            self.sq.write64(off, q[0] | phase_bit);
-            self.sq.write64(off + 8, q[1]);
-            counter = counter.wrapping_add(1);
-            if counter & mask == 0 {
-                phase_bit ^= DESC_Q0_PHASE;
-            }
-            taken += 1;
+            phase_bit ^= DESC_Q0_PHASE;
         }
         drop(ids);
         // taken ≤ room < depth ≤ 32768.
+        let taken = taken as u32;
         self.sq_pos.advance(taken as u16);
         if taken != 0 {
             bar0.write32(self.sq_db, u32::from(self.sq_pos.counter()));
@@ -219,11 +226,11 @@ impl<P: Platform> RxRing<P> {
     /// is delivered straight from the completion with a one-fragment list on
     /// the stack; others are gathered ([`RxRing::gather`]), which leaves the
     /// ring state the same way for the same completions.
-    pub fn poll(
+    pub fn poll<F: FnMut(&RxPacket<'_>)>(
         &mut self,
         plat: &P,
         budget: u32,
-        deliver: &mut dyn FnMut(&RxPacket<'_>),
+        mut deliver: F,
     ) -> Result<u32, ResetReason> {
         let checked = if self.mbz_checked {
             STATUS_PHASE | RX_CDESC_STATUS_MBZ.bits()
@@ -235,6 +242,9 @@ impl<P: Platform> RxRing<P> {
         let mut want = if self.cq_pos.phase() { STATUS_PHASE } else { 0 };
         let mut next_to_comp = self.next_to_comp;
         let mut pkts = 0u32;
+        // The id free list's head stays local on the one-buffer path; the
+        // gather path works on the slab itself.
+        let mut ids = self.ids.run();
         let verdict = loop {
             if pkts >= budget {
                 break Ok(());
@@ -256,7 +266,7 @@ impl<P: Platform> RxRing<P> {
                 }
                 // The slab refuses ids out of range, never posted, or
                 // completed twice.
-                let Ok(&slot) = self.ids.take(c.req_id) else {
+                let Ok(&slot) = ids.take(c.req_id) else {
                     inc(&mut self.stats.bad_req_id);
                     break Err(ResetReason::InvalidRxReqId);
                 };
@@ -282,11 +292,14 @@ impl<P: Platform> RxRing<P> {
                     offset,
                     frag.len,
                     &c,
-                    deliver,
+                    &mut deliver,
                 );
                 pkts += 1;
             } else {
-                match self.gather(c, mbz_violated, &mut next_to_comp, deliver) {
+                drop(ids);
+                let gathered = self.gather(c, mbz_violated, &mut next_to_comp, &mut deliver);
+                ids = self.ids.run();
+                match gathered {
                     Ok(delivered) => pkts += u32::from(delivered),
                     Err(reason) => break Err(reason),
                 }
@@ -297,6 +310,7 @@ impl<P: Platform> RxRing<P> {
                 want ^= STATUS_PHASE;
             }
         };
+        drop(ids);
         // Checksum counters owed by the verdict cache; `pkts` counts exactly
         // the packets `finish` delivered (fast path and gathered).
         self.class.flush(&mut self.stats);
@@ -312,12 +326,12 @@ impl<P: Platform> RxRing<P> {
     /// On `Ok` the completion is retired (the caller advances the head);
     /// `next_to_comp` counts the buffer as soon as it is ours again.
     #[inline(never)]
-    fn gather(
+    fn gather<F: FnMut(&RxPacket<'_>)>(
         &mut self,
         c: RxCdesc,
         mbz_violated: bool,
         next_to_comp: &mut u16,
-        deliver: &mut dyn FnMut(&RxPacket<'_>),
+        deliver: &mut F,
     ) -> Result<bool, ResetReason> {
         let flags = c.flags();
         if flags.contains(RxCdescStatus::FIRST) && self.nfrags != 0 {
@@ -418,14 +432,14 @@ impl<P: Platform> RxRing<P> {
 /// the queue's cache), count its bytes and hand it over (the caller counts
 /// packets once per poll).
 #[inline(always)]
-fn finish(
+fn finish<F: FnMut(&RxPacket<'_>)>(
     stats: &mut RxQueueStats,
     class: &mut RxClassCache,
     frags: &[RxFragment],
     offset: u32,
     len: u32,
     c: &RxCdesc,
-    deliver: &mut dyn FnMut(&RxPacket<'_>),
+    deliver: &mut F,
 ) {
     let class = class.classify(c.status, stats);
     add(&mut stats.bytes, u64::from(len));

@@ -104,7 +104,7 @@ struct Got {
 
 fn poll(r: &mut RxRing<FakePlat>, plat: &FakePlat, budget: u32) -> Result<Vec<Got>, ResetReason> {
     let mut got = Vec::new();
-    r.poll(plat, budget, &mut |p| {
+    r.poll(plat, budget, &mut |p: &RxPacket<'_>| {
         got.push(Got {
             frags: p.frags.to_vec(),
             offset: p.offset,
@@ -294,7 +294,7 @@ fn invalid_req_ids() {
     dev.write(cd(0, 10, FL));
     let mut n = 0;
     assert_eq!(
-        r.poll(&plat, 8, &mut |_| n += 1),
+        r.poll(&plat, 8, &mut |_: &RxPacket<'_>| n += 1),
         Err(ResetReason::InvalidRxReqId)
     );
     assert_eq!(n, 1);

@@ -437,11 +437,11 @@ impl<P: Platform> TxRing<P> {
     /// phase (a bit in the entry's position, flipped when the index wraps,
     /// as [`PhaseRing`] does) are kept locally and written back once, so
     /// phase and MBZ are one test per completion.
-    pub fn poll(
+    pub fn poll<F: FnMut(Token)>(
         &mut self,
         plat: &P,
         budget: u32,
-        done: &mut dyn FnMut(Token),
+        mut done: F,
     ) -> Result<u32, ResetReason> {
         inc(&mut self.stats.tx_poll);
         let mask = self.cq_pos.mask();

@@ -29,8 +29,7 @@ impl<D: DmaRegion> DescSink for HostSink<'_, D> {
     #[inline(always)]
     fn put(&mut self, q: [u64; 2]) {
         let off = usize::from(self.pos.index()) * TX_DESC_SIZE;
-        self.sq.write64(off, q[0]);
-        self.sq.write64(off + 8, q[1]);
+        self.sq.write64_pair(off, q);
         self.pos.advance(1);
     }
 }

@@ -4,7 +4,7 @@ extern crate std;
 
 use std::vec::Vec;
 
-use cloudnic_common::nic::{NetDevice, Released, RssConfig};
+use cloudnic_common::nic::{NetDevice, Released, RssConfig, RxPacket};
 use cloudnic_common::{Error, ResetReason};
 
 use super::{open, qcfg, refill, send};
@@ -85,7 +85,7 @@ fn reset_request_eqe_runs_a_service_cycle_and_restores_config() {
     send(&mut d, &sh, 0, &[2; 70], 8).unwrap();
     d.tx_kick(0);
     let mut got = 0;
-    d.rx_poll(0, 8, &mut |p| got += p.len);
+    d.rx_poll(0, 8, &mut |p: &RxPacket<'_>| got += p.len);
     assert_eq!(got, 70);
 }
 
@@ -164,7 +164,9 @@ fn malformed_completions_request_resets() {
         .borrow_mut()
         .deliver_rx(&mut sh.mem.borrow_mut(), rq, &[0u8; 200], RxCompFlags(0), 0);
     assert_eq!(
-        d.rx_poll(0, 8, &mut |_| panic!("delivered an oversized packet")),
+        d.rx_poll(0, 8, &mut |_: &RxPacket<'_>| panic!(
+            "delivered an oversized packet"
+        )),
         0
     );
     assert_eq!(d.pending_reset(), Some(ResetReason::RxDescriptorMalformed));
@@ -177,7 +179,9 @@ fn malformed_completions_request_resets() {
         .borrow_mut()
         .deliver_rx(&mut sh.mem.borrow_mut(), rq, &[0u8; 64], RxCompFlags(0), 0);
     assert_eq!(
-        d.rx_poll(0, 8, &mut |_| panic!("delivered from an overflowed CQ")),
+        d.rx_poll(0, 8, &mut |_: &RxPacket<'_>| panic!(
+            "delivered from an overflowed CQ"
+        )),
         0
     );
     assert_eq!(d.pending_reset(), Some(ResetReason::RxDescriptorMalformed));

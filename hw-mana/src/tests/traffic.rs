@@ -7,8 +7,8 @@ use std::vec::Vec;
 use zerocopy::FromBytes;
 
 use cloudnic_common::nic::{
-    DmaSegment, L3Proto, L4Proto, NetDevice, Released, RssConfig, RssHashType, RxChecksum, TxError,
-    TxOffload, TxPacket,
+    DmaSegment, L3Proto, L4Proto, NetDevice, Released, RssConfig, RssHashType, RxChecksum,
+    RxPacket, TxError, TxOffload, TxPacket,
 };
 use cloudnic_common::ConfigError;
 use cloudnic_common::Error;
@@ -345,7 +345,7 @@ fn rx_checksum_hash_and_truncation() {
         .borrow_mut()
         .deliver_rx(&mut sh.mem.borrow_mut(), rq, &frame[..64], bad, 5));
     let mut got = Vec::new();
-    let n = d.rx_poll(0, 64, &mut |p| {
+    let n = d.rx_poll(0, 64, &mut |p: &RxPacket<'_>| {
         got.push((
             p.frags[0].token,
             p.len,
@@ -413,11 +413,19 @@ fn coalesced_completion_respects_the_budget() {
         .post_rx_oob(&mut sh.mem.borrow_mut(), rq, &oob, 3);
     let mut got = Vec::new();
     assert_eq!(
-        d.rx_poll(0, 2, &mut |p| got.push((p.frags[0].token, p.len, p.hash))),
+        d.rx_poll(0, 2, &mut |p: &RxPacket<'_>| got.push((
+            p.frags[0].token,
+            p.len,
+            p.hash
+        ))),
         2
     );
     assert_eq!(
-        d.rx_poll(0, 2, &mut |p| got.push((p.frags[0].token, p.len, p.hash))),
+        d.rx_poll(0, 2, &mut |p: &RxPacket<'_>| got.push((
+            p.frags[0].token,
+            p.len,
+            p.hash
+        ))),
         1
     );
     assert_eq!(got, [(10, 60, 0), (11, 61, 1), (12, 62, 2)]);
@@ -434,7 +442,10 @@ fn loopback_and_close_return_every_token_once() {
     }
     d.tx_kick(0);
     let mut rx = Vec::new();
-    assert_eq!(d.rx_poll(0, 64, &mut |p| rx.push(p.frags[0].token)), 5);
+    assert_eq!(
+        d.rx_poll(0, 64, &mut |p: &RxPacket<'_>| rx.push(p.frags[0].token)),
+        5
+    );
     assert_eq!(rx, [1000, 1001, 1002, 1003, 1004]);
     // Two more packets never complete.
     sh.dev.borrow_mut().faults.withhold_tx_cqe = true;

@@ -10,7 +10,7 @@ use std::vec::Vec;
 use zerocopy::FromBytes;
 
 use cloudnic_common::nic::{
-    DmaSegment, L3Proto, L4Proto, NetDevice, OffloadCaps, TxOffload, TxPacket,
+    DmaSegment, L3Proto, L4Proto, NetDevice, OffloadCaps, RxPacket, TxOffload, TxPacket,
 };
 use cloudnic_common::ResetReason;
 
@@ -115,7 +115,7 @@ fn a_stripped_tag_reaches_rx_packet_and_untagged_frames_report_none() {
             .deliver_rx(&mut sh.mem.borrow_mut(), rq, &frame, flags, 7));
     }
     let mut got = Vec::new();
-    d.rx_poll(0, 64, &mut |p| {
+    d.rx_poll(0, 64, &mut |p: &RxPacket<'_>| {
         got.push((p.frags[0].token, p.len, p.vlan_tci))
     });
     assert_eq!(got, [(900, 80, Some(0xFED)), (901, 80, None)]);
@@ -140,7 +140,7 @@ fn rx_coalesced_8_is_never_enabled_so_it_is_refused_as_unknown() {
         .borrow_mut()
         .post_rx_oob(&mut sh.mem.borrow_mut(), rq, &oob, 8);
     let mut n = 0;
-    assert_eq!(d.rx_poll(0, 64, &mut |_| n += 1), 0);
+    assert_eq!(d.rx_poll(0, 64, &mut |_: &RxPacket<'_>| n += 1), 0);
     assert_eq!(n, 0, "nothing delivered from an unrequested layout");
     let s = d.port(0).unwrap().rx_stats(0);
     assert_eq!((s.cqe_unknown_type, s.bad_cqe), (1, 1));

@@ -3,8 +3,8 @@
 //! shared driver's rings. Offload requests are read from the skb as the stack set them.
 
 use cloudnic_common::nic::{
-    DmaSegment, L3Proto, L4Proto, NetDevice, RssHashType, RxBuffer, RxChecksum, TxError, TxOffload,
-    TxPacket,
+    DmaSegment, L3Proto, L4Proto, NetDevice, RssHashType, RxBuffer, RxChecksum, RxPacket, TxError,
+    TxOffload, TxPacket,
 };
 
 use super::tables::{Tables, MAX_TX_SEGS};
@@ -251,7 +251,7 @@ fn reap_rx(
 ) -> (usize, u64) {
     let Inner { dev, tables } = i;
     let (mut n, mut used, mut drops) = (0usize, 0usize, 0u64);
-    dev.rx_poll(q, want, &mut |p| {
+    dev.rx_poll(q, want, &mut |p: &RxPacket<'_>| {
         let nf = p.frags.len();
         if n >= RX_CHUNK || nf == 0 || nf > RX_MAX_FRAGS || used + nf > frags.len() {
             for f in p.frags {

@@ -25,7 +25,7 @@ fn frames(n: usize, seed: u8) -> Vec<Vec<u8>> {
 }
 
 /// `ethtool -S`, filtered, for any cloudnic device.
-fn show_stats(title: &str, dev: &dyn NetDevice, filter: &[&str]) {
+fn show_stats(title: &str, dev: &impl NetDevice, filter: &[&str]) {
     println!("\n$ ethtool -S {title}");
     println!("NIC statistics:");
     dev.for_each_stat(&mut |name, v| {
@@ -36,7 +36,7 @@ fn show_stats(title: &str, dev: &dyn NetDevice, filter: &[&str]) {
     });
 }
 
-fn dev(node: &EnaNode) -> &dyn NetDevice {
+fn dev(node: &EnaNode) -> &impl NetDevice {
     node.dev.as_ref().expect("driver probed")
 }
 

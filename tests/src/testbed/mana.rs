@@ -9,7 +9,7 @@ use std::rc::Rc;
 use crate::platform::{HostBar, HostPlatform, LogSink, SharedDevice};
 use crate::stack::{offload_for, reconcile_model_ledger, StackIo};
 pub use crate::stack::{Received, TokenLedger};
-use cloudnic_common::nic::{NetDevice, QueueConfig, Released, TxError, TxOffload};
+use cloudnic_common::nic::{NetDevice, QueueConfig, Released, TxBurst, TxError, TxOffload};
 use cloudnic_common::{Error, ResetReason};
 use cloudnic_mana::netdev::PortView;
 use cloudnic_mana::{ManaConfig, ManaDevice};
@@ -223,6 +223,18 @@ impl ManaNode {
         match self.io(p) {
             (mut io, Some(mut nd)) => io.send(&mut nd, q, frame, offload, mss, seg_len),
             (_, None) => Err(TxError::NotRunning),
+        }
+    }
+
+    /// Post `frames` with their offload requests as given on queue `q` of
+    /// port `p` in one burst (see [`StackIo::send_burst`]).
+    pub fn send_burst(&mut self, p: u16, q: u16, frames: &[(&[u8], TxOffload)]) -> TxBurst {
+        match self.io(p) {
+            (mut io, Some(mut nd)) => io.send_burst(&mut nd, q, frames, 4096),
+            (_, None) => TxBurst {
+                posted: 0,
+                stopped: Some(TxError::NotRunning),
+            },
         }
     }
 

@@ -4,7 +4,7 @@
 
 use cloudnic_common::nic::{
     DeviceInfo, ModerationConfig, NetDevice, QueueConfig, Released, RssConfig, RxBuffer, RxPacket,
-    StatName, Token, TxError, TxPacket,
+    StatName, Token, TxBurst, TxError, TxPacket,
 };
 use cloudnic_common::{Error, ResetReason};
 use cloudnic_ena::defs::host_info::os_type;
@@ -102,13 +102,16 @@ impl NetDevice for AnyDevice {
     fn tx_post(&mut self, q: u16, pkt: &TxPacket<'_>) -> Result<(), TxError> {
         forward!(self, d => d.tx_post(q, pkt))
     }
+    fn tx_post_burst(&mut self, q: u16, pkts: &[TxPacket<'_>]) -> TxBurst {
+        forward!(self, d => d.tx_post_burst(q, pkts))
+    }
     fn tx_kick(&mut self, q: u16) {
         forward!(self, d => d.tx_kick(q))
     }
     fn tx_space(&self, q: u16) -> u32 {
         forward!(self, d => d.tx_space(q))
     }
-    fn tx_poll(&mut self, q: u16, budget: u32, done: &mut dyn FnMut(Token)) -> u32 {
+    fn tx_poll<F: FnMut(Token)>(&mut self, q: u16, budget: u32, done: F) -> u32 {
         forward!(self, d => d.tx_poll(q, budget, done))
     }
     fn rx_refill(&mut self, q: u16, bufs: &[RxBuffer]) -> u32 {
@@ -117,7 +120,7 @@ impl NetDevice for AnyDevice {
     fn rx_space(&self, q: u16) -> u32 {
         forward!(self, d => d.rx_space(q))
     }
-    fn rx_poll(&mut self, q: u16, budget: u32, deliver: &mut dyn FnMut(&RxPacket<'_>)) -> u32 {
+    fn rx_poll<F: FnMut(&RxPacket<'_>)>(&mut self, q: u16, budget: u32, deliver: F) -> u32 {
         forward!(self, d => d.rx_poll(q, budget, deliver))
     }
     fn note_queue_interrupt(&mut self, q: u16) {

@@ -11,7 +11,7 @@
 use core::ffi::c_void;
 use core::ptr;
 
-use cloudnic_common::nic::NetDevice;
+use cloudnic_common::nic::{NetDevice, RxPacket};
 
 use core::sync::atomic::Ordering;
 
@@ -181,7 +181,9 @@ fn queue(a: &Adapter, q: u16, budget: u32) -> bool {
         dev.note_queue_interrupt(q);
         let txn = dev.tx_poll(q, budget, &mut |t| done.push(t));
         send::drain_pending(a, dev, s, &mut failed);
-        let rxn = dev.rx_poll(q, budget, &mut |p| receive::on_packet(a, s, p, &mut out));
+        let rxn = dev.rx_poll(q, budget, &mut |p: &RxPacket<'_>| {
+            receive::on_packet(a, s, p, &mut out)
+        });
         receive::refill(a, dev, s, q);
         let more = txn >= budget || rxn >= budget;
         if !more {

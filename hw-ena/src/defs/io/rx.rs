@@ -61,7 +61,8 @@ impl RxDesc {
             ctrl |= RxDescCtrl::PHASE.bits();
         }
         RxDesc {
-            length: if len >= 0x1_0000 { 0 } else { len as u16 },
+            // 0x1_0000 truncates to 0.
+            length: (if len > 0x1_0000 { 0x1_0000 } else { len }) as u16,
             reserved2: 0,
             ctrl,
             req_id,
