@@ -1,9 +1,10 @@
 //! cloudnic per-packet benchmark (not a timed test).
 //!
 //! Two ENA models back to back in zero-latency mode, one queue pair, ring
-//! 1024, host placement, batches of 64. Node A transmits (TX post + doorbell,
-//! then TX completion), node B receives (RX completion, then refill +
-//! doorbell). MMIO writes are held back during driver phases and replayed to
+//! 1024, host placement, batches of 64. Node A transmits (one
+//! `tx_post_burst` of 64 packets + doorbell, then TX completion), node B
+//! receives (RX completion, then refill + doorbell). A second TX run posts
+//! the same packets with one `tx_post` call each (the Linux shim's path). MMIO writes are held back during driver phases and replayed to
 //! the model in its own phase, so the driver's cost is measured apart from
 //! the model's. Figures:
 //! - ns/packet per direction (wall clock, `Instant` around each 64-packet phase),
@@ -16,7 +17,7 @@
 //! pair), through the same `NetDevice` interface, so the two devices'
 //! per-packet costs print side by side.
 //!
-//! `cloudnic-bench [--iters N] [--device ena|mana] [--phase tx|rx|base-tx|base-rx] [--no-callgrind]`
+//! `cloudnic-bench [--iters N] [--device ena|mana] [--phase tx|tx-each|rx|base-tx|base-rx] [--no-callgrind]`
 
 use std::hint::black_box;
 use std::process::Command;
@@ -173,6 +174,19 @@ fn bench_phase_tx_post<N: BenchNode>(rig: &mut Rig<N>) {
     dev.tx_kick(0);
 }
 
+/// The same packets posted one `tx_post` call each (the Linux shim's
+/// `ndo_start_xmit` path), for comparison with the burst.
+#[inline(never)]
+fn bench_phase_tx_post_each<N: BenchNode>(rig: &mut Rig<N>) {
+    let dev = rig.t.a.nic();
+    for pkt in &rig.tx_pkts {
+        if let Err(e) = dev.tx_post(0, pkt) {
+            panic!("tx_post in steady state: {e:?}");
+        }
+    }
+    dev.tx_kick(0);
+}
+
 #[inline(never)]
 fn bench_phase_tx_complete<N: BenchNode>(rig: &mut Rig<N>) {
     let dev = rig.t.a.nic();
@@ -299,12 +313,24 @@ struct Times {
     packets: u64,
 }
 
+/// How the TX phase hands packets to the driver.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TxMode {
+    /// One `tx_post_burst` call per batch.
+    Burst,
+    /// One `tx_post` call per packet.
+    Each,
+}
+
 /// Driver phases of one device: TX post + completion on A, RX on B.
-fn run_device<N: BenchNode>(mut rig: Rig<N>, iters: u64, tm: &mut Times) {
+fn run_device<N: BenchNode>(mut rig: Rig<N>, iters: u64, mode: TxMode, tm: &mut Times) {
     for it in 0..iters + 50 {
         let measure = it >= 50;
         let t0 = Instant::now();
-        bench_phase_tx_post(&mut rig);
+        match mode {
+            TxMode::Burst => bench_phase_tx_post(&mut rig),
+            TxMode::Each => bench_phase_tx_post_each(&mut rig),
+        }
         let t1 = Instant::now();
         rig.run_models();
         let t2 = Instant::now();
@@ -348,8 +374,14 @@ fn run(device: &str, iters: u64, phase: Option<&str>) -> Times {
     let mut tm = Times::default();
     if want("tx") || want("rx") {
         match device {
-            "mana" => run_device(Rig::new(mana_rig()), iters, &mut tm),
-            _ => run_device(Rig::new(ena_rig()), iters, &mut tm),
+            "mana" => run_device(Rig::new(mana_rig()), iters, TxMode::Burst, &mut tm),
+            _ => run_device(Rig::new(ena_rig()), iters, TxMode::Burst, &mut tm),
+        }
+    }
+    if phase == Some("tx-each") {
+        match device {
+            "mana" => run_device(Rig::new(mana_rig()), iters, TxMode::Each, &mut tm),
+            _ => run_device(Rig::new(ena_rig()), iters, TxMode::Each, &mut tm),
         }
     }
     if want("base-tx") || want("base-rx") {
@@ -433,6 +465,7 @@ fn main() {
     let base = run("ena", iters, Some("base-tx"));
     let base_rx = run("ena", iters, Some("base-rx"));
     let ena = run("ena", iters, None);
+    let ena_each = run("ena", iters, Some("tx-each"));
     let mana = run("mana", iters, None);
     let per = |d: Duration, pk: u64| d.as_nanos() as f64 / pk.max(1) as f64;
     let (btx, brx) = (
@@ -461,6 +494,13 @@ fn main() {
             per(tm.tx, tm.packets),
             btx,
         );
+        if name == "ENA" {
+            row(
+                "ENA driver TX, tx_post each",
+                per(ena_each.tx, ena_each.packets),
+                btx,
+            );
+        }
         row(
             &format!("{name} driver RX (poll+refill)"),
             per(tm.rx, tm.packets),
@@ -514,6 +554,14 @@ fn main() {
             tx,
             btx,
         );
+        if dev == "ena" {
+            let each = callgrind(
+                ci,
+                "ena:tx-each",
+                &["bench_phase_tx_post_each", "bench_phase_tx_complete"],
+            );
+            show("ENA driver TX, tx_post each", each, btx);
+        }
         show(
             &format!("{} driver RX (poll+refill)", dev.to_uppercase()),
             rx,
