@@ -119,6 +119,30 @@ pub struct RxBuffer {
     pub token: Token,
 }
 
+/// How a shim should manage a queue's RX buffers ([`NetDevice::rx_policy`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RxPolicy {
+    /// Refill once at least this many buffers fit (≥ 1): fewer, larger
+    /// refills mean fewer doorbells.
+    pub refill_threshold: u32,
+    /// A packet in one buffer of at most this many bytes is copied into a
+    /// fresh small buffer and the receive buffer posted again, saving a
+    /// buffer allocation and mapping (0 = never). The shim subtracts its
+    /// IP-header alignment; it reports the copies with
+    /// [`NetDevice::note_rx_copybreak`].
+    pub copybreak: u32,
+}
+
+impl Default for RxPolicy {
+    /// Refill whenever anything fits; never copy.
+    fn default() -> Self {
+        RxPolicy {
+            refill_threshold: 1,
+            copybreak: 0,
+        }
+    }
+}
+
 /// Checksum verdict for a received packet (Linux: `CHECKSUM_UNNECESSARY` for `Good`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum RxChecksum {
@@ -394,6 +418,13 @@ pub trait NetDevice {
     fn rx_refill(&mut self, q: u16, bufs: &[RxBuffer]) -> u32;
     /// RX buffers the ring can still take.
     fn rx_space(&self, q: u16) -> u32;
+    /// When to refill queue `q` and when to copy small packets.
+    fn rx_policy(&self, _q: u16) -> RxPolicy {
+        RxPolicy::default()
+    }
+    /// The shim copied `pkts` packets of queue `q` out under
+    /// [`RxPolicy::copybreak`] (a statistic).
+    fn note_rx_copybreak(&mut self, _q: u16, _pkts: u32) {}
     /// Reap up to `budget` RX packets.
     fn rx_poll<F: FnMut(&RxPacket<'_>)>(&mut self, q: u16, budget: u32, deliver: F) -> u32;
     /// Note that queue `q`'s interrupt fired (health monitor input).

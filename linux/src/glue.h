@@ -80,7 +80,10 @@ void cn_skb_free(struct sk_buff *skb, int budget);
 u32 cn_page_size(void);
 struct page *cn_rx_page_alloc(struct pci_dev *pdev, u64 *dma);
 void cn_rx_page_free(struct pci_dev *pdev, struct page *pg, u64 dma);
-int cn_rx_deliver(struct net_device *nd, u16 q, const struct cn_rx_frag *fr, u32 n, u32 offset, u32 len, bool csum_ok, u32 hash, u32 hash_kind);
+/* cn_rx_deliver results (src/kapi.rs RxDelivery). */
+#define CN_RX_CONSUMED 0	/* the pages went into the skb */
+#define CN_RX_COPIED 1		/* copied out (copybreak): the page is still the caller's, mapped */
+int cn_rx_deliver(struct net_device *nd, u16 q, const struct cn_rx_frag *fr, u32 n, u32 offset, u32 len, bool csum_ok, u32 hash, u32 hash_kind, u32 copybreak);
 
 /* Between the two C files. */
 struct napi_struct *cn_napi_of(struct net_device *nd, u16 q);

@@ -198,17 +198,44 @@ void cn_rx_page_free(struct pci_dev *pdev, struct page *pg, u64 dma)
 	__free_page(pg);
 }
 
+/* Checksum verdict, hash, queue and protocol of a received skb, then GRO. */
+static void cn_rx_finish(struct net_device *nd, struct napi_struct *napi, struct sk_buff *skb,
+			 u16 q, bool csum_ok, u32 hash, u32 hash_kind)
+{
+	if (csum_ok && (nd->features & NETIF_F_RXCSUM))
+		skb->ip_summed = CHECKSUM_UNNECESSARY;
+	if (hash_kind && (nd->features & NETIF_F_RXHASH))
+		skb_set_hash(skb, hash, hash_kind == 2 ? PKT_HASH_TYPE_L4 : PKT_HASH_TYPE_L3);
+	skb_record_rx_queue(skb, q);
+	skb->protocol = eth_type_trans(skb, nd);
+	napi_gro_receive(napi, skb);
+}
 
-/* Build an skb from @n filled pages (unmapping them; on failure they are freed) and hand it to
- * GRO. The headers are pulled into the linear part, the rest stays in the pages. */
+/*
+ * A packet of at most `copybreak` bytes (after NET_IP_ALIGN) in one page is copied into a
+ * small skb and the page, still mapped, stays the caller's to post again (CN_RX_COPIED);
+ * any other packet takes its pages into the skb as fragments (CN_RX_CONSUMED). On error
+ * the pages are freed and a negative errno returned.
+ */
 int cn_rx_deliver(struct net_device *nd, u16 q, const struct cn_rx_frag *fr, u32 n, u32 offset,
-		  u32 len, bool csum_ok, u32 hash, u32 hash_kind)
+		  u32 len, bool csum_ok, u32 hash, u32 hash_kind, u32 copybreak)
 {
 	struct napi_struct *napi = cn_napi_of(nd, q);
 	struct device *dev = nd->dev.parent;
 	struct sk_buff *skb;
 	u32 i, pull;
 
+	if (n == 1 && len >= ETH_HLEN && len + NET_IP_ALIGN <= copybreak &&
+	    offset + len <= PAGE_SIZE) {
+		skb = napi_alloc_skb(napi, len);
+		if (likely(skb)) {
+			dma_sync_single_for_cpu(dev, fr[0].dma + offset, len, DMA_FROM_DEVICE);
+			skb_put_data(skb, page_address(fr[0].page) + offset, len);
+			dma_sync_single_for_device(dev, fr[0].dma + offset, len, DMA_FROM_DEVICE);
+			cn_rx_finish(nd, napi, skb, q, csum_ok, hash, hash_kind);
+			return CN_RX_COPIED;
+		}
+	}
 	for (i = 0; i < n; i++)
 		dma_unmap_page(dev, fr[i].dma, PAGE_SIZE, DMA_FROM_DEVICE);
 	skb = napi_alloc_skb(napi, CN_RX_PULL);
@@ -228,12 +255,6 @@ int cn_rx_deliver(struct net_device *nd, u16 q, const struct cn_rx_frag *fr, u32
 		dev_kfree_skb_any(skb);
 		return -ENOMEM;
 	}
-	if (csum_ok && (nd->features & NETIF_F_RXCSUM))
-		skb->ip_summed = CHECKSUM_UNNECESSARY;
-	if (hash_kind && (nd->features & NETIF_F_RXHASH))
-		skb_set_hash(skb, hash, hash_kind == 2 ? PKT_HASH_TYPE_L4 : PKT_HASH_TYPE_L3);
-	skb_record_rx_queue(skb, q);
-	skb->protocol = eth_type_trans(skb, nd);
-	napi_gro_receive(napi, skb);
-	return 0;
+	cn_rx_finish(nd, napi, skb, q, csum_ok, hash, hash_kind);
+	return CN_RX_CONSUMED;
 }

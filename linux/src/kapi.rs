@@ -136,7 +136,23 @@ extern "C" {
         csum_ok: bool,
         hash: u32,
         hash_kind: u32,
+        copybreak: u32,
     ) -> c_int;
+}
+
+/// glue.h `CN_RX_CONSUMED` / `CN_RX_COPIED`.
+const CN_RX_CONSUMED: c_int = 0;
+const CN_RX_COPIED: c_int = 1;
+
+/// What became of a received packet's pages ([`NetDevHandle::rx_deliver`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RxDelivery {
+    /// Delivered; the pages went into the skb.
+    Consumed,
+    /// Delivered as a copy; the single page is still the caller's and still mapped.
+    Copied,
+    /// Dropped; the pages were freed.
+    Dropped,
 }
 
 /// The `debug` module parameter (validated by netdev.c: 0 or 1).
@@ -391,8 +407,9 @@ impl NetDevHandle {
         nd_call!(self, cn_txq_completed, q, pkts, bytes)
     }
 
-    /// Build an skb from filled pages (ownership passes to the kernel either way) and hand it
-    /// to GRO; false if it had to be dropped.
+    /// Hand a received packet to GRO: copied into a small skb if it is one page of at most
+    /// `copybreak` bytes (the page stays the caller's, still mapped), else built from the
+    /// filled pages, whose ownership passes to the kernel (also when it is dropped).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn rx_deliver(
         self,
@@ -403,11 +420,13 @@ impl NetDevHandle {
         csum_ok: bool,
         hash: u32,
         hash_kind: u32,
-    ) -> bool {
+        copybreak: u32,
+    ) -> RxDelivery {
         let n = u32::try_from(frags.len()).unwrap_or(0);
         // SAFETY: the netdev is valid; every page in `frags` is owned by the caller, mapped by
-        // `alloc_rx_page`, and handed over here exactly once.
-        unsafe {
+        // `alloc_rx_page`, and handed over here exactly once (it comes back only with
+        // `CN_RX_COPIED`, for a single page).
+        let r = unsafe {
             cn_rx_deliver(
                 self.0.as_ptr(),
                 q,
@@ -418,7 +437,13 @@ impl NetDevHandle {
                 csum_ok,
                 hash,
                 hash_kind,
-            ) == 0
+                copybreak,
+            )
+        };
+        match r {
+            CN_RX_CONSUMED => RxDelivery::Consumed,
+            CN_RX_COPIED => RxDelivery::Copied,
+            _ => RxDelivery::Dropped,
         }
     }
 }

@@ -5,15 +5,23 @@
 use cloudnic_common::moderation::DelayUnits;
 use cloudnic_common::nic::{
     DeviceInfo, ModerationConfig, NetDevice, QueueConfig, Released, RssConfig, RxBuffer, RxPacket,
-    StatName, Token, TxBurst, TxError, TxPacket,
+    RxPolicy, StatName, Token, TxBurst, TxError, TxPacket,
 };
-use cloudnic_common::stats::inc;
+use cloudnic_common::stats::{add, inc};
 use cloudnic_common::{cn_err, ConfigError, Error, Platform, RegisterBar, ResetReason};
 
 use super::queues::QueuePair;
 use super::{EnaDevice, MIN_MTU};
 use crate::defs::admin::{FeatureId, MtuFeature};
 use crate::defs::io::INTR_DELAY_MAX;
+
+/// Linux `ena` refills an RX ring once ring / 8 buffers fit, at most 256
+/// (ena.md §6.2 "RX refill threshold").
+const RX_REFILL_DIVIDER: u32 = 8;
+const RX_REFILL_MAX: u32 = 256;
+/// Linux `ena`'s default `rx_copybreak`, before the OS's IP alignment is
+/// taken off (ena.md §6.2 "RX copybreak").
+const RX_COPYBREAK: u32 = 256;
 
 impl<P: Platform, R: RegisterBar> EnaDevice<P, R> {
     #[inline]
@@ -226,6 +234,22 @@ impl<P: Platform, R: RegisterBar> NetDevice for EnaDevice<P, R> {
 
     fn rx_space(&self, q: u16) -> u32 {
         self.pair(q).map_or(0, |p| p.rx.space())
+    }
+
+    /// Linux `ena` (ena.md §6.2): refill once min(ring / 8, 256) buffers fit;
+    /// copy packets of up to 256 bytes (`rx_copybreak`).
+    fn rx_policy(&self, q: u16) -> RxPolicy {
+        let depth = self.pair(q).map_or(0, |p| u32::from(p.rx.depth()));
+        RxPolicy {
+            refill_threshold: (depth / RX_REFILL_DIVIDER).clamp(1, RX_REFILL_MAX),
+            copybreak: RX_COPYBREAK,
+        }
+    }
+
+    fn note_rx_copybreak(&mut self, q: u16, pkts: u32) {
+        if let Some(p) = self.pair_mut(q) {
+            add(&mut p.rx.stats_mut().rx_copybreak_pkt, u64::from(pkts));
+        }
     }
 
     fn rx_poll<F: FnMut(&RxPacket<'_>)>(&mut self, q: u16, budget: u32, deliver: F) -> u32 {

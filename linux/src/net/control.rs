@@ -53,7 +53,7 @@ impl EnaNet<'_> {
             i.dev.open(cfg).map_err(errno)?;
             i.tables = tables;
             for q in 0..cfg.num_queues {
-                refill(i, pci, q);
+                refill(i, pci, q, 1);
             }
             Ok(())
         });
@@ -117,7 +117,7 @@ impl EnaNet<'_> {
             to_result(nd.set_real_queues(now.num_queues.min(nq_max)))?;
             if i.dev.is_open() {
                 for q in 0..now.num_queues {
-                    refill(i, pci, q);
+                    refill(i, pci, q, 1);
                 }
             }
             r.map_err(|e| refused(i, msg, what, e))
@@ -306,7 +306,7 @@ impl EnaNet<'_> {
             let _ = nd.set_real_queues(cfg.num_queues.min(self.nq_max));
             if i.dev.is_open() {
                 for q in 0..cfg.num_queues {
-                    refill(i, pci, q);
+                    refill(i, pci, q, 1);
                 }
             }
         });

@@ -9,7 +9,7 @@ use cloudnic_common::nic::{
 
 use super::tables::{Tables, MAX_TX_SEGS};
 use super::{add, EnaNet, Inner};
-use crate::kapi::{self, DmaSeg, PciHandle, RxFrag, SkbInfo, SkbPtr};
+use crate::kapi::{self, DmaSeg, PciHandle, RxDelivery, RxFrag, SkbInfo, SkbPtr};
 
 /// Stop a TX queue when fewer worst-case packets than this still fit; wake it at twice that.
 const TX_STOP_THRESHOLD: u32 = 2;
@@ -169,9 +169,9 @@ impl EnaNet<'_> {
                     skb.free(budget);
                 }
             });
-            (done, pkts, bytes, dev.tx_space(q))
+            (done, pkts, bytes, dev.tx_space(q), dev.rx_policy(q))
         });
-        let Some((tx_done, pkts, bytes, space)) = tx else {
+        let Some((tx_done, pkts, bytes, space, policy)) = tx else {
             nd.napi_complete(q, 0);
             return 0;
         };
@@ -195,14 +195,43 @@ impl EnaNet<'_> {
             let want = (budget_u - work).min(RX_CHUNK as u32);
             let got = self.with_dev(|i| reap_rx(i, pci, q, want, &mut pkts, &mut frags));
             let Some((n, mut drops)) = got else { break };
+            // Pages of packets delivered as copies: still mapped, posted again.
+            let mut spare = [(core::ptr::null_mut(), 0u64); RX_CHUNK];
+            let mut copied = 0usize;
             for p in &pkts[..n] {
                 let f = &frags[p.first..p.first + p.nfrags];
-                if nd.rx_deliver(q, f, p.offset, p.len, p.csum_ok, p.hash, p.hash_kind) {
-                    add(&self.counters.rx_packets, 1);
-                    add(&self.counters.rx_bytes, p.len.into());
-                } else {
+                let how = nd.rx_deliver(
+                    q,
+                    f,
+                    p.offset,
+                    p.len,
+                    p.csum_ok,
+                    p.hash,
+                    p.hash_kind,
+                    policy.copybreak,
+                );
+                if how == RxDelivery::Dropped {
                     drops += 1;
+                    continue;
                 }
+                add(&self.counters.rx_packets, 1);
+                add(&self.counters.rx_bytes, p.len.into());
+                if how == RxDelivery::Copied {
+                    if let (Some(s), Some(f0)) = (spare.get_mut(copied), f.first()) {
+                        *s = (f0.page, f0.dma);
+                        copied += 1;
+                    }
+                }
+            }
+            if copied > 0 {
+                self.with_dev(|i| {
+                    for &(page, dma) in &spare[..copied] {
+                        if let Some(page) = core::ptr::NonNull::new(page) {
+                            i.tables.rx_recycle(pci, q, page, dma);
+                        }
+                    }
+                    i.dev.note_rx_copybreak(q, copied as u32);
+                });
             }
             add(&self.counters.rx_dropped, drops);
             work += n as u32 + drops as u32;
@@ -214,7 +243,7 @@ impl EnaNet<'_> {
         let more = work >= budget_u || tx_done >= TX_BUDGET;
         // Refill; then complete NAPI outside the lock (completing flushes GRO, which may
         // transmit on this device) and re-arm if NAPI says the poll is really over.
-        self.with_dev(|i| refill(i, pci, q));
+        self.with_dev(|i| refill(i, pci, q, policy.refill_threshold));
         if !more && nd.napi_complete(q, work as i32) {
             self.with_dev(|i| i.dev.unmask_queue_interrupt(q));
         }
@@ -296,10 +325,14 @@ fn reap_rx(
     (n, drops)
 }
 
-/// Post fresh pages to every free RX slot of `q` (as far as memory allows).
-pub(super) fn refill(i: &mut Inner<'_>, pci: PciHandle, q: u16) {
+/// Post pages to every free RX slot of `q` (as far as memory allows) once at least
+/// `threshold` are free (the device's [`cloudnic_common::nic::RxPolicy`]; 1 = always).
+pub(super) fn refill(i: &mut Inner<'_>, pci: PciHandle, q: u16, threshold: u32) {
     let Inner { dev, tables } = i;
     let page = kapi::page_size();
+    if dev.rx_space(q) < threshold.max(1) {
+        return;
+    }
     loop {
         let space = dev.rx_space(q) as usize;
         if space == 0 {

@@ -79,6 +79,9 @@ impl<T> SlotTable<T> {
 pub(crate) struct Tables {
     pub(crate) tx: KVVec<SlotTable<TxSlot>>,
     pub(crate) rx: KVVec<SlotTable<RxSlot>>,
+    /// Per queue: mapped pages back from a copybreak delivery, posted again before any
+    /// fresh page is allocated (at most the ring size each).
+    rx_spare: KVVec<KVVec<(NonNull<RawPage>, u64)>>,
     /// Tokens the core returned that named no live slot.
     pub(crate) stray_tokens: u64,
 }
@@ -89,6 +92,7 @@ impl Tables {
         Self {
             tx: KVVec::new(),
             rx: KVVec::new(),
+            rx_spare: KVVec::new(),
             stray_tokens: 0,
         }
     }
@@ -98,6 +102,7 @@ impl Tables {
         let mut t = Self::empty();
         t.tx = KVVec::with_capacity(nq.into(), GFP_KERNEL)?;
         t.rx = KVVec::with_capacity(nq.into(), GFP_KERNEL)?;
+        t.rx_spare = KVVec::with_capacity(nq.into(), GFP_KERNEL)?;
         for _ in 0..nq {
             let txs = SlotTable::new(tx, || TxSlot {
                 skb: None,
@@ -108,6 +113,8 @@ impl Tables {
             t.tx.push_within_capacity(txs).map_err(|_| ENOMEM)?;
             let rxs = SlotTable::new(rx, || RxSlot { page: None, dma: 0 })?;
             t.rx.push_within_capacity(rxs).map_err(|_| ENOMEM)?;
+            let spare = KVVec::with_capacity(rx as usize, GFP_KERNEL)?;
+            t.rx_spare.push_within_capacity(spare).map_err(|_| ENOMEM)?;
         }
         Ok(t)
     }
@@ -177,15 +184,19 @@ impl Tables {
         Some((skb, len))
     }
 
-    /// Fill up to `out.len()` free RX slots of `q` with fresh pages; returns how many.
+    /// Fill up to `out.len()` free RX slots of `q` with pages (spare ones first, then fresh);
+    /// returns how many.
     pub(crate) fn rx_fill(&mut self, pci: PciHandle, q: u16, out: &mut [(u64, u64)]) -> usize {
-        let Some(t) = self.rx.get_mut(usize::from(q)) else {
+        let (Some(t), Some(spare)) = (
+            self.rx.get_mut(usize::from(q)),
+            self.rx_spare.get_mut(usize::from(q)),
+        ) else {
             return 0;
         };
         let mut n = 0;
         while n < out.len() {
             let Some(idx) = t.take_free() else { break };
-            let Some((page, dma)) = pci.alloc_rx_page() else {
+            let Some((page, dma)) = spare.pop().or_else(|| pci.alloc_rx_page()) else {
                 t.put_free(idx);
                 break;
             };
@@ -216,6 +227,18 @@ impl Tables {
         let dma = s.dma;
         t.put_free(idx);
         Some((page, dma))
+    }
+
+    /// Keep a still-mapped page of `q` (its packet was copied out) for the next refill; frees
+    /// it if there is no room.
+    pub(crate) fn rx_recycle(&mut self, pci: PciHandle, q: u16, page: NonNull<RawPage>, dma: u64) {
+        let kept = match self.rx_spare.get_mut(usize::from(q)) {
+            Some(spare) => spare.push_within_capacity((page, dma)).is_ok(),
+            None => false,
+        };
+        if !kept {
+            pci.free_rx_page(page, dma);
+        }
     }
 
     /// An RX token with its data length, as the C side takes it.
@@ -249,6 +272,11 @@ impl Tables {
                 if let Some(page) = s.page.take() {
                     pci.free_rx_page(page, s.dma);
                 }
+            }
+        }
+        for spare in self.rx_spare.iter_mut() {
+            while let Some((page, dma)) = spare.pop() {
+                pci.free_rx_page(page, dma);
             }
         }
     }

@@ -4,7 +4,7 @@
 
 use cloudnic_common::nic::{
     DeviceInfo, ModerationConfig, NetDevice, QueueConfig, Released, RssConfig, RxBuffer, RxPacket,
-    StatName, Token, TxBurst, TxError, TxPacket,
+    RxPolicy, StatName, Token, TxBurst, TxError, TxPacket,
 };
 use cloudnic_common::{Error, ResetReason};
 use cloudnic_ena::defs::host_info::os_type;
@@ -119,6 +119,12 @@ impl NetDevice for AnyDevice {
     }
     fn rx_space(&self, q: u16) -> u32 {
         forward!(self, d => d.rx_space(q))
+    }
+    fn rx_policy(&self, q: u16) -> RxPolicy {
+        forward!(self, d => d.rx_policy(q))
+    }
+    fn note_rx_copybreak(&mut self, q: u16, pkts: u32) {
+        forward!(self, d => d.note_rx_copybreak(q, pkts))
     }
     fn rx_poll<F: FnMut(&RxPacket<'_>)>(&mut self, q: u16, budget: u32, deliver: F) -> u32 {
         forward!(self, d => d.rx_poll(q, budget, deliver))
