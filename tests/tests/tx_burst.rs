@@ -97,15 +97,21 @@ fn check_mixed(got: &[Received], sent: &[(Vec<u8>, TxOffload)]) {
     assert_eq!(tso_payload, pattern(TSO_PAYLOAD, 2), "TSO payload in order");
 }
 
-#[test]
-fn ena_burst_mixes_the_short_and_general_paths() {
-    let mut t = BackToBack::new();
+/// Post `mixed_burst` from A in one call, ring, and check what B received.
+fn ena_mixed_burst_crosses(t: &mut BackToBack) -> Vec<(Vec<u8>, TxOffload)> {
     let frames = mixed_burst();
     let burst = t.a.send_burst(0, &as_refs(&frames));
     assert_eq!((burst.posted, burst.stopped), (frames.len(), None));
     t.a.kick(0);
     t.settle();
     check_mixed(&t.b.take_received(), &frames);
+    frames
+}
+
+#[test]
+fn ena_burst_mixes_the_short_and_general_paths() {
+    let mut t = BackToBack::new();
+    let frames = ena_mixed_burst_crosses(&mut t);
     assert_eq!(t.a.stat("queue_0_tx_cnt"), Some(frames.len() as u64));
     let bytes: usize = frames.iter().map(|(f, _)| f.len()).sum();
     assert_eq!(t.a.stat("queue_0_tx_bytes"), Some(bytes as u64));
@@ -120,12 +126,7 @@ fn ena_burst_with_llq_takes_the_general_path_for_every_packet() {
         o
     };
     let mut t = BackToBack::with(llq("eth0"), llq("eth1"));
-    let frames = mixed_burst();
-    let burst = t.a.send_burst(0, &as_refs(&frames));
-    assert_eq!((burst.posted, burst.stopped), (frames.len(), None));
-    t.a.kick(0);
-    t.settle();
-    check_mixed(&t.b.take_received(), &frames);
+    ena_mixed_burst_crosses(&mut t);
     t.teardown_and_check();
 }
 
