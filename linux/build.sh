@@ -33,10 +33,11 @@ if ! IN "nice -n 10 make -j$JOBS -C $KDIR M=/cloudnic/src/linux MO=/cloudnic/out
   die "kernel module build failed (full log: $LOG)"
 fi
 grep -E '^\s+(RUSTC|CLIPPY|LD|BTF|MODPOST|CC)' "$LOG" || true
-# rustc diagnostics from our crates (vendored crates are --cap-lints=allow).
-if grep -qE '^(warning|error)' "$LOG"; then
-  echo "---- rustc/kbuild warnings (kernel flags) ----"
-  grep -E -A6 '^warning' "$LOG" | head -n 120
+# rustc diagnostics from our crates (vendored crates are --cap-lints=allow), and objtool's
+# (e.g. a function falling through into the next: a panic path the kernel cannot unwind).
+if grep -qE '^(warning|error)|: warning: objtool:' "$LOG"; then
+  echo "---- rustc/kbuild/objtool warnings (kernel flags) ----"
+  grep -E -A6 '^warning|: warning: objtool:' "$LOG" | head -n 120
   if [ "${CLOUDNIC_KERNEL_WERROR:-0}" = 1 ]; then
     die "warnings in the kernel build (CLOUDNIC_KERNEL_WERROR=1)"
   fi

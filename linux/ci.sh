@@ -9,6 +9,10 @@ LINUX_DIR=$(cd "$(dirname "$0")" && pwd)
 T0=$(date +%s.%N)
 export T0
 export CLOUDNIC_CLEAN=${CLOUDNIC_CLEAN:-1}
+# The module builds through the kernel's clippy lints, and any rustc, clippy or objtool
+# warning fails CI, as -D warnings does for the host crates.
+export CLOUDNIC_CLIPPY=${CLOUDNIC_CLIPPY:-1}
+export CLOUDNIC_KERNEL_WERROR=${CLOUDNIC_KERNEL_WERROR:-1}
 phase() {
   local t rc=0
   t=$(date +%s.%N)

@@ -316,13 +316,23 @@ pub mod eqe_type {
 }
 
 /// Expected owner count for a consumer at free-running `head` on a ring of
-/// `entries` (a power of two): `(head / entries) & 7` (mana.md §4.5).
+/// `entries` (a power of two): `(head / entries) & 7` (mana.md §4.5). A
+/// ring of 0 entries (never created) reads as pass 0 instead of dividing
+/// by zero.
 pub const fn expected_owner(head: u32, entries: u32) -> u32 {
-    (head / entries) & OWNER_MASK
+    pass(head, entries) & OWNER_MASK
 }
 
 /// Owner count an entry still has when the device has not written it yet:
 /// the previous pass, `(head / entries − 1) & 7`.
 pub const fn empty_owner(head: u32, entries: u32) -> u32 {
-    (head / entries).wrapping_sub(1) & OWNER_MASK
+    pass(head, entries).wrapping_sub(1) & OWNER_MASK
+}
+
+/// `head / entries`, 0 for an empty ring (no panic path).
+const fn pass(head: u32, entries: u32) -> u32 {
+    match head.checked_div(entries) {
+        Some(p) => p,
+        None => 0,
+    }
 }

@@ -302,6 +302,8 @@ fn wqe_and_completion_formats() {
     assert_eq!(empty_owner(64, 64), 0);
     assert_eq!(expected_owner(64 * 8, 64), 0);
     assert_eq!(empty_owner(64 * 8, 64), 7);
+    // A ring never created (0 entries) reads as pass 0, without a panic.
+    assert_eq!((expected_owner(5, 0), empty_owner(5, 0)), (0, 7));
 }
 
 #[test]
