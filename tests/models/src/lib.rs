@@ -8,6 +8,7 @@
 //! advance it explicitly, so "six seconds without keep-alive" takes
 //! microseconds and every run is deterministic.
 
+mod bus;
 pub mod clock;
 pub mod devmem;
 pub mod ena;

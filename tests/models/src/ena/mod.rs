@@ -48,6 +48,7 @@ use cloudnic_ena::defs::admin::{EniStats, HwHints};
 use cloudnic_ena::defs::host_info::HostInfo;
 use cloudnic_ena::defs::pci::{MEM_BAR, REGISTER_BAR};
 
+use crate::bus;
 use crate::devmem::DeviceMemory;
 use crate::irq::InterruptTarget;
 use crate::ledger::Ledger;
@@ -294,36 +295,25 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
 
     /// Read guest memory, counting refusals.
     pub(crate) fn dma_read(&mut self, addr: u64, buf: &mut [u8]) -> bool {
-        match self.mem.read(addr, buf) {
-            Ok(()) => true,
-            Err(_) => {
-                self.counters.dma_faults += 1;
-                false
-            }
-        }
+        bus::read_counted(&*self.mem, addr, buf, &mut self.counters.dma_faults)
     }
 
     /// Write guest memory, counting refusals.
     pub(crate) fn dma_write(&mut self, addr: u64, data: &[u8]) -> bool {
-        match self.mem.write(addr, data) {
-            Ok(()) => true,
-            Err(_) => {
-                self.counters.dma_faults += 1;
-                false
-            }
-        }
+        bus::write_counted(&*self.mem, addr, data, &mut self.counters.dma_faults)
     }
 
     /// Deliver an MSI-X message on `vector`, honouring the lost-interrupt fault.
     pub(crate) fn deliver_msix(&mut self, vector: u16) {
-        if !self.faults.idle() && self.faults.interrupt_lost(vector) {
-            self.counters.irq_dropped += 1;
-            return;
-        }
-        if let Some(c) = self.counters.irq_raised.get_mut(usize::from(vector)) {
-            *c += 1;
-        }
-        self.irq.raise(vector);
+        let lost = !self.faults.idle() && self.faults.interrupt_lost(vector);
+        let c = &mut self.counters;
+        bus::deliver_counted(
+            &*self.irq,
+            vector,
+            lost,
+            &mut c.irq_dropped,
+            &mut c.irq_raised,
+        );
     }
 
     fn run_timers(&mut self) {

@@ -278,6 +278,10 @@ impl IoState {
     pub(crate) fn sq(&self, idx: u16) -> Option<&Sq> {
         self.sqs.get(usize::from(idx)).and_then(Option::as_ref)
     }
+    /// SQ `idx`, if created.
+    pub(crate) fn sq_mut(&mut self, idx: u16) -> Option<&mut Sq> {
+        self.sqs.get_mut(usize::from(idx)).and_then(Option::as_mut)
+    }
 }
 
 impl<M: GuestMemory + ?Sized> EnaModel<M> {

@@ -29,12 +29,7 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
     pub(crate) fn rx_doorbell(&mut self, sq_idx: u16, tail: u16) {
         self.counters.rx_doorbells += 1;
         let strict = !self.cfg.zero_latency;
-        let Some(sq) = self
-            .io
-            .sqs
-            .get_mut(usize::from(sq_idx))
-            .and_then(Option::as_mut)
-        else {
+        let Some(sq) = self.io.sq_mut(sq_idx) else {
             return;
         };
         let Placement::Host(base) = sq.placement else {
@@ -128,11 +123,7 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
             return None;
         };
         let limit = self.cfg.rx_backlog_limit;
-        let sq = self
-            .io
-            .sqs
-            .get_mut(usize::from(sq_idx))
-            .and_then(Option::as_mut)?;
+        let sq = self.io.sq_mut(sq_idx)?;
         if !sq.backlog.is_empty() {
             if sq.backlog.len() >= limit {
                 self.rx_drop(true);
@@ -145,11 +136,7 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
             Delivery::Done => Some(sq_idx),
             Delivery::Dropped => None,
             Delivery::NoBuffers => {
-                let sq = self
-                    .io
-                    .sqs
-                    .get_mut(usize::from(sq_idx))
-                    .and_then(Option::as_mut)?;
+                let sq = self.io.sq_mut(sq_idx)?;
                 if limit == 0 {
                     self.rx_drop(true);
                 } else {
@@ -164,12 +151,7 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
     pub(crate) fn rx_serve_backlog(&mut self, sq_idx: u16) {
         let mut any = false;
         loop {
-            let Some(sq) = self
-                .io
-                .sqs
-                .get_mut(usize::from(sq_idx))
-                .and_then(Option::as_mut)
-            else {
+            let Some(sq) = self.io.sq_mut(sq_idx) else {
                 return;
             };
             let Some((frame, hash)) = sq.backlog.pop_front() else {
@@ -180,12 +162,7 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
                 Delivery::Done => any = true,
                 Delivery::Dropped => {}
                 Delivery::NoBuffers => {
-                    if let Some(sq) = self
-                        .io
-                        .sqs
-                        .get_mut(usize::from(sq_idx))
-                        .and_then(Option::as_mut)
-                    {
+                    if let Some(sq) = self.io.sq_mut(sq_idx) {
                         sq.backlog.push_front((frame, hash));
                     }
                     break;
@@ -329,12 +306,7 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
         };
         let mut bufs = std::mem::take(&mut self.io.rx_bufs);
         bufs.clear();
-        let Some(sq) = self
-            .io
-            .sqs
-            .get_mut(usize::from(sq_idx))
-            .and_then(Option::as_mut)
-        else {
+        let Some(sq) = self.io.sq_mut(sq_idx) else {
             return Delivery::Dropped;
         };
         let (cq_idx, depth) = (sq.cq, sq.depth);

@@ -46,12 +46,7 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
     /// TX SQ doorbell: process every complete packet up to `tail`.
     pub(crate) fn tx_doorbell(&mut self, sq_idx: u16, tail: u16) {
         self.counters.tx_doorbells += 1;
-        let Some(sq) = self
-            .io
-            .sqs
-            .get_mut(usize::from(sq_idx))
-            .and_then(Option::as_mut)
-        else {
+        let Some(sq) = self.io.sq_mut(sq_idx) else {
             return;
         };
         if let Placement::Llq { geo, .. } = sq.placement {
@@ -169,12 +164,7 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
                     Placement::Llq { .. } => idx.wrapping_sub(head).wrapping_add(1),
                 };
                 w.entries = entries;
-                if let Some(sq) = self
-                    .io
-                    .sqs
-                    .get_mut(usize::from(sq_idx))
-                    .and_then(Option::as_mut)
-                {
+                if let Some(sq) = self.io.sq_mut(sq_idx) {
                     sq.head = head.wrapping_add(entries);
                 }
                 return Ok(());
@@ -201,12 +191,7 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
         let req_id = first.req_id();
         let strict = !self.cfg.zero_latency;
         self.counters.tx_packets += 1;
-        let Some(sq) = self
-            .io
-            .sqs
-            .get_mut(usize::from(sq_idx))
-            .and_then(Option::as_mut)
-        else {
+        let Some(sq) = self.io.sq_mut(sq_idx) else {
             return false;
         };
         let llq = match sq.placement {
@@ -416,12 +401,7 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
     /// Write the completion of `req_id` (or hold it back for a fault).
     fn tx_complete(&mut self, sq_idx: u16, req_id: u16, head_after: u16) -> bool {
         if !self.faults.idle() && self.faults.tx_withheld(sq_idx) {
-            if let Some(sq) = self
-                .io
-                .sqs
-                .get_mut(usize::from(sq_idx))
-                .and_then(Option::as_mut)
-            {
+            if let Some(sq) = self.io.sq_mut(sq_idx) {
                 sq.withheld.push_back((req_id, head_after));
             }
             return false;
@@ -480,12 +460,7 @@ impl<M: GuestMemory + ?Sized> EnaModel<M> {
     /// Write every withheld TX completion (the fault was cleared).
     pub(crate) fn release_withheld_tx(&mut self) {
         for sq_idx in 0..self.io.sqs.len() as u16 {
-            let Some(sq) = self
-                .io
-                .sqs
-                .get_mut(usize::from(sq_idx))
-                .and_then(Option::as_mut)
-            else {
+            let Some(sq) = self.io.sq_mut(sq_idx) else {
                 continue;
             };
             let held: Vec<(u16, u16)> = sq.withheld.drain(..).collect();

@@ -52,6 +52,7 @@ use std::rc::Rc;
 use cloudnic_mana::defs::hwc::{reconfig_data, HwcTypeData};
 use cloudnic_mana::defs::queue::{eqe_type, CqeInfo, CQE_DATA_SIZE};
 
+use crate::bus;
 use crate::irq::InterruptTarget;
 use crate::ledger::Ledger;
 use crate::mem::{Arena, GuestMemory};
@@ -314,36 +315,25 @@ impl<M: GuestMemory + ?Sized> ManaModel<M> {
 
     /// Read guest memory, counting refusals.
     pub(crate) fn dma_read(&mut self, addr: u64, buf: &mut [u8]) -> bool {
-        match self.mem.read(addr, buf) {
-            Ok(()) => true,
-            Err(_) => {
-                self.counters.dma_faults += 1;
-                false
-            }
-        }
+        bus::read_counted(&*self.mem, addr, buf, &mut self.counters.dma_faults)
     }
 
     /// Write guest memory, counting refusals.
     pub(crate) fn dma_write(&mut self, addr: u64, data: &[u8]) -> bool {
-        match self.mem.write(addr, data) {
-            Ok(()) => true,
-            Err(_) => {
-                self.counters.dma_faults += 1;
-                false
-            }
-        }
+        bus::write_counted(&*self.mem, addr, data, &mut self.counters.dma_faults)
     }
 
     /// Deliver an MSI-X message on `vector`, honouring the lost-interrupt fault.
     pub(crate) fn deliver_msix(&mut self, vector: u16) {
-        if !self.faults.idle() && self.faults.interrupt_lost(vector) {
-            self.counters.irq_dropped += 1;
-            return;
-        }
-        if let Some(c) = self.counters.irq_raised.get_mut(usize::from(vector)) {
-            *c += 1;
-        }
-        self.irq.raise(vector);
+        let lost = !self.faults.idle() && self.faults.interrupt_lost(vector);
+        let c = &mut self.counters;
+        bus::deliver_counted(
+            &*self.irq,
+            vector,
+            lost,
+            &mut c.irq_dropped,
+            &mut c.irq_raised,
+        );
     }
 
     /// Write an EQE; an armed EQ disarms and raises its vector.
