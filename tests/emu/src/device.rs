@@ -11,7 +11,8 @@ use cloudnic_models::ena::EnaCounters;
 use cloudnic_models::wire::Port;
 use cloudnic_models::{BufKind, Device, EnaModel, EnaModelConfig, PciIdentity, VirtualClock};
 
-use crate::faults::{parse_ena_fault, FaultRequest};
+use crate::fault_desk::FaultDesk;
+use crate::faults::parse_ena_fault;
 use crate::memory::{GuestRam, SharedBar};
 use crate::msix::MsixVectors;
 use crate::pci_config::MsixLayout;
@@ -63,8 +64,8 @@ pub struct EnaDevice {
     clock: Rc<VirtualClock>,
     irq: Rc<MsixVectors>,
     bar2: Option<Rc<SharedBar>>,
-    /// Faults to clear once the model's reset count passes the value.
-    until_reset: Vec<(cloudnic_models::EnaFault, u64)>,
+    /// Faults that end at the driver's next device reset.
+    desk: FaultDesk<cloudnic_models::EnaFault>,
     /// Counters of model instances replaced by power-on resets.
     retired: EnaCounters,
 }
@@ -90,7 +91,7 @@ impl EnaDevice {
             clock,
             irq,
             bar2,
-            until_reset: Vec::new(),
+            desk: FaultDesk::new(),
             retired: EnaCounters::default(),
         })
     }
@@ -169,7 +170,7 @@ impl EmuDevice for EnaDevice {
             self.retired.irq_raised = vec![0; old.irq_raised.len()];
         }
         add_counters(&mut self.retired, &old);
-        self.until_reset.clear();
+        self.desk.forget();
         self.model = Self::build(
             &self.cfg,
             &self.mem,
@@ -181,49 +182,14 @@ impl EmuDevice for EnaDevice {
     }
     fn inject(&mut self, words: &[&str]) -> Result<String, String> {
         let now = self.clock.now_us();
-        match parse_ena_fault(words, now)? {
-            FaultRequest::Now { fault, until_reset } => {
-                if until_reset {
-                    let resets = self.model.counters().resets;
-                    self.until_reset.push((fault.clone(), resets));
-                }
-                let text = format!("{fault:?}");
-                self.model.inject(fault);
-                Ok(text)
-            }
-            FaultRequest::Sequence(steps) => {
-                let mut text = String::new();
-                for (at, fault) in steps {
-                    text.push_str(&format!(
-                        "at +{}ms {fault:?}; ",
-                        at.saturating_sub(now) / 1000
-                    ));
-                    if at <= now {
-                        self.model.inject(fault);
-                    } else {
-                        self.model.inject_at(at, fault);
-                    }
-                }
-                Ok(text)
-            }
-        }
+        let req = parse_ena_fault(words, now)?;
+        Ok(self.desk.inject(&mut self.model, req, now))
     }
     fn clear(&mut self, words: &[&str]) -> Result<String, String> {
-        let fault = match parse_ena_fault(words, 0)? {
-            FaultRequest::Now { fault, .. } => fault,
-            FaultRequest::Sequence(_) => return Err("cannot clear a sequence".into()),
-        };
-        let text = format!("{fault:?}");
-        self.model.clear_fault(fault);
-        Ok(text)
+        FaultDesk::clear(&mut self.model, parse_ena_fault(words, 0)?)
     }
     fn faults(&self) -> String {
-        self.model
-            .armed_faults()
-            .iter()
-            .map(|f| format!("{f:?}"))
-            .collect::<Vec<_>>()
-            .join("\n")
+        FaultDesk::armed(&self.model)
     }
     fn counters(&self) -> Vec<(String, u64)> {
         let c = self.total_counters();
@@ -308,17 +274,6 @@ impl EmuDevice for EnaDevice {
         out
     }
     fn after_access(&mut self) {
-        if self.until_reset.is_empty() {
-            return;
-        }
-        let resets = self.model.counters().resets;
-        let (due, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.until_reset)
-            .into_iter()
-            .partition(|(_, at)| resets > *at);
-        self.until_reset = keep;
-        for (f, _) in due {
-            eprintln!("[emu] device reset seen: clearing {f:?}");
-            self.model.clear_fault(f);
-        }
+        self.desk.after_access(&mut self.model);
     }
 }

@@ -20,19 +20,7 @@
 
 use cloudnic_models::ena::{AdminFilter, EnaFault};
 
-/// What a fault command asks for.
-#[derive(Debug, PartialEq, Eq)]
-pub enum FaultRequest {
-    /// One fault now; `until_reset` clears it when the driver resets the device.
-    Now {
-        /// The fault.
-        fault: EnaFault,
-        /// Clear at the next DEV_CTL reset.
-        until_reset: bool,
-    },
-    /// Faults at virtual times (µs).
-    Sequence(Vec<(u64, EnaFault)>),
-}
+use crate::fault_desk::FaultRequest;
 
 fn opt_index(w: Option<&&str>) -> Result<Option<u16>, String> {
     match w {
@@ -54,7 +42,7 @@ fn opt_count(w: Option<&&str>, default: u32) -> Result<u32, String> {
 
 /// Parse `words` (fault name, arguments, optional `until-reset`) at virtual
 /// time `now_us`.
-pub fn parse_ena_fault(words: &[&str], now_us: u64) -> Result<FaultRequest, String> {
+pub fn parse_ena_fault(words: &[&str], now_us: u64) -> Result<FaultRequest<EnaFault>, String> {
     let until_reset = words.contains(&"until-reset");
     let w: Vec<&str> = words
         .iter()

@@ -17,6 +17,7 @@
 mod backend;
 mod control;
 mod device;
+mod fault_desk;
 mod faults;
 mod mana_device;
 mod mana_faults;

@@ -18,7 +18,8 @@ use cloudnic_models::wire::Port;
 use cloudnic_models::{Device, PciIdentity, VirtualClock};
 
 use crate::device::EmuDevice;
-use crate::mana_faults::{parse_mana_fault, ManaFaultRequest};
+use crate::fault_desk::FaultDesk;
+use crate::mana_faults::parse_mana_fault;
 use crate::memory::GuestRam;
 use crate::msix::MsixVectors;
 use crate::pci_config::MsixLayout;
@@ -34,8 +35,8 @@ pub struct ManaDevice {
     mem: Rc<GuestRam>,
     clock: Rc<VirtualClock>,
     irq: Rc<MsixVectors>,
-    /// Faults to clear once the model's HWC teardown count passes the value.
-    until_reset: Vec<(ManaFault, u64)>,
+    /// Faults that end at the driver's next HWC teardown.
+    desk: FaultDesk<ManaFault>,
     /// Event counters of model instances replaced by power-on resets.
     retired: Vec<(String, u64)>,
 }
@@ -55,7 +56,7 @@ impl ManaDevice {
             mem,
             clock,
             irq,
-            until_reset: Vec::new(),
+            desk: FaultDesk::new(),
             retired: Vec::new(),
         }
     }
@@ -144,16 +145,6 @@ impl ManaDevice {
         }
         v
     }
-
-    fn apply(&mut self, fault: ManaFault, until_reset: bool) -> String {
-        if until_reset {
-            let destroys = self.model.counters().hwc_destroys;
-            self.until_reset.push((fault.clone(), destroys));
-        }
-        let text = format!("{fault:?}");
-        self.model.inject(fault);
-        text
-    }
 }
 
 /// `a += b` by name for event counters (state counters keep `a`'s value).
@@ -200,46 +191,19 @@ impl EmuDevice for ManaDevice {
         let port = self.model.port(0).cloned();
         let old = self.instance_counters();
         add_named(&mut self.retired, &old);
-        self.until_reset.clear();
+        self.desk.forget();
         self.model = Self::build(&self.cfg, &self.mem, &self.clock, &self.irq, port);
     }
     fn inject(&mut self, words: &[&str]) -> Result<String, String> {
         let now = self.clock.now_us();
-        match parse_mana_fault(words, now)? {
-            ManaFaultRequest::Now { fault, until_reset } => Ok(self.apply(fault, until_reset)),
-            ManaFaultRequest::Sequence(steps) => {
-                let mut text = String::new();
-                for (at, fault) in steps {
-                    text.push_str(&format!(
-                        "at +{}ms {fault:?}; ",
-                        at.saturating_sub(now) / 1000
-                    ));
-                    if at <= now {
-                        self.model.inject(fault);
-                    } else {
-                        self.model.inject_at(at, fault);
-                    }
-                }
-                Ok(text)
-            }
-        }
+        let req = parse_mana_fault(words, now)?;
+        Ok(self.desk.inject(&mut self.model, req, now))
     }
     fn clear(&mut self, words: &[&str]) -> Result<String, String> {
-        let fault = match parse_mana_fault(words, 0)? {
-            ManaFaultRequest::Now { fault, .. } => fault,
-            ManaFaultRequest::Sequence(_) => return Err("cannot clear a sequence".into()),
-        };
-        let text = format!("{fault:?}");
-        self.model.clear_fault(fault);
-        Ok(text)
+        FaultDesk::clear(&mut self.model, parse_mana_fault(words, 0)?)
     }
     fn faults(&self) -> String {
-        self.model
-            .armed_faults()
-            .iter()
-            .map(|f| format!("{f:?}"))
-            .collect::<Vec<_>>()
-            .join("\n")
+        FaultDesk::armed(&self.model)
     }
     fn counters(&self) -> Vec<(String, u64)> {
         let mut v = self.instance_counters();
@@ -270,17 +234,6 @@ impl EmuDevice for ManaDevice {
         out
     }
     fn after_access(&mut self) {
-        if self.until_reset.is_empty() {
-            return;
-        }
-        let destroys = self.model.counters().hwc_destroys;
-        let (due, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.until_reset)
-            .into_iter()
-            .partition(|(_, at)| destroys > *at);
-        self.until_reset = keep;
-        for (f, _) in due {
-            eprintln!("[emu] HWC teardown seen: clearing {f:?}");
-            self.model.clear_fault(f);
-        }
+        self.desk.after_access(&mut self.model);
     }
 }

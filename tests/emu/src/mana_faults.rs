@@ -21,19 +21,7 @@
 
 use cloudnic_models::mana::{HwcFilter, ManaFault, FOREVER};
 
-/// What a fault command asks for.
-#[derive(Debug, PartialEq, Eq)]
-pub enum ManaFaultRequest {
-    /// One fault now; `until_reset` clears it at the driver's next HWC teardown.
-    Now {
-        /// The fault.
-        fault: ManaFault,
-        /// Clear at the next DESTROY_HWC / function reset.
-        until_reset: bool,
-    },
-    /// Faults at virtual times (µs).
-    Sequence(Vec<(u64, ManaFault)>),
-}
+use crate::fault_desk::FaultRequest;
 
 fn opt_u32(w: Option<&&str>) -> Result<Option<u32>, String> {
     match w {
@@ -70,7 +58,7 @@ fn millis(w: Option<&&str>, what: &str) -> Result<u64, String> {
 
 /// Parse `words` (fault name, arguments, optional `until-reset`) at virtual
 /// time `now_us`.
-pub fn parse_mana_fault(words: &[&str], now_us: u64) -> Result<ManaFaultRequest, String> {
+pub fn parse_mana_fault(words: &[&str], now_us: u64) -> Result<FaultRequest<ManaFault>, String> {
     let until_reset = words.contains(&"until-reset");
     let w: Vec<&str> = words
         .iter()
@@ -85,7 +73,7 @@ pub fn parse_mana_fault(words: &[&str], now_us: u64) -> Result<ManaFaultRequest,
         "link-up" => ManaFault::LinkUp,
         "link-flap" => {
             let ms = millis(args.first(), "link-flap")?;
-            return Ok(ManaFaultRequest::Sequence(vec![
+            return Ok(FaultRequest::Sequence(vec![
                 (now_us, ManaFault::LinkDown),
                 (now_us.saturating_add(ms * 1000), ManaFault::LinkUp),
             ]));
@@ -121,7 +109,7 @@ pub fn parse_mana_fault(words: &[&str], now_us: u64) -> Result<ManaFaultRequest,
         },
         other => return Err(format!("unknown MANA fault '{other}'")),
     };
-    Ok(ManaFaultRequest::Now { fault, until_reset })
+    Ok(FaultRequest::Now { fault, until_reset })
 }
 
 #[cfg(test)]
@@ -132,14 +120,14 @@ mod tests {
     fn parses_the_vocabulary() {
         assert_eq!(
             parse_mana_fault(&["reset-request"], 0),
-            Ok(ManaFaultRequest::Now {
+            Ok(FaultRequest::Now {
                 fault: ManaFault::ResetRequest { data: 0 },
                 until_reset: false
             })
         );
         assert_eq!(
             parse_mana_fault(&["hwc-timeout", "forever", "0x20002", "until-reset"], 0),
-            Ok(ManaFaultRequest::Now {
+            Ok(FaultRequest::Now {
                 fault: ManaFault::HwcNoResponse {
                     filter: HwcFilter::code(0x20002),
                     count: FOREVER
@@ -149,14 +137,14 @@ mod tests {
         );
         assert_eq!(
             parse_mana_fault(&["link-flap", "500"], 10),
-            Ok(ManaFaultRequest::Sequence(vec![
+            Ok(FaultRequest::Sequence(vec![
                 (10, ManaFault::LinkDown),
                 (500_010, ManaFault::LinkUp)
             ]))
         );
         assert_eq!(
             parse_mana_fault(&["lost-irq", "1", "2"], 0),
-            Ok(ManaFaultRequest::Now {
+            Ok(FaultRequest::Now {
                 fault: ManaFault::LostInterrupts {
                     vector: Some(1),
                     count: 2

@@ -6,16 +6,12 @@
 mod common;
 
 use std::io::Read;
-use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use common::*;
 
 use cloudnic_ena::defs::regs::{mmio_reg_read_request, offset};
-use vfio_bindings::bindings::vfio::{
-    VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_DATA_EVENTFD, VFIO_PCI_CONFIG_REGION_INDEX,
-    VFIO_PCI_MSIX_IRQ_INDEX, VFIO_REGION_INFO_FLAG_MMAP,
-};
+use vfio_bindings::bindings::vfio::{VFIO_PCI_CONFIG_REGION_INDEX, VFIO_REGION_INFO_FLAG_MMAP};
 use vfio_user::Client;
 
 #[test]
@@ -45,18 +41,7 @@ fn a_vfio_user_client_sees_an_ena_function() {
         .unwrap();
 
     // DMA: "guest RAM" is our memfd; MSI-X vector 0 is our eventfd.
-    let ram = memfd(RAM_SIZE);
-    c.dma_map(0, RAM_IOVA, RAM_SIZE as u64, ram.as_raw_fd())
-        .unwrap();
-    let ev = eventfd();
-    c.set_irqs(
-        VFIO_PCI_MSIX_IRQ_INDEX,
-        VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
-        0,
-        1,
-        &[ev.as_raw_fd()],
-    )
-    .unwrap();
+    let (ram, ev) = map_ram_and_vector0(&mut c);
 
     // Readless register read (ena.md §2): the device answers by DMA into
     // the response buffer in guest RAM.

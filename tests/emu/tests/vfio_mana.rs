@@ -9,15 +9,11 @@
 mod common;
 
 use std::io::Read;
-use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use common::*;
 
-use vfio_bindings::bindings::vfio::{
-    VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_DATA_EVENTFD, VFIO_PCI_CONFIG_REGION_INDEX,
-    VFIO_PCI_MSIX_IRQ_INDEX, VFIO_REGION_INFO_FLAG_MMAP,
-};
+use vfio_bindings::bindings::vfio::{VFIO_PCI_CONFIG_REGION_INDEX, VFIO_REGION_INFO_FLAG_MMAP};
 use vfio_user::Client;
 
 /// VF register map (mana.md §1.3).
@@ -131,18 +127,7 @@ fn a_vfio_user_client_brings_up_a_mana_hwc_and_sees_fault_events() {
     assert!(smc + 32 <= 0x1000 && smc % 4 == 0, "SMC window {smc:#x}");
 
     // Guest RAM and vector 0 (the HWC EQ's).
-    let ram = memfd(RAM_SIZE);
-    c.dma_map(0, RAM_IOVA, RAM_SIZE as u64, ram.as_raw_fd())
-        .unwrap();
-    let ev = eventfd();
-    c.set_irqs(
-        VFIO_PCI_MSIX_IRQ_INDEX,
-        VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
-        0,
-        1,
-        &[ev.as_raw_fd()],
-    )
-    .unwrap();
+    let (ram, ev) = map_ram_and_vector0(&mut c);
 
     // SMC ESTABLISH_HWC: the answer is a response of the same type, status
     // 0, window handed back; the init EQEs land in our EQ page with owner

@@ -5,11 +5,14 @@
 #![allow(dead_code)]
 
 use std::fs::File;
-use std::os::fd::FromRawFd;
+use std::os::fd::{AsRawFd, FromRawFd};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use vfio_bindings::bindings::vfio::{
+    VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_DATA_EVENTFD, VFIO_PCI_MSIX_IRQ_INDEX,
+};
 use vfio_user::Client;
 
 /// Guest-physical address where the test maps its "RAM".
@@ -32,6 +35,24 @@ pub fn eventfd() -> File {
     assert!(fd >= 0);
     // SAFETY: fresh descriptor we own.
     unsafe { File::from_raw_fd(fd) }
+}
+
+/// Map a fresh memfd as guest RAM at [`RAM_IOVA`] and route MSI-X vector 0
+/// to a fresh eventfd, as QEMU would: (RAM, vector 0's eventfd).
+pub fn map_ram_and_vector0(c: &mut Client) -> (File, File) {
+    let ram = memfd(RAM_SIZE);
+    c.dma_map(0, RAM_IOVA, RAM_SIZE as u64, ram.as_raw_fd())
+        .unwrap();
+    let ev = eventfd();
+    c.set_irqs(
+        VFIO_PCI_MSIX_IRQ_INDEX,
+        VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
+        0,
+        1,
+        &[ev.as_raw_fd()],
+    )
+    .unwrap();
+    (ram, ev)
 }
 
 pub fn pread(f: &File, off: u64, buf: &mut [u8]) {
