@@ -102,9 +102,12 @@ case "$DRIVER" in
     DRIVER_MODULE=cloudnic
     DRIVER_NAME=cloudnic
     # linux/build.sh is incremental (2-5 s when nothing changed); E2E_CLOUDNIC_KO skips it.
+    # Same flags as linux/ci.sh, so after it this is a no-op rather than a rebuild of its
+    # objects with other flags.
     KO=${E2E_CLOUDNIC_KO:-}
     if [ -z "$KO" ]; then
-      if ! bash "$REPO/linux/build.sh" >"$W/build.log" 2>&1; then
+      if ! CLOUDNIC_CLIPPY=${CLOUDNIC_CLIPPY:-1} CLOUDNIC_KERNEL_WERROR=${CLOUDNIC_KERNEL_WERROR:-1} \
+        bash "$REPO/linux/build.sh" >"$W/build.log" 2>&1; then
         tail -n 40 "$W/build.log"
         echo "RESULT=BUILD-FAILED" >"$W/run.env"
         die "linux/build.sh failed (log: $W/build.log)"
