@@ -224,14 +224,23 @@ impl EnaNet<'_> {
                 }
             }
             if copied > 0 {
-                self.with_dev(|i| {
-                    for &(page, dma) in &spare[..copied] {
+                let spare = &spare[..copied];
+                let kept = self.with_dev(|i| {
+                    for &(page, dma) in spare {
                         if let Some(page) = core::ptr::NonNull::new(page) {
                             i.tables.rx_recycle(pci, q, page, dma);
                         }
                     }
                     i.dev.note_rx_copybreak(q, copied as u32);
                 });
+                if kept.is_none() {
+                    // The control path owns the device now: the pages go back to the kernel.
+                    for &(page, dma) in spare {
+                        if let Some(page) = core::ptr::NonNull::new(page) {
+                            pci.free_rx_page(page, dma);
+                        }
+                    }
+                }
             }
             add(&self.counters.rx_dropped, drops);
             work += n as u32 + drops as u32;
