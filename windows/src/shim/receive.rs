@@ -127,8 +127,17 @@ fn push_free(a: &Adapter, s: &mut Datapath, i: u32) {
     }
 }
 
-/// Give free buffers of queue `q` to the device.
+/// Give free buffers of queue `q` to the device once the device's refill
+/// threshold fits (`NetDevice::rx_policy`; ENA: min(ring / 8, 256), ena.md
+/// §6.2): fewer, larger refills, fewer doorbells.
 pub fn refill(a: &Adapter, dev: &mut DriverDevice, s: &mut Datapath, q: u16) {
+    if dev.rx_space(q) >= dev.rx_policy(q).refill_threshold.max(1) {
+        post_free(a, dev, s, q);
+    }
+}
+
+/// Give every free buffer of queue `q` the device can take to it.
+fn post_free(a: &Adapter, dev: &mut DriverDevice, s: &mut Datapath, q: u16) {
     let ring = a.qcfg.rx_ring_size as usize;
     loop {
         let mut batch = [RxBuffer::default(); REFILL_BATCH];
@@ -168,10 +177,10 @@ pub fn refill(a: &Adapter, dev: &mut DriverDevice, s: &mut Datapath, q: u16) {
     }
 }
 
-/// Refill every queue (after open and after a reset).
+/// Fill every queue (after open and after a reset).
 pub fn refill_all(a: &Adapter) {
     for q in 0..a.qcfg.num_queues {
-        a.cell.datapath(|dev, s| refill(a, dev, s, q));
+        a.cell.datapath(|dev, s| post_free(a, dev, s, q));
     }
 }
 
