@@ -27,6 +27,57 @@ pub enum FaultRequest<F> {
     Sequence(Vec<(u64, F)>),
 }
 
+impl<F> FaultRequest<F> {
+    /// A link flap: `down` now, `up` `ms` milliseconds of virtual time later.
+    pub fn flap(now_us: u64, ms: u64, down: F, up: F) -> Self {
+        FaultRequest::Sequence(vec![
+            (now_us, down),
+            (now_us.saturating_add(ms.saturating_mul(1000)), up),
+        ])
+    }
+}
+
+/// A fault command's words: the fault name, its arguments, and whether it
+/// ends with the next reset (`until-reset` anywhere among them).
+pub struct FaultWords<'a> {
+    /// The fault name.
+    pub name: &'a str,
+    /// The arguments after it.
+    pub args: Vec<&'a str>,
+    /// `until-reset` was given.
+    pub until_reset: bool,
+}
+
+impl<'a> FaultWords<'a> {
+    /// Split `words`; an empty command is refused.
+    pub fn split(words: &[&'a str]) -> Result<Self, String> {
+        let until_reset = words.contains(&"until-reset");
+        let mut w = words.iter().copied().filter(|w| *w != "until-reset");
+        let name = w.next().ok_or("missing fault name")?;
+        Ok(FaultWords {
+            name,
+            args: w.collect(),
+            until_reset,
+        })
+    }
+}
+
+/// A count argument: `default` when absent, `forever` = fire every time.
+pub fn count_arg(w: Option<&&str>, default: u32) -> Result<u32, String> {
+    match w {
+        None => Ok(default),
+        Some(&"forever") => Ok(cloudnic_models::fault_script::FOREVER),
+        Some(s) => s.parse::<u32>().map_err(|_| format!("bad count '{s}'")),
+    }
+}
+
+/// A milliseconds argument `what` requires.
+pub fn millis_arg(w: Option<&&str>, what: &str) -> Result<u64, String> {
+    w.ok_or_else(|| format!("{what} needs MS"))?
+        .parse()
+        .map_err(|_| "bad MS".to_string())
+}
+
 /// A device model's scripted-fault API.
 pub trait ScriptedFaults {
     /// The model's fault type.

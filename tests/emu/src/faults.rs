@@ -20,7 +20,7 @@
 
 use cloudnic_models::ena::{AdminFilter, EnaFault};
 
-use crate::fault_desk::FaultRequest;
+use crate::fault_desk::{count_arg, millis_arg, FaultRequest, FaultWords};
 
 fn opt_index(w: Option<&&str>) -> Result<Option<u16>, String> {
     match w {
@@ -32,26 +32,14 @@ fn opt_index(w: Option<&&str>) -> Result<Option<u16>, String> {
     }
 }
 
-fn opt_count(w: Option<&&str>, default: u32) -> Result<u32, String> {
-    match w {
-        None => Ok(default),
-        Some(&"forever") => Ok(cloudnic_models::ena::FOREVER),
-        Some(s) => s.parse::<u32>().map_err(|_| format!("bad count '{s}'")),
-    }
-}
-
 /// Parse `words` (fault name, arguments, optional `until-reset`) at virtual
 /// time `now_us`.
 pub fn parse_ena_fault(words: &[&str], now_us: u64) -> Result<FaultRequest<EnaFault>, String> {
-    let until_reset = words.contains(&"until-reset");
-    let w: Vec<&str> = words
-        .iter()
-        .copied()
-        .filter(|w| *w != "until-reset")
-        .collect();
-    let Some((&name, args)) = w.split_first() else {
-        return Err("missing fault name".into());
-    };
+    let FaultWords {
+        name,
+        args,
+        until_reset,
+    } = FaultWords::split(words)?;
     let fault = match name {
         "keepalive-loss" => EnaFault::KeepAliveLoss,
         "tx-withhold" => EnaFault::TxCompletionsWithheld {
@@ -60,37 +48,35 @@ pub fn parse_ena_fault(words: &[&str], now_us: u64) -> Result<FaultRequest<EnaFa
         "link-down" => EnaFault::LinkDown,
         "link-up" => EnaFault::LinkUp,
         "link-flap" => {
-            let ms: u64 = args
-                .first()
-                .ok_or("link-flap needs MS")?
-                .parse()
-                .map_err(|_| "bad MS")?;
-            return Ok(FaultRequest::Sequence(vec![
-                (now_us, EnaFault::LinkDown),
-                (now_us.saturating_add(ms * 1000), EnaFault::LinkUp),
-            ]));
+            let ms = millis_arg(args.first(), "link-flap")?;
+            return Ok(FaultRequest::flap(
+                now_us,
+                ms,
+                EnaFault::LinkDown,
+                EnaFault::LinkUp,
+            ));
         }
         "reset-request" => EnaFault::DeviceRequestReset,
         "fatal" => EnaFault::Fatal,
         "lost-irq" => EnaFault::LostInterrupts {
             vector: opt_index(args.first())?,
-            count: opt_count(args.get(1), 1)?,
+            count: count_arg(args.get(1), 1)?,
         },
         "bad-tx-req-id" => EnaFault::BadTxReqId {
             sq: opt_index(args.first())?,
             req_id: None,
-            count: opt_count(args.get(1), 1)?,
+            count: count_arg(args.get(1), 1)?,
         },
         "bad-rx-req-id" => EnaFault::BadRxReqId {
             sq: opt_index(args.first())?,
-            count: opt_count(args.get(1), 1)?,
+            count: count_arg(args.get(1), 1)?,
         },
         "admin-drop" => EnaFault::AdminDrop {
             filter: AdminFilter::ANY,
-            count: opt_count(args.first(), 1)?,
+            count: count_arg(args.first(), 1)?,
         },
         "readless-drop" => EnaFault::ReadlessNoResponse {
-            count: opt_count(args.first(), 1)?,
+            count: count_arg(args.first(), 1)?,
         },
         other => return Err(format!("unknown fault '{other}'")),
     };

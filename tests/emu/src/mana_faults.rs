@@ -19,9 +19,9 @@
 //! §6.2). Times are real milliseconds (the server drives the virtual clock
 //! from the wall clock).
 
-use cloudnic_models::mana::{HwcFilter, ManaFault, FOREVER};
+use cloudnic_models::mana::{HwcFilter, ManaFault};
 
-use crate::fault_desk::FaultRequest;
+use crate::fault_desk::{count_arg, millis_arg, FaultRequest, FaultWords};
 
 fn opt_u32(w: Option<&&str>) -> Result<Option<u32>, String> {
     match w {
@@ -42,67 +42,51 @@ fn opt_vector(w: Option<&&str>) -> Result<Option<u16>, String> {
         .transpose()
 }
 
-fn count(w: Option<&&str>, default: u32) -> Result<u32, String> {
-    match w {
-        None => Ok(default),
-        Some(&"forever") => Ok(FOREVER),
-        Some(s) => s.parse::<u32>().map_err(|_| format!("bad count '{s}'")),
-    }
-}
-
-fn millis(w: Option<&&str>, what: &str) -> Result<u64, String> {
-    w.ok_or_else(|| format!("{what} needs MS"))?
-        .parse()
-        .map_err(|_| "bad MS".to_string())
-}
-
 /// Parse `words` (fault name, arguments, optional `until-reset`) at virtual
 /// time `now_us`.
 pub fn parse_mana_fault(words: &[&str], now_us: u64) -> Result<FaultRequest<ManaFault>, String> {
-    let until_reset = words.contains(&"until-reset");
-    let w: Vec<&str> = words
-        .iter()
-        .copied()
-        .filter(|w| *w != "until-reset")
-        .collect();
-    let Some((&name, args)) = w.split_first() else {
-        return Err("missing fault name".into());
-    };
+    let FaultWords {
+        name,
+        args,
+        until_reset,
+    } = FaultWords::split(words)?;
     let fault = match name {
         "link-down" => ManaFault::LinkDown,
         "link-up" => ManaFault::LinkUp,
         "link-flap" => {
-            let ms = millis(args.first(), "link-flap")?;
-            return Ok(FaultRequest::Sequence(vec![
-                (now_us, ManaFault::LinkDown),
-                (now_us.saturating_add(ms * 1000), ManaFault::LinkUp),
-            ]));
+            let ms = millis_arg(args.first(), "link-flap")?;
+            return Ok(FaultRequest::flap(
+                now_us,
+                ms,
+                ManaFault::LinkDown,
+                ManaFault::LinkUp,
+            ));
         }
         "reset-request" => ManaFault::ResetRequest {
             data: opt_u32(args.first())?.unwrap_or(0),
         },
         "fpga-reconfig" => ManaFault::FpgaReconfig,
         "hwc-timeout" => ManaFault::HwcNoResponse {
-            count: count(args.first(), 1)?,
+            count: count_arg(args.first(), 1)?,
             filter: HwcFilter {
                 code: opt_u32(args.get(1))?,
             },
         },
         "hwc-drop" => ManaFault::HwcDropResponse {
-            count: count(args.first(), 1)?,
+            count: count_arg(args.first(), 1)?,
             filter: HwcFilter {
                 code: opt_u32(args.get(1))?,
             },
         },
         "hwc-timeout-reconfig" => {
-            let ms = millis(args.first(), "hwc-timeout-reconfig")?;
+            let ms = millis_arg(args.first(), "hwc-timeout-reconfig")?;
             ManaFault::HwcTimeoutReconfig {
                 ms: u32::try_from(ms).map_err(|_| "MS too large")?,
             }
         }
         "lost-irq" => ManaFault::LostInterrupts {
             vector: opt_vector(args.first())?,
-            count: count(args.get(1), 1)?,
+            count: count_arg(args.get(1), 1)?,
         },
         "tx-withhold" => ManaFault::TxCompletionsWithheld {
             sq: opt_u32(args.first())?,
@@ -115,6 +99,7 @@ pub fn parse_mana_fault(words: &[&str], now_us: u64) -> Result<FaultRequest<Mana
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cloudnic_models::mana::FOREVER;
 
     #[test]
     fn parses_the_vocabulary() {

@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::io::Read;
 use std::time::Duration;
 
 use common::*;
@@ -101,15 +100,7 @@ fn a_vfio_user_client_sees_an_ena_function() {
     // Both clients gone: --once ends the server, which prints the totals.
     drop(c);
     drop(c2);
-    let mut srv = srv;
-    let mut out = String::new();
-    srv.child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    assert!(srv.child.wait().unwrap().success());
+    let out = srv.finish();
     assert!(out.contains("ena0.readless_reads=1"), "{out}");
     let _ = ev;
 }

@@ -197,15 +197,7 @@ fn a_vfio_user_client_brings_up_a_mana_hwc_and_sees_fault_events() {
     // the ledgers under the MANA names.
     drop(c);
     drop(c2);
-    let mut srv = srv;
-    let mut out = String::new();
-    srv.child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    assert!(srv.child.wait().unwrap().success());
+    let out = srv.finish();
     assert!(out.contains("mana0.hwc_destroys=1"), "{out}");
     assert!(out.contains("ledger mana1: posted=0"), "{out}");
 }

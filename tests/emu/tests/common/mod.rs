@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 use std::fs::File;
+use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -101,6 +102,22 @@ impl Server {
     }
     pub fn ctl(&self, cmd: &str) -> String {
         ctl(&self.sock("ctl.sock"), cmd)
+    }
+}
+
+impl Server {
+    /// Wait for a `--once` server to end (both clients gone) and return what
+    /// it printed (the totals and ledgers); it must exit successfully.
+    pub fn finish(mut self) -> String {
+        let mut out = String::new();
+        self.child
+            .stdout
+            .take()
+            .expect("server stdout")
+            .read_to_string(&mut out)
+            .unwrap();
+        assert!(self.child.wait().unwrap().success());
+        out
     }
 }
 
