@@ -12,7 +12,9 @@ mod vlan;
 use std::rc::Rc;
 use std::vec::Vec;
 
-use cloudnic_common::nic::{DmaSegment, NetDevice, QueueConfig, RxBuffer, TxOffload, TxPacket};
+use cloudnic_common::nic::{
+    DmaSegment, L3Proto, L4Proto, NetDevice, QueueConfig, RxBuffer, TxOffload, TxPacket,
+};
 
 use crate::config::ManaConfig;
 use crate::fake::{dev::FAKE_BAR_LEN, setup, FakeBar, FakeDev, FakePlat, Shared};
@@ -95,4 +97,33 @@ pub(crate) fn send(
         token,
     };
     d.tx_post(q, &pkt)
+}
+
+/// Post one 60-byte TCP/IPv4 frame (bytes 0..60) with checksum offload
+/// and `vlan` on queue 0; returns the frame.
+pub(crate) fn post_tcp(d: &mut Dev, sh: &Rc<Shared>, vlan: Option<u16>, tok: u64) -> Vec<u8> {
+    let data: Vec<u8> = (0..60u8).collect();
+    let seg = [DmaSegment {
+        addr: buf(sh, &data, 60),
+        len: 60,
+    }];
+    let off = TxOffload {
+        l3: L3Proto::Ipv4,
+        l4: L4Proto::Tcp,
+        l3_offset: 14,
+        l3_len: 20,
+        l4_len: 20,
+        ipv4_csum: true,
+        l4_csum: true,
+        vlan_tci: vlan,
+        ..Default::default()
+    };
+    let pkt = TxPacket {
+        segments: &seg,
+        header: &data,
+        offload: off,
+        token: tok,
+    };
+    d.tx_post(0, &pkt).unwrap();
+    data
 }

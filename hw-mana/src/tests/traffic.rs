@@ -114,31 +114,7 @@ fn bad_configuration_is_rejected_cleanly() {
 #[test]
 fn tx_short_oob_with_checksum() {
     let (mut d, sh) = open(1);
-    let data: Vec<u8> = (0..60u8).collect();
-    let seg = [DmaSegment {
-        addr: buf(&sh, &data, 60),
-        len: 60,
-    }];
-    let off = TxOffload {
-        l3: L3Proto::Ipv4,
-        l4: L4Proto::Tcp,
-        l3_offset: 14,
-        l3_len: 20,
-        l4_len: 20,
-        ipv4_csum: true,
-        l4_csum: true,
-        ..Default::default()
-    };
-    d.tx_post(
-        0,
-        &TxPacket {
-            segments: &seg,
-            header: &data,
-            offload: off,
-            token: 77,
-        },
-    )
-    .unwrap();
+    let data = super::post_tcp(&mut d, &sh, None, 77);
     assert!(sh.dev.borrow().tx_log.is_empty(), "no doorbell before kick");
     d.tx_kick(0);
     let (sq, cq) = {

@@ -9,12 +9,10 @@ use std::vec::Vec;
 
 use zerocopy::FromBytes;
 
-use cloudnic_common::nic::{
-    DmaSegment, L3Proto, L4Proto, NetDevice, OffloadCaps, RxPacket, TxOffload, TxPacket,
-};
+use cloudnic_common::nic::{NetDevice, OffloadCaps, RxPacket};
 use cloudnic_common::ResetReason;
 
-use super::{buf, open, refill};
+use super::{open, post_tcp, refill};
 use crate::defs::eth_dp::{
     cqe_type, CqeHeader, NdisHashType, RxCompFlags, RxCompOob, RxPerPktInfo, TxLongOob, TxShortOob,
     MANA_CQE_COMPLETION, TX_PKT_FMT_LONG,
@@ -22,38 +20,6 @@ use crate::defs::eth_dp::{
 
 fn rq_id(d: &super::Dev, q: u16) -> u32 {
     d.port(0).unwrap().qp(q).unwrap().rx.rq.id()
-}
-
-/// Post one 60-byte TCP/IPv4 frame with checksum offload and `vlan`.
-fn post_tcp(
-    d: &mut super::Dev,
-    sh: &std::rc::Rc<crate::fake::Shared>,
-    vlan: Option<u16>,
-    tok: u64,
-) {
-    let data: Vec<u8> = (0..60u8).collect();
-    let seg = [DmaSegment {
-        addr: buf(sh, &data, 60),
-        len: 60,
-    }];
-    let off = TxOffload {
-        l3: L3Proto::Ipv4,
-        l4: L4Proto::Tcp,
-        l3_offset: 14,
-        l3_len: 20,
-        l4_len: 20,
-        ipv4_csum: true,
-        l4_csum: true,
-        vlan_tci: vlan,
-        ..Default::default()
-    };
-    let pkt = TxPacket {
-        segments: &seg,
-        header: &data,
-        offload: off,
-        token: tok,
-    };
-    d.tx_post(0, &pkt).unwrap();
 }
 
 #[test]
