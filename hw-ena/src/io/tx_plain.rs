@@ -30,6 +30,9 @@ impl<P: Platform> TxRing<P> {
     /// posted; false, with nothing changed, if it needs
     /// [`TxRing::post_general`] (which then decides, counts and refuses).
     /// Lets a caller keep what only the general path needs out of line.
+    /// Not a run of one ([`TxRing::post_plain_run`]): the run's setup costs
+    /// this per-packet path (Linux's `ndo_start_xmit`) about 10 more
+    /// instructions (`cloudnic-bench`, "tx_post each").
     #[inline]
     pub fn try_post_plain(&mut self, pkt: &TxPacket<'_>, now_us: u64) -> bool {
         // The host SQ exists exactly when the placement is host (`new`).
